@@ -1,0 +1,89 @@
+"""A surrogate negotiator: a fitted statistical model of an LLM's ultimatum-game behaviour.
+
+It is NOT an LLM. It draws a claim from `intercept + own*L_own + opp*L_opp + persona effect +
+noise` (rounded to the model's usual granularity) and accepts with a logistic probability in the
+offer and both levels, with parameters fitted to the paper's released Study 2 data. Use it to try
+designs, test the pipeline and plan sample sizes, never as evidence about LLMs.
+"""
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from scenarios.moves import Move, MoveKind, MoveRequest, Reply
+
+PARAMS_FILE = Path(__file__).resolve().parent / "data" / "surrogate.json"
+
+
+@dataclass(frozen=True, slots=True)
+class SurrogateParams:
+    intercept: float
+    own: float
+    opp: float
+    sd_persona: float
+    sd_resid: float
+    step: float
+    accept_intercept: float
+    accept_offer: float
+    accept_own: float
+    accept_opp: float
+
+
+@lru_cache(maxsize=8)
+def load_params(fit: str, path: Path = PARAMS_FILE) -> SurrogateParams:
+    from scenarios.errors import InputError
+
+    table = json.loads(path.read_text())
+    if fit not in table:
+        raise InputError(f"unknown surrogate fit '{fit}' (known: {', '.join(sorted(table))})")
+    claim, accept = table[fit]["claim"], table[fit]["accept"]
+    return SurrogateParams(claim["intercept"], claim["own"], claim["opp"], claim["sd_persona"],
+                           claim["sd_resid"], claim.get("step", 1), accept["intercept"],
+                           accept["offer"], accept["own"], accept["opp"])
+
+
+def known_fits(path: Path = PARAMS_FILE) -> list[str]:
+    return sorted(json.loads(path.read_text()))
+
+
+class SurrogateNegotiator:
+    """Plays `ultimatum` scenarios from fitted parameters; `rng` comes from the runner."""
+
+    def __init__(self, params: SurrogateParams, rng: random.Random, own_level: float,
+                 opp_level: float | None, persona_effect: float = 0.0, pie: float = 100.0,
+                 name: str = "surrogate") -> None:
+        self.params = params
+        self.rng = rng
+        self.own = own_level
+        self.opp = opp_level if opp_level is not None else 4.0  # no opponent image: mid-scale
+        self.persona_effect = persona_effect
+        self.pie = pie
+        self.name = name
+        self._mean_claim = params.intercept + params.own * self.own + params.opp * self.opp
+
+    def claim(self) -> float:
+        p = self.params
+        raw = self._mean_claim + self.persona_effect + self.rng.gauss(0.0, p.sd_resid)
+        snapped = round(raw / p.step) * p.step
+        return float(min(max(snapped, 0.0), self.pie))
+
+    def accept_probability(self, offer_to_me: float) -> float:
+        p = self.params
+        z = p.accept_intercept + p.accept_offer * offer_to_me + p.accept_own * self.own \
+            + p.accept_opp * self.opp
+        return 1.0 / (1.0 + math.exp(-z))
+
+    async def act(self, request: MoveRequest) -> Reply:
+        if request.role == "proposer":
+            claim = self.claim()
+            return Reply(Move(MoveKind.PROPOSE, claim),
+                         f"I propose ${claim:g} for me and ${self.pie - claim:g} for you.")
+        offer = request.offer_on_table
+        to_me = self.pie - float(offer) if offer is not None else 0.0  # type: ignore[arg-type]
+        if self.rng.random() < self.accept_probability(to_me):
+            return Reply(Move(MoveKind.ACCEPT), "I accept your proposal.")
+        return Reply(Move(MoveKind.REJECT), "I reject your proposal.")

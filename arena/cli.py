@@ -1,0 +1,196 @@
+"""The `persona-arena` command line. Bad input: one line on stderr, exit status 2, no traceback.
+
+This module is the composition root: it may reach every package (analysis commands are
+imported lazily so that the engine itself never depends on analysis).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, NoReturn, Sequence
+
+from scenarios.errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+# -- commands ---------------------------------------------------------------------------------
+def cmd_demo(args: argparse.Namespace) -> int:
+    from arena.demo import run_demo
+
+    results = run_demo(Path(args.out), args.seed, per_level=args.per_level,
+                       repetitions=args.repetitions)
+    if args.json:
+        _print_json(results)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from arena.config import load_config
+    from arena.tournament import plan_run, run
+
+    config, base = load_config(Path(args.config))
+    out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    if args.dry_run:
+        plan = plan_run(config, base)
+        info = {"matches": len(plan.specs), "scenario": plan.scenario.name,
+                "design": config.design.kind, "condition": config.condition,
+                "agents": {t: plan.factory.label(t) for t in plan.factory.teams()}}
+        if args.json:
+            _print_json(info)
+        else:
+            print(f"{info['matches']:,} matches of {info['scenario']} ({info['design']} design, "
+                  f"{info['condition']}); agents: "
+                  + ", ".join(f"{k}={v}" for k, v in info["agents"].items()))
+        return 0
+    summary = run(config, base, out, resume=args.resume)
+    if args.json:
+        _print_json(summary.as_dict())
+    else:
+        print(f"{out}: {summary.ran:,} matches run ({summary.ok:,} ok, {summary.failed:,} failed), "
+              f"{summary.already_done:,} already stored, {summary.planned:,} planned; "
+              f"{summary.seconds:.1f} s")
+    return 0 if summary.failed == 0 else 1
+
+
+def cmd_avatars_generate(args: argparse.Namespace) -> int:
+    from agents.avatars import generate_pool
+
+    if args.n < 1 or args.levels < 1:
+        raise InputError("--n and --levels must be at least 1")
+    out = Path(args.out)
+    if (out / "manifest.csv").exists():
+        raise InputError(f"{out}: already holds a pool (manifest.csv); choose another --out")
+    entries = generate_pool(args.n, args.levels, out, args.seed, size=args.size)
+    print(f"{out}: {len(entries):,} avatars over {args.levels} levels")
+    return 0
+
+
+def cmd_avatars_import(args: argparse.Namespace) -> int:
+    from agents.pool import import_pool
+
+    entries = import_pool(Path(args.src), Path(args.out))
+    levels = sorted({e.level for e in entries if e.level is not None})
+    print(f"{args.out}: {len(entries):,} images imported"
+          + (f", levels {levels[0]}..{levels[-1]}" if levels else ", no levels"))
+    return 0
+
+
+def cmd_scenarios_list(args: argparse.Namespace) -> int:
+    from scenarios.loader import builtin_names, load_scenario
+
+    for name in builtin_names():
+        s = load_scenario(name)
+        print(f"{name:<16} {s.game:<14} {s.spec.description}")
+    return 0
+
+
+def cmd_scenarios_show(args: argparse.Namespace) -> int:
+    from scenarios.loader import BUILTIN_DIR, builtin_names, load_scenario
+
+    scenario = load_scenario(args.name)
+    if args.name in builtin_names():
+        print((BUILTIN_DIR / f"{args.name}.toml").read_text(), end="")
+    else:
+        print(Path(args.name).read_text(), end="")
+    return 0 if scenario else 1
+
+
+def cmd_scenarios_validate(args: argparse.Namespace) -> int:
+    from scenarios.loader import load_scenario_file
+
+    scenario = load_scenario_file(Path(args.file))
+    print(f"{args.file}: ok ({scenario.name}, game {scenario.game})")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from analysis.summary import format_summary, summarize
+
+    summary = summarize(Path(args.run_dir))
+    if args.json:
+        _print_json(summary)
+    else:
+        print(format_summary(summary, str(args.run_dir)))
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="persona-arena",
+                     description="Persona-conditioned LLM negotiation tournaments.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="offline paper-style run with the surrogate, no network")
+    p.add_argument("--out", default="demo-out")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--per-level", type=int, default=5)
+    p.add_argument("--repetitions", type=int, default=2)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="run a tournament from a config file")
+    p.add_argument("config")
+    p.add_argument("--out")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("avatars", help="make or import an avatar pool")
+    avatars = p.add_subparsers(dest="avatars_command", required=True, parser_class=_Parser)
+    g = avatars.add_parser("generate", help="draw cartoon avatars at aggressiveness levels")
+    g.add_argument("--n", type=int, required=True)
+    g.add_argument("--levels", type=int, default=7)
+    g.add_argument("--out", required=True)
+    g.add_argument("--seed", type=int, default=1)
+    g.add_argument("--size", type=int, default=256)
+    g.set_defaults(func=cmd_avatars_generate)
+    i = avatars.add_parser("import", help="import images; subfolders named 1..7 become levels")
+    i.add_argument("src")
+    i.add_argument("--out", required=True)
+    i.set_defaults(func=cmd_avatars_import)
+
+    p = sub.add_parser("scenarios", help="list, show or validate scenarios")
+    scen = p.add_subparsers(dest="scenarios_command", required=True, parser_class=_Parser)
+    scen.add_parser("list").set_defaults(func=cmd_scenarios_list)
+    s = scen.add_parser("show")
+    s.add_argument("name")
+    s.set_defaults(func=cmd_scenarios_show)
+    v = scen.add_parser("validate")
+    v.add_argument("file")
+    v.set_defaults(func=cmd_scenarios_validate)
+
+    p = sub.add_parser("analyze", help="summarize a run")
+    p.add_argument("run_dir")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_analyze)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except InputError as error:
+        print(f"persona-arena: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("persona-arena: interrupted; finished matches are stored (rerun with --resume)",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,56 @@
+"""The offline demo: a generated avatar pool, the paper's Study 1 and Study 2 with the surrogate."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from arena.config import RunConfig
+from arena.tournament import STORE_NAME, run
+
+SURROGATE_NOTE = ("Note: these players are the GPT-4o *surrogate*, a statistical model fitted to the "
+                  "paper's released Study 2 data, not an LLM. Use it to try designs, test the "
+                  "pipeline and plan sample sizes; point [models.X] at a real model for evidence.")
+
+
+def demo_configs(pool: Path, seed: int, levels: int, per_level: int,
+                 repetitions: int) -> dict[str, RunConfig]:
+    common = {"seed": seed, "scenario": "ultimatum-4",
+              "personas": {"pool": str(pool), "rating": "design"},
+              "agents": {"default": {"kind": "surrogate", "fit": "gpt-4o"}},
+              "execution": {"progress": "auto"}}
+    study1 = RunConfig.model_validate({
+        **common, "condition": "self-only",
+        "design": {"kind": "confederate", "levels": levels, "repetitions": repetitions}})
+    study2 = RunConfig.model_validate({
+        **common, "condition": "both-images",
+        "design": {"kind": "factorial", "levels": levels, "per_level": per_level,
+                   "repetitions": repetitions}})
+    return {"study1": study1, "study2": study2}
+
+
+def run_demo(out: Path, seed: int = 1, levels: int = 7, per_level: int = 5,
+             repetitions: int = 2, stream: TextIO | None = None) -> dict[str, Any]:
+    from agents.avatars import generate_pool
+    from analysis.summary import format_summary, summarize
+
+    stream = stream or sys.stdout
+    out = Path(out)
+    pool = out / "pool"
+    if not (pool / "manifest.csv").exists():
+        print(f"Generating {levels * per_level} avatars in {pool} ...", file=stream, flush=True)
+        generate_pool(levels * per_level, levels, pool, seed)
+    results: dict[str, Any] = {}
+    for name, config in demo_configs(pool.resolve(), seed, levels, per_level, repetitions).items():
+        run_dir = out / name
+        resume = (run_dir / STORE_NAME).exists()
+        title = {"study1": "Study 1 (own image only, against the paper's scripted confederate)",
+                 "study2": "Study 2 (both images, surrogate against surrogate)"}[name]
+        print(f"{title} -> {run_dir}", file=stream, flush=True)
+        summary = run(config, Path.cwd(), run_dir, resume=resume)
+        info = summarize(run_dir)
+        results[name] = {"run": summary.as_dict(), "summary": info}
+        print(format_summary(info, name) + f"\n  ({summary.ran:,} matches run in "
+              f"{summary.seconds:.1f} s)", file=stream, flush=True)
+    print(SURROGATE_NOTE, file=stream)
+    return results

@@ -1,0 +1,79 @@
+"""One match: drive a scenario state with two negotiators, check every move, score in code."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from agents.base import Negotiator
+from arena.store import MatchRow, encode_offer
+from scenarios.loader import Scenario
+from scenarios.moves import Move, MoveKind, Reply
+
+MAX_TURNS = 100_000  # a guard against a scenario that never ends; built-ins end far sooner
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSpec:
+    """One planned match. Seat a moves first; `agent_*` name the [agents.X] table of each seat."""
+
+    match_id: str
+    design: str
+    repetition: int
+    persona_a: str | None
+    persona_b: str | None
+    agent_a: str
+    agent_b: str
+    seed: int = 0
+    level_a: int | None = None
+    level_b: int | None = None
+
+
+class NegotiatorFailure(Exception):
+    """A negotiator could not produce a reply at all (model unreachable after retries ...)."""
+
+
+async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg_b: Negotiator,
+                     condition: str, labels: tuple[str, str]) -> MatchRow:
+    """Play a match to its end and return its rows; never raises for what a negotiator does."""
+    started = time.perf_counter()
+    state = scenario.new_state()
+    records: list[tuple] = []
+    personas = {"a": spec.persona_a, "b": spec.persona_b}
+    calls = prompt_tokens = completion_tokens = 0
+    error = None
+    try:
+        while not state.is_terminal:
+            request = state.request()
+            negotiator = neg_a if request.side == "a" else neg_b
+            reply: Reply = await negotiator.act(request)
+            move = reply.move if reply.move is not None else state.read(reply.text, request)
+            why = state.check(move, request)
+            if why is not None:
+                move = Move.invalid(why)
+            turn = state.apply(move, reply.text)
+            kind = turn.move.kind
+            accepted = 1 if kind is MoveKind.ACCEPT else 0 if kind is MoveKind.REJECT else None
+            records.append((
+                spec.match_id, turn.index, turn.round, turn.side, turn.role, personas[turn.side],
+                kind.value, encode_offer(turn.move.offer), turn.claim, accepted, turn.text,
+                0 if kind is MoveKind.INVALID else 1, turn.move.reason or None, reply.latency_ms,
+                reply.prompt_tokens, reply.completion_tokens, reply.calls, int(reply.cached),
+            ))
+            calls += reply.calls
+            prompt_tokens += reply.prompt_tokens or 0
+            completion_tokens += reply.completion_tokens or 0
+            if len(records) > MAX_TURNS:
+                raise RuntimeError(f"scenario {scenario.name} did not end in {MAX_TURNS} turns")
+    except Exception as failure:  # a negotiator's failure fails the match, never the tournament
+        error = f"{type(failure).__name__}: {failure}"
+    elapsed_ms = (time.perf_counter() - started) * 1000.0
+    if error is None:
+        o = state.outcome()
+        scored = ("ok", o.payoff_a, o.payoff_b, int(o.deal), o.agreements, o.share_a, o.share_b)
+    else:
+        scored = ("failed", None, None, None, None, None, None)
+    match = (spec.match_id, spec.design, spec.repetition, scenario.name, condition, spec.seed,
+             spec.persona_a, spec.persona_b, spec.level_a, spec.level_b, labels[0], labels[1],
+             *scored, len(records), error, calls, prompt_tokens, completion_tokens, elapsed_ms,
+             time.time())
+    return MatchRow(match, records)

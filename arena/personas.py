@@ -1,0 +1,89 @@
+"""Personas for a run: the pool's manifest, ratings, and the levels that pairing designs use."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from agents.persona import Persona
+from scenarios.errors import InputError
+
+
+def levels_from_scores(scores: dict[str, float], levels: int) -> dict[str, int]:
+    """Bin scores into 1..levels: rounded when they already lie on that scale, else by quantile."""
+    if not scores:
+        return {}
+    values = list(scores.values())
+    if all(1 <= v <= levels for v in values):
+        return {pid: int(min(levels, max(1, round(v)))) for pid, v in scores.items()}
+    ordered = sorted(scores, key=lambda pid: (scores[pid], pid))
+    n = len(ordered)
+    return {pid: 1 + (i * levels) // n for i, pid in enumerate(ordered)}
+
+
+def read_ratings_csv(path: Path) -> dict[str, dict[str, float]]:
+    """rater -> persona_id -> score, from a CSV with columns persona_id, rater, score."""
+    try:
+        handle = path.open(newline="", encoding="utf-8")
+    except OSError:
+        raise InputError(f"{path}: cannot read the ratings file") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        missing = {"persona_id", "rater", "score"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputError(f"{path}: missing column '{sorted(missing)[0]}' "
+                             "(expected persona_id, rater, score)")
+        table: dict[str, dict[str, float]] = {}
+        for line, row in enumerate(reader, start=2):
+            try:
+                score = float(row["score"])
+            except (TypeError, ValueError):
+                raise InputError(f"{path} line {line}: score {row['score']!r} is not a number") from None
+            table.setdefault(row["rater"], {})[row["persona_id"]] = score
+    return table
+
+
+def pool_ratings(pool: Path) -> dict[str, dict[str, float]]:
+    """Ratings stored in the pool by `persona-arena rate` (POOL/ratings.sqlite), by rater."""
+    path = pool / "ratings.sqlite"
+    if not path.exists():
+        return {}
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        table: dict[str, dict[str, float]] = {}
+        for pid, rater, score in conn.execute(
+                "SELECT persona_id, rater, score FROM ratings WHERE score IS NOT NULL"):
+            table.setdefault(rater, {})[pid] = score
+        return table
+    finally:
+        conn.close()
+
+
+def load_personas(pool: Path, rating: str, levels: int,
+                  ratings_file: Path | None = None) -> list[Persona]:
+    """The pool's personas with all known ratings, and levels from the chosen rating."""
+    from agents.pool import read_manifest
+
+    entries = read_manifest(pool)
+    ratings = pool_ratings(pool)
+    if ratings_file is not None:
+        for rater, scores in read_ratings_csv(ratings_file).items():
+            ratings.setdefault(rater, {}).update(scores)
+    if rating == "design":
+        level_of = {e.persona_id: e.level for e in entries}
+    elif rating in ratings:
+        level_of = levels_from_scores(ratings[rating], levels)
+    else:
+        known = ", ".join(["design", *sorted(ratings)])
+        raise InputError(f"personas.rating: no ratings by '{rating}' for pool {pool} "
+                         f"(known: {known})")
+    personas = []
+    for e in entries:
+        scores = {rater: table[e.persona_id] for rater, table in ratings.items()
+                  if e.persona_id in table}
+        if e.level is not None:
+            scores.setdefault("design", float(e.level))
+        personas.append(Persona(e.persona_id, e.image, e.sha256, level_of.get(e.persona_id),
+                                scores, e.description))
+    return personas

@@ -1,0 +1,113 @@
+"""Price bargaining: alternating offers between a buyer and a seller with private reservations."""
+from __future__ import annotations
+
+import random
+import re
+
+from scenarios.moves import Move, MoveKind, MoveRequest, Turn
+from scenarios.schema import PriceBargainSpec
+from scenarios.state import MatchState, Outcome
+from scenarios.text import looks_like_acceptance, looks_like_walk_away
+
+_OPEN = frozenset({MoveKind.PROPOSE, MoveKind.WALK_AWAY})
+_REPLY = frozenset({MoveKind.ACCEPT, MoveKind.COUNTER, MoveKind.WALK_AWAY})
+_NUMBER = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
+
+
+class PriceBargainState(MatchState):
+    """Side a is the first mover. Offers are prices; a deal pays each side its surplus."""
+
+    def __init__(self, spec: PriceBargainSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.scenario_name = spec.name
+        self.roles = {"a": spec.roles[0], "b": spec.roles[1]}
+        self.price: float | None = None  # the price on the table
+        self.deal_price: float | None = None
+        self.ended = False
+
+    def _reservation(self, side: str) -> float:
+        if self.roles[side] == "buyer":
+            return self.spec.buyer_reservation
+        return self.spec.seller_reservation
+
+    def _value(self, side: str, price: float) -> float:
+        """What `side` gains from a deal at `price`."""
+        if self.roles[side] == "buyer":
+            return self.spec.buyer_reservation - price
+        return price - self.spec.seller_reservation
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.ended or len(self.turns) >= self.spec.max_turns
+
+    def request(self) -> MoveRequest:
+        side = "a" if len(self.turns) % 2 == 0 else "b"
+        legal = _OPEN if self.price is None else _REPLY
+        private = {"reservation": self._reservation(side), "role": self.roles[side]}
+        return MoveRequest(self.spec.name, side, self.roles[side], len(self.turns) + 1,
+                           len(self.turns), legal, tuple(self.turns), self.price, private,
+                           self.spec.max_turns)
+
+    def check(self, move: Move, request: MoveRequest) -> str | None:
+        why = request.validate(move)
+        if why is None and move.kind in (MoveKind.PROPOSE, MoveKind.COUNTER):
+            price = move.offer
+            if not isinstance(price, (int, float)) or isinstance(price, bool):
+                return f"an offer must be a price, got {price!r}"
+            if not self.spec.price_min <= price <= self.spec.price_max:
+                return (f"price {price:g} is outside "
+                        f"{self.spec.price_min:g}..{self.spec.price_max:g}")
+        return why
+
+    def apply(self, move: Move, text: str = "") -> Turn:
+        if self.is_terminal:
+            raise RuntimeError("the match is over")
+        side = "a" if len(self.turns) % 2 == 0 else "b"
+        claim = None
+        if move.kind in (MoveKind.PROPOSE, MoveKind.COUNTER):
+            price = round(float(move.offer), 2)  # type: ignore[arg-type]
+            move = Move(move.kind, price)
+            self.price = price
+            claim = self._value(side, price)
+        elif move.kind is MoveKind.ACCEPT and self.price is not None:
+            self.deal_price = self.price
+            self.ended = True
+        elif move.kind is MoveKind.WALK_AWAY:
+            self.ended = True
+        turn = Turn(len(self.turns), len(self.turns) + 1, side, self.roles[side], move, text, claim)
+        self.turns.append(turn)
+        return turn
+
+    def outcome(self) -> Outcome:
+        if self.deal_price is None:
+            a = b = 0.0
+        else:
+            a, b = self._value("a", self.deal_price), self._value("b", self.deal_price)
+        surplus = self.spec.buyer_reservation - self.spec.seller_reservation
+        deal = self.deal_price is not None
+        share_a = a / surplus if surplus > 0 else None
+        share_b = b / surplus if surplus > 0 else None
+        return Outcome(a, b, deal, int(deal), share_a, share_b, len(self.turns))
+
+    def read(self, text: str, request: MoveRequest) -> Move:
+        if MoveKind.WALK_AWAY in request.legal and looks_like_walk_away(text):
+            return Move(MoveKind.WALK_AWAY)
+        if MoveKind.ACCEPT in request.legal and looks_like_acceptance(text):
+            return Move(MoveKind.ACCEPT)
+        numbers = [float(m.group(1).replace(",", "") + (m.group(2) or "")) for m in
+                   _NUMBER.finditer(text)]
+        prices = [n for n in numbers if self.spec.price_min <= n <= self.spec.price_max]
+        if prices:
+            kind = MoveKind.PROPOSE if MoveKind.PROPOSE in request.legal else MoveKind.COUNTER
+            return Move(kind, prices[-1])
+        return Move.invalid("no price, acceptance or walk-away found in the text")
+
+    def random_move(self, rng: random.Random, request: MoveRequest) -> Move:
+        kind = rng.choice(sorted(request.legal, key=lambda k: k.value))
+        if kind in (MoveKind.PROPOSE, MoveKind.COUNTER):
+            return Move(kind, round(rng.uniform(self.spec.price_min, self.spec.price_max), 2))
+        return Move(kind)
+
+    def describe_offer(self, offer: object, side: str) -> str:
+        return f"${float(offer):,.2f}"  # type: ignore[arg-type]

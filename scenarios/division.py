@@ -1,0 +1,131 @@
+"""Deal or No Deal: divide a pool of items whose per-unit values each side knows only for itself."""
+from __future__ import annotations
+
+import itertools
+import random
+import re
+
+from scenarios.moves import Move, MoveKind, MoveRequest, Turn
+from scenarios.schema import ItemDivisionSpec
+from scenarios.state import MatchState, Outcome
+from scenarios.text import looks_like_acceptance, looks_like_rejection
+
+_OPEN = frozenset({MoveKind.PROPOSE})
+_REPLY = frozenset({MoveKind.ACCEPT, MoveKind.REJECT, MoveKind.COUNTER})
+
+
+class ItemDivisionState(MatchState):
+    """An offer is the tuple of counts the proposer keeps; the other side gets the rest.
+
+    The sides alternate; a reply accepts the offer (deal), rejects it (no deal, both 0) or counters
+    with an offer of its own. Reaching the turn limit without a deal pays both 0.
+    """
+
+    def __init__(self, spec: ItemDivisionSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.scenario_name = spec.name
+        self.counts = tuple(item.count for item in spec.items)
+        self.values = {"a": tuple(spec.values_a), "b": tuple(spec.values_b)}
+        self.offer: tuple[int, ...] | None = None
+        self.offer_by: str | None = None
+        self.deal: tuple[int, ...] | None = None  # counts side a receives
+        self.ended = False
+
+    def value(self, side: str, bundle: tuple[int, ...]) -> float:
+        return float(sum(v * n for v, n in zip(self.values[side], bundle)))
+
+    def _rest(self, bundle: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(c - n for c, n in zip(self.counts, bundle))
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.ended or len(self.turns) >= self.spec.max_turns
+
+    def request(self) -> MoveRequest:
+        side = "a" if len(self.turns) % 2 == 0 else "b"
+        legal = _OPEN if self.offer is None else _REPLY
+        private = {"values": list(self.values[side]),
+                   "items": [item.name for item in self.spec.items],
+                   "counts": list(self.counts)}
+        role = "first" if side == "a" else "second"
+        return MoveRequest(self.spec.name, side, role, len(self.turns) + 1, len(self.turns),
+                           legal, tuple(self.turns), self.offer, private, self.spec.max_turns)
+
+    def check(self, move: Move, request: MoveRequest) -> str | None:
+        why = request.validate(move)
+        if why is None and move.kind in (MoveKind.PROPOSE, MoveKind.COUNTER):
+            bundle = move.offer
+            if not isinstance(bundle, tuple) or len(bundle) != len(self.counts):
+                return f"an offer must give a count for each of the {len(self.counts)} item types"
+            for n, c, item in zip(bundle, self.counts, self.spec.items):
+                if not isinstance(n, int) or isinstance(n, bool) or not 0 <= n <= c:
+                    return f"count {n!r} of {item.name} is outside 0..{c}"
+        return why
+
+    def apply(self, move: Move, text: str = "") -> Turn:
+        if self.is_terminal:
+            raise RuntimeError("the match is over")
+        side = "a" if len(self.turns) % 2 == 0 else "b"
+        claim = None
+        if move.kind in (MoveKind.PROPOSE, MoveKind.COUNTER):
+            bundle = tuple(int(n) for n in move.offer)  # type: ignore[union-attr]
+            self.offer, self.offer_by = bundle, side
+            claim = self.value(side, bundle)
+        elif move.kind is MoveKind.ACCEPT and self.offer is not None:
+            kept = self.offer
+            self.deal = kept if self.offer_by == "a" else self._rest(kept)
+            self.ended = True
+        elif move.kind is MoveKind.REJECT:
+            self.ended = True
+        role = "first" if side == "a" else "second"
+        turn = Turn(len(self.turns), len(self.turns) + 1, side, role, move, text, claim)
+        self.turns.append(turn)
+        return turn
+
+    def outcome(self) -> Outcome:
+        if self.deal is None:
+            a = b = 0.0
+        else:
+            a, b = self.value("a", self.deal), self.value("b", self._rest(self.deal))
+        whole_a = self.value("a", self.counts)
+        whole_b = self.value("b", self.counts)
+        deal = self.deal is not None
+        return Outcome(a, b, deal, int(deal), a / whole_a, b / whole_b, len(self.turns))
+
+    def read(self, text: str, request: MoveRequest) -> Move:
+        if MoveKind.ACCEPT in request.legal and looks_like_acceptance(text):
+            return Move(MoveKind.ACCEPT)
+        bundle = self._read_bundle(text)
+        if bundle is not None:
+            kind = MoveKind.PROPOSE if MoveKind.PROPOSE in request.legal else MoveKind.COUNTER
+            return Move(kind, bundle)
+        if MoveKind.REJECT in request.legal and looks_like_rejection(text):
+            return Move(MoveKind.REJECT)
+        return Move.invalid("no split of the items, acceptance or rejection found in the text")
+
+    def _read_bundle(self, text: str) -> tuple[int, ...] | None:
+        """Read "I take 2 books, 1 hat and 0 balls" style texts (counts the speaker keeps)."""
+        lowered = text.lower()
+        bundle = []
+        for item in self.spec.items:
+            stem = re.escape(item.name.lower().rstrip("s"))
+            found = re.search(rf"(\d+)\s+{stem}", lowered)
+            if found is None:
+                return None
+            bundle.append(int(found.group(1)))
+        return tuple(bundle)
+
+    def random_move(self, rng: random.Random, request: MoveRequest) -> Move:
+        kind = rng.choice(sorted(request.legal, key=lambda k: k.value))
+        if kind in (MoveKind.PROPOSE, MoveKind.COUNTER):
+            return Move(kind, tuple(rng.randint(0, c) for c in self.counts))
+        return Move(kind)
+
+    def all_bundles(self) -> list[tuple[int, ...]]:
+        return list(itertools.product(*(range(c + 1) for c in self.counts)))
+
+    def describe_offer(self, offer: object, side: str) -> str:
+        bundle = tuple(offer)  # type: ignore[arg-type]
+        parts = [f"{n} {item.name}" for n, item in zip(bundle, self.spec.items)]
+        return "I take " + ", ".join(parts) + "; you get the rest"

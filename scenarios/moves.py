@@ -1,0 +1,104 @@
+"""Moves and move requests: frozen, validated once, cheap to pass around."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class MoveKind(str, Enum):
+    """The kinds of turn the store knows (DESIGN.md `turns.move_kind`)."""
+
+    PROPOSE = "propose"
+    ACCEPT = "accept"
+    REJECT = "reject"
+    COUNTER = "counter"
+    WALK_AWAY = "walk_away"
+    MESSAGE = "message"
+    INVALID = "invalid"
+
+
+OFFER_KINDS = frozenset({MoveKind.PROPOSE, MoveKind.COUNTER})
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """One player's move.
+
+    `offer` is scenario-specific: a number (ultimatum: dollars the proposer keeps; price-bargain:
+    the price) or a tuple of item counts the proposer keeps (item-division). `reason` explains an
+    `invalid` move.
+    """
+
+    kind: MoveKind
+    offer: float | tuple[int, ...] | None = None
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, MoveKind):
+            object.__setattr__(self, "kind", MoveKind(self.kind))
+        if self.kind in OFFER_KINDS and self.offer is None:
+            raise ValueError(f"a {self.kind.value} move needs an offer")
+        if self.kind is MoveKind.INVALID and not self.reason:
+            raise ValueError("an invalid move needs a reason")
+
+    @staticmethod
+    def invalid(reason: str) -> "Move":
+        return Move(MoveKind.INVALID, reason=reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """A public record of one turn, as both players (and the store) see it."""
+
+    index: int
+    round: int
+    side: str  # "a" or "b"
+    role: str  # scenario role name, e.g. "proposer", "buyer"
+    move: Move
+    text: str
+    claim: float | None = None  # what a proposal asks for the proposer, in scenario units
+
+
+@dataclass(frozen=True, slots=True)
+class MoveRequest:
+    """What a negotiator is asked: whose turn, which moves are legal, and what happened so far."""
+
+    scenario: str
+    side: str
+    role: str
+    round: int
+    turn_index: int
+    legal: frozenset[MoveKind]
+    history: tuple[Turn, ...]
+    offer_on_table: float | tuple[int, ...] | None = None
+    private: dict[str, Any] = field(default_factory=dict)
+    rounds_total: int = 0
+
+    def __post_init__(self) -> None:
+        if self.side not in ("a", "b"):
+            raise ValueError(f"side must be 'a' or 'b', not {self.side!r}")
+        if not self.legal:
+            raise ValueError("a move request needs at least one legal move kind")
+
+    def validate(self, move: Move) -> str | None:
+        """Return why `move` is not allowed here, or None when it is."""
+        if move.kind is MoveKind.INVALID:
+            return move.reason
+        if move.kind not in self.legal:
+            allowed = ", ".join(sorted(k.value for k in self.legal))
+            return f"{move.kind.value} is not legal here (legal: {allowed})"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A negotiator's answer: a structured move, or free text for the scenario to extract from."""
+
+    move: Move | None = None
+    text: str = ""
+    latency_ms: float | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    calls: int = 0
+    cached: bool = False

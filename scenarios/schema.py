@@ -1,0 +1,108 @@
+"""Scenario files: the immutable rules of a negotiation, checked once when loaded.
+
+A scenario file is TOML. `game` picks the rules engine; the other keys are that game's
+parameters; `[prompts]` holds the texts an LLM negotiator is shown. Unknown keys are errors.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _ScenarioBase(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    description: str = ""
+    units: str = "dollars"
+    # Prompt templates for LLM negotiators; keys are looked up with fallbacks, see agents/prompts.
+    prompts: dict[str, str] = Field(default_factory=dict)
+
+
+class UltimatumSpec(_ScenarioBase):
+    """Repeated ultimatum game: one side proposes a split of `pie`, the other accepts or rejects."""
+
+    game: Literal["ultimatum"]
+    pie: float = Field(gt=0)
+    rounds: int = Field(ge=1, le=1000)
+    alternate: bool = True  # the first player proposes in odd rounds, the second in even ones
+    step: float = Field(default=1.0, gt=0)  # claims are rounded to this granularity
+
+    @property
+    def roles(self) -> tuple[str, str]:
+        return ("proposer", "responder")
+
+
+class PriceBargainSpec(_ScenarioBase):
+    """Buyer and seller alternate price offers until one accepts, one walks away, or time runs out."""
+
+    game: Literal["price-bargain"]
+    price_min: float = Field(ge=0)
+    price_max: float = Field(gt=0)
+    buyer_reservation: float = Field(ge=0)  # the most the buyer will pay (private)
+    seller_reservation: float = Field(ge=0)  # the least the seller will take (private)
+    max_turns: int = Field(ge=1, le=10000)
+    first_mover: Literal["buyer", "seller"] = "seller"
+
+    @model_validator(mode="after")
+    def _check_prices(self) -> "PriceBargainSpec":
+        if self.price_max <= self.price_min:
+            raise ValueError(
+                f"price_max must be greater than price_min (got {self.price_max} <= {self.price_min})"
+            )
+        for field in ("buyer_reservation", "seller_reservation"):
+            value = getattr(self, field)
+            if not self.price_min <= value <= self.price_max:
+                raise ValueError(
+                    f"{field} must lie in price_min..price_max "
+                    f"({self.price_min}..{self.price_max}), got {value}"
+                )
+        return self
+
+    @property
+    def roles(self) -> tuple[str, str]:
+        other = "buyer" if self.first_mover == "seller" else "seller"
+        return (self.first_mover, other)
+
+
+class Item(_Strict):
+    name: str = Field(min_length=1)
+    count: int = Field(ge=1, le=100)
+
+
+class ItemDivisionSpec(_ScenarioBase):
+    """Deal or No Deal: split a pool of items; each side values item types privately."""
+
+    game: Literal["item-division"]
+    items: list[Item] = Field(min_length=1)
+    values_a: list[int]  # per-unit values of each item type for the first player (private)
+    values_b: list[int]
+    max_turns: int = Field(ge=1, le=10000)
+
+    @model_validator(mode="after")
+    def _check_values(self) -> "ItemDivisionSpec":
+        n = len(self.items)
+        for field in ("values_a", "values_b"):
+            values = getattr(self, field)
+            if len(values) != n:
+                raise ValueError(
+                    f"{field} must give one value per item type ({n} items), got {len(values)}"
+                )
+            if any(v < 0 for v in values):
+                raise ValueError(f"{field} must be non-negative, got {values}")
+            if sum(v * item.count for v, item in zip(values, self.items)) <= 0:
+                raise ValueError(f"{field} gives the whole pool no value")
+        return self
+
+    @property
+    def roles(self) -> tuple[str, str]:
+        return ("first", "second")
+
+
+ScenarioSpec = Annotated[
+    Union[UltimatumSpec, PriceBargainSpec, ItemDivisionSpec], Field(discriminator="game")
+]
+GAMES = ("ultimatum", "price-bargain", "item-division")

@@ -1,0 +1,116 @@
+"""The repeated ultimatum game of "Kiss up, Kick down": propose a split, accept or reject it."""
+from __future__ import annotations
+
+import random
+
+from scenarios.moves import Move, MoveKind, MoveRequest, Turn
+from scenarios.schema import UltimatumSpec
+from scenarios.state import MatchState, Outcome
+
+_PROPOSE = frozenset({MoveKind.PROPOSE})
+_RESPOND = frozenset({MoveKind.ACCEPT, MoveKind.REJECT})
+
+
+class UltimatumState(MatchState):
+    """Rounds of propose-then-respond. A rejection, or an unusable move, pays both 0 that round."""
+
+    def __init__(self, spec: UltimatumSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        self.scenario_name = spec.name
+        self.round = 1
+        self.offer: float | None = None  # the claim on the table this round
+        self.responding = False
+        self.payoff = {"a": 0.0, "b": 0.0}
+        self.agreements = 0
+
+    def proposer(self, round_: int) -> str:
+        return "a" if (not self.spec.alternate or round_ % 2 == 1) else "b"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.round > self.spec.rounds
+
+    def request(self) -> MoveRequest:
+        proposer = self.proposer(self.round)
+        if self.responding:
+            side = "b" if proposer == "a" else "a"
+            return MoveRequest(self.spec.name, side, "responder", self.round, len(self.turns),
+                               _RESPOND, tuple(self.turns), self.offer, {}, self.spec.rounds)
+        return MoveRequest(self.spec.name, proposer, "proposer", self.round, len(self.turns),
+                           _PROPOSE, tuple(self.turns), None, {}, self.spec.rounds)
+
+    def check(self, move: Move, request: MoveRequest) -> str | None:
+        why = request.validate(move)
+        if why is None and move.kind is MoveKind.PROPOSE:
+            offer = move.offer
+            if not isinstance(offer, (int, float)) or isinstance(offer, bool):
+                return f"a proposal must claim a number of {self.spec.units}, got {offer!r}"
+            if not 0 <= offer <= self.spec.pie:
+                return f"claim {offer:g} is outside 0..{self.spec.pie:g}"
+        return why
+
+    def apply(self, move: Move, text: str = "") -> Turn:
+        if self.is_terminal:
+            raise RuntimeError("the match is over")
+        request_side = self.proposer(self.round)
+        round_ = self.round
+        claim = None
+        if not self.responding:
+            side, role = request_side, "proposer"
+            if move.kind is MoveKind.PROPOSE:
+                claim = self._snap(float(move.offer))  # type: ignore[arg-type]
+                move = Move(MoveKind.PROPOSE, claim)
+                self.offer = claim
+                self.responding = True
+            else:  # no usable proposal: the round is void
+                self._next_round()
+        else:
+            side, role = ("b" if request_side == "a" else "a"), "responder"
+            if move.kind is MoveKind.ACCEPT and self.offer is not None:
+                self.payoff[request_side] += self.offer
+                self.payoff[side] += self.spec.pie - self.offer
+                self.agreements += 1
+            self._next_round()
+        turn = Turn(len(self.turns), round_, side, role, move, text, claim)
+        self.turns.append(turn)
+        return turn
+
+    def _next_round(self) -> None:
+        self.round += 1
+        self.offer = None
+        self.responding = False
+
+    def _snap(self, value: float) -> float:
+        step = self.spec.step
+        snapped = round(value / step) * step
+        return float(min(max(snapped, 0.0), self.spec.pie))
+
+    def outcome(self) -> Outcome:
+        total = self.spec.pie * self.spec.rounds
+        a, b = self.payoff["a"], self.payoff["b"]
+        return Outcome(a, b, self.agreements > 0, self.agreements, a / total, b / total,
+                       len(self.turns))
+
+    def read(self, text: str, request: MoveRequest) -> Move:
+        from scenarios.extract import extract_acceptance, extract_claim
+
+        if request.role == "proposer":
+            claim = extract_claim(text, self.spec.pie)
+            if claim is None:
+                return Move.invalid("no proposal found in the text")
+            return Move(MoveKind.PROPOSE, float(claim))
+        accepted = extract_acceptance(text)
+        if accepted is None:
+            return Move.invalid("neither an acceptance nor a rejection found in the text")
+        return Move(MoveKind.ACCEPT if accepted else MoveKind.REJECT)
+
+    def random_move(self, rng: random.Random, request: MoveRequest) -> Move:
+        if request.role == "proposer":
+            steps = int(self.spec.pie / self.spec.step)
+            return Move(MoveKind.PROPOSE, rng.randint(0, steps) * self.spec.step)
+        return Move(rng.choice((MoveKind.ACCEPT, MoveKind.REJECT)))
+
+    def describe_offer(self, offer: object, side: str) -> str:
+        claim = float(offer)  # type: ignore[arg-type]
+        return f"${claim:g} for me and ${self.spec.pie - claim:g} for you"
