@@ -63,8 +63,8 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None) -> Plan:
     personas = load_personas(pool, config.personas.rating, config.design.levels, ratings_file)
     by_id = {p.persona_id: p for p in personas}
     entrants = [Entrant(p.persona_id, p.level) for p in personas if p.level is not None]
-    specs = expand(config.design, entrants, config.seed, config.teams_differ)
     factory = AgentFactory(config, scenario, by_id, llm)
+    specs = expand(config.design, entrants, config.seed, config.teams_differ)
     digest = hashlib.sha256()
     digest.update(json.dumps([scenario.name, config.condition, config.seed,
                               [factory.label(t) for t in factory.teams()]]).encode())

@@ -1,0 +1,43 @@
+"""Small helpers shared by tests: run the CLI in a subprocess, read tables."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference" / "kiss-up-kick-down"
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+        timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run `persona-arena ARGS` as a user would (a fresh process)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "arena.cli", *args], cwd=cwd or ROOT,
+                          env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def table(db: Path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+MATCH_FIELDS = ("match_id, design, repetition, scenario, condition, seed, persona_a, persona_b, "
+                "level_a, level_b, agent_a, agent_b, status, payoff_a, payoff_b, deal, agreements, "
+                "share_a, share_b, n_turns, error")
+TURN_FIELDS = ("match_id, turn_index, round, speaker, role, persona_id, move_kind, offer, claim, "
+               "accepted, text, parse_ok, reason")
+
+
+def match_table(db: Path) -> list[tuple]:
+    """The matches table without wall-clock columns (which differ between identical runs)."""
+    return table(db, f"SELECT {MATCH_FIELDS} FROM matches ORDER BY match_id")
+
+
+def turn_table(db: Path) -> list[tuple]:
+    return table(db, f"SELECT {TURN_FIELDS} FROM turns ORDER BY match_id, turn_index")

@@ -1,0 +1,110 @@
+"""`persona-arena run CONFIG`: configs of DESIGN.md's form, bad configs, refusing mixed runs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import cli, match_table, table
+
+
+def write_config(tmp_path: Path, pool: Path, body: str, name: str = "run.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(body + f'\n[personas]\npool = "{pool}"\nrating = "design"\n')
+    return path
+
+
+FACTORIAL = '''seed = 5
+scenario = "ultimatum-4"
+condition = "both-images"
+
+[design]
+kind = "factorial"
+levels = 7
+per_level = 1
+repetitions = 2
+
+[agents.default]
+kind = "surrogate"
+fit = "claude-3-haiku"
+'''
+
+
+def test_run_factorial_config(tmp_path: Path, small_pool: Path) -> None:
+    config = write_config(tmp_path, small_pool, FACTORIAL)
+    dry = cli("run", str(config), "--dry-run")
+    assert dry.returncode == 0 and "98 matches" in dry.stdout  # 7 x 7 pairs x 2 repetitions
+    assert not (tmp_path / "out").exists()
+    result = cli("run", str(config), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    db = tmp_path / "out" / "arena.sqlite"
+    rows = match_table(db)
+    assert len(rows) == 98 and {r[12] for r in rows} == {"ok"}
+    assert {r[10] for r in rows} == {"surrogate:claude-3-haiku"}
+    assert (tmp_path / "out" / "config.json").exists()
+    # the run folder is not silently reused ...
+    again = cli("run", str(config), "--out", str(tmp_path / "out"))
+    assert again.returncode == 2 and "already holds a run" in again.stderr
+    # ... resuming a finished run does nothing and changes nothing
+    resumed = cli("run", str(config), "--out", str(tmp_path / "out"), "--resume")
+    assert resumed.returncode == 0 and "0 matches run" in resumed.stdout
+    assert match_table(db) == rows
+    # a different config is refused on resume
+    other = write_config(tmp_path, small_pool, FACTORIAL.replace("seed = 5", "seed = 6"), "other.toml")
+    mixed = cli("run", str(other), "--out", str(tmp_path / "out"), "--resume")
+    assert mixed.returncode == 2 and "different config" in mixed.stderr
+
+
+def test_run_price_bargain_with_concession_teams(tmp_path: Path, small_pool: Path) -> None:
+    body = '''scenario = "price-bargain"
+condition = "none"
+[design]
+kind = "round-robin"
+levels = 7
+per_level = 1
+[agents.a]
+kind = "concession"
+tactic = "boulware"
+[agents.b]
+kind = "concession"
+tactic = "conceder"
+'''
+    config = write_config(tmp_path, small_pool, body)
+    result = cli("run", str(config), "--out", str(tmp_path / "pb"))
+    assert result.returncode == 0, result.stderr
+    rows = table(tmp_path / "pb" / "arena.sqlite",
+                 "SELECT agent_a, agent_b, COUNT(*), AVG(deal) FROM matches GROUP BY 1, 2")
+    # 21 unordered pairs x 2 persona orders, each in both team seatings
+    assert sorted(r[:3] for r in rows) == [("concession:boulware", "concession:conceder", 42),
+                                           ("concession:conceder", "concession:boulware", 42)]
+    assert all(r[3] == 1.0 for r in rows)
+
+
+BAD_CONFIGS = {
+    "unknown key": ("[design]\nkind = \"factorial\"\nflavour = 1\n", "unknown key 'design.flavour'"),
+    "bad kind": ("[design]\nkind = \"tournament\"\n", "design.kind"),
+    "wrong type": ("[design]\nlevels = \"seven\"\n", "design.levels"),
+    "unknown top key": ("colour = 1\n", "unknown key 'colour'"),
+    "missing model": ("[agents.default]\nkind = \"llm\"\nmodel = \"gpt\"\n", "no [models.gpt] table"),
+    "bad scenario": ("scenario = \"chess\"\n", "unknown scenario 'chess'"),
+    "syntax": ("[design\n", "TOML syntax error"),
+    "surrogate on bargain": ("scenario = \"price-bargain\"\n", "plays ultimatum scenarios only"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
+def test_bad_configs_exit_2_with_one_line(tmp_path: Path, small_pool: Path, case: str) -> None:
+    body, expected = BAD_CONFIGS[case]
+    config = write_config(tmp_path, small_pool, body)
+    result = cli("run", str(config), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_missing_pool_is_named(tmp_path: Path) -> None:
+    config = write_config(tmp_path, tmp_path / "nowhere", FACTORIAL)
+    result = cli("run", str(config), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "nowhere" in result.stderr
+    assert result.stderr.count("\n") == 1
