@@ -42,7 +42,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     config, base = load_config(Path(args.config))
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     if args.dry_run:
-        plan = plan_run(config, base)
+        plan = plan_run(config, base, check_models=False)
         info = {"matches": len(plan.specs), "scenario": plan.scenario.name,
                 "design": config.design.kind, "condition": config.condition,
                 "agents": {t: plan.factory.label(t) for t in plan.factory.teams()}}
@@ -175,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_analyze)
+
+    from arena import cli_llm  # `rate` and `play`: the commands that talk to models
+
+    cli_llm.register(sub)
     return parser
 
 

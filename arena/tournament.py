@@ -54,7 +54,9 @@ class Plan:
     match_list_sha256: str
 
 
-def plan_run(config: RunConfig, base: Path, llm: Any = None) -> Plan:
+def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool = True) -> Plan:
+    """Check everything and expand the design; with LLM agents, build their model context once
+    (clients, reply cache, encoded images) and, when `check_models`, probe each endpoint."""
     scenario = load_scenario(config.scenario, base)
     if config.prompts:
         scenario = scenario.with_prompts(config.prompts)
@@ -62,6 +64,10 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None) -> Plan:
     ratings_file = (base / config.personas.ratings_file) if config.personas.ratings_file else None
     personas = load_personas(pool, config.personas.rating, config.design.levels, ratings_file)
     by_id = {p.persona_id: p for p in personas}
+    if llm is None and any(a.kind == "llm" for a in config.agents.values()):
+        from arena.llm_context import build_llm_context
+
+        llm = build_llm_context(config, base, scenario, by_id, check=check_models)
     entrants = [Entrant(p.persona_id, p.level) for p in personas if p.level is not None]
     factory = AgentFactory(config, scenario, by_id, llm)
     specs = expand(config.design, entrants, config.seed, config.teams_differ)
