@@ -177,7 +177,13 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
         already = len(store.match_ids("ok"))
         progress = Progress(len(plan.specs) - already, progress_mode or config.execution.progress)
         try:
-            ok, failed = asyncio.run(execute(plan, store, config.execution.concurrency, progress))
+            if config.execution.executor == "ray":
+                from arena.ray_executor import execute_on_ray
+
+                ok, failed = execute_on_ray(plan, store, progress)
+            else:
+                ok, failed = asyncio.run(execute(plan, store, config.execution.concurrency,
+                                                 progress))
         finally:
             progress.close()
         row = store.conn.execute(
