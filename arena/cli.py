@@ -43,7 +43,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     if args.dry_run:
         plan = plan_run(config, base, check_models=False)
-        info = {"matches": len(plan.specs), "scenario": plan.scenario.name,
+        info = {"matches": plan.planned, "scenario": plan.scenario.name,
                 "design": config.design.kind, "condition": config.condition,
                 "agents": {t: plan.factory.label(t) for t in plan.factory.teams()}}
         if args.json:

@@ -78,7 +78,7 @@ def expand(design: DesignConfig, entrants: Sequence[Entrant], seed: int,
         pairs = delta_pairs(chosen, design, seed)
         base = _seat(pairs, "delta", teams_differ, design.counterbalance, ordered=True)
     else:
-        raise InputError(f"design.kind: '{kind}' is planned round by round; use run_swiss")
+        raise ValueError(f"design kind {kind!r} is planned round by round (arena.swiss)")
     specs = []
     for rep in range(1, design.repetitions + 1):
         for spec in base:

@@ -108,3 +108,34 @@ def test_missing_pool_is_named(tmp_path: Path) -> None:
     result = cli("run", str(config), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "nowhere" in result.stderr
     assert result.stderr.count("\n") == 1
+
+
+SWISS = '''seed = 2
+scenario = "ultimatum-4"
+[design]
+kind = "swiss"
+levels = 7
+rounds = 4
+repetitions = 2
+[agents.default]
+kind = "surrogate"
+'''
+
+
+def test_swiss_rounds_pair_by_score_without_rematches(tmp_path: Path, small_pool: Path) -> None:
+    config = write_config(tmp_path, small_pool, SWISS)
+    dry = cli("run", str(config), "--dry-run")
+    assert dry.returncode == 0 and "56 matches" in dry.stdout  # 14 personas: 7 a round, 4 rounds, 2 reps
+    result = cli("run", str(config), "--out", str(tmp_path / "sw"))
+    assert result.returncode == 0, result.stderr
+    db = tmp_path / "sw" / "arena.sqlite"
+    rows = table(db, "SELECT match_id, repetition, persona_a, persona_b FROM matches")
+    assert len(rows) == 56
+    for rep in (1, 2):
+        pairs = [frozenset(r[2:]) for r in rows if r[1] == rep]
+        assert len(set(pairs)) == len(pairs) == 28  # nobody meets anybody twice in a repetition
+        for t in range(1, 5):
+            seated = [p for r in rows if r[1] == rep and f"-t{t}-" in r[0] for p in r[2:]]
+            assert sorted(seated) == sorted(set(seated)) and len(seated) == 14
+    again = cli("run", str(config), "--out", str(tmp_path / "sw2"))
+    assert match_table(tmp_path / "sw2" / "arena.sqlite") == match_table(db)

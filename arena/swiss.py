@@ -1,0 +1,46 @@
+"""The `swiss` design: rounds in which personas of similar standing meet.
+
+Each round pairs personas by their score so far (the sum of their payoff shares), never twice the
+same pair in a repetition; the one that has moved first less often takes seat a. With an odd
+number of personas the lowest-ranked one not yet given a bye sits the round out. Because a round
+depends on the results before it, the runner plans and plays one round at a time; the pairing is
+a pure function of the stored results, so a resumed run pairs exactly as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from arena.match import MatchSpec
+from arena.seeds import derive_seed
+
+
+def default_rounds(n: int) -> int:
+    return max(1, math.ceil(math.log2(max(n, 2))) + 1)
+
+
+def swiss_round(entrants: Sequence, scores: dict[str, float], played: set[frozenset[str]],
+                seat_a: dict[str, int], byes: set[str], repetition: int, round_: int,
+                team: str, seed: int) -> list[MatchSpec]:
+    ranked = sorted(entrants, key=lambda e: (-scores.get(e.persona_id, 0.0), e.persona_id))
+    if len(ranked) % 2 == 1:
+        for e in reversed(ranked):
+            if e.persona_id not in byes:
+                byes.add(e.persona_id)
+                ranked = [x for x in ranked if x is not e]
+                break
+    unpaired = list(ranked)
+    specs = []
+    while len(unpaired) >= 2:
+        x = unpaired.pop(0)
+        partner = next((y for y in unpaired if frozenset((x.persona_id, y.persona_id)) not in played),
+                       unpaired[0])
+        unpaired.remove(partner)
+        played.add(frozenset((x.persona_id, partner.persona_id)))
+        if seat_a.get(partner.persona_id, 0) < seat_a.get(x.persona_id, 0):
+            x, partner = partner, x
+        seat_a[x.persona_id] = seat_a.get(x.persona_id, 0) + 1
+        match_id = f"swiss-r{repetition}-t{round_}-{x.persona_id}-{partner.persona_id}"
+        specs.append(MatchSpec(match_id, "swiss", repetition, x.persona_id, partner.persona_id,
+                               team, team, derive_seed(seed, match_id), x.level, partner.level))
+    return specs
