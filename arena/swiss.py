@@ -29,13 +29,9 @@ def swiss_round(entrants: Sequence, scores: dict[str, float], played: set[frozen
                 byes.add(e.persona_id)
                 ranked = [x for x in ranked if x is not e]
                 break
-    unpaired = list(ranked)
+    pairing = _pair(ranked, played) or _pair(ranked, set())  # rematches only when unavoidable
     specs = []
-    while len(unpaired) >= 2:
-        x = unpaired.pop(0)
-        partner = next((y for y in unpaired if frozenset((x.persona_id, y.persona_id)) not in played),
-                       unpaired[0])
-        unpaired.remove(partner)
+    for x, partner in pairing:
         played.add(frozenset((x.persona_id, partner.persona_id)))
         if seat_a.get(partner.persona_id, 0) < seat_a.get(x.persona_id, 0):
             x, partner = partner, x
@@ -44,3 +40,21 @@ def swiss_round(entrants: Sequence, scores: dict[str, float], played: set[frozen
         specs.append(MatchSpec(match_id, "swiss", repetition, x.persona_id, partner.persona_id,
                                team, team, derive_seed(seed, match_id), x.level, partner.level))
     return specs
+
+
+def _pair(ranked: list, played: set[frozenset[str]], budget: list[int] | None = None) -> list | None:
+    """Pair neighbours in rank order, backtracking to avoid rematches; None when impossible."""
+    budget = budget if budget is not None else [20000]
+    if not ranked:
+        return []
+    budget[0] -= 1
+    if budget[0] < 0:
+        return None
+    x, rest = ranked[0], ranked[1:]
+    for k, y in enumerate(rest):
+        if frozenset((x.persona_id, y.persona_id)) in played:
+            continue
+        tail = _pair(rest[:k] + rest[k + 1:], played, budget)
+        if tail is not None:
+            return [(x, y), *tail]
+    return None
