@@ -2,7 +2,77 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+
+from scenarios.errors import InputError
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+def cmd_rate(args: argparse.Namespace) -> int:
+    from arena.rate import import_ratings, rate_pool
+
+    pool = Path(args.pool)
+    if args.import_csv:
+        if args.config or args.model or args.prompt_file:
+            raise InputError("--import takes no --config, --model or --prompt-file")
+        result = import_ratings(pool, Path(args.import_csv), args.rater)
+        if args.json:
+            _print_json(result)
+        else:
+            print(f"{pool}: {result['imported']:,} ratings imported by "
+                  f"{', '.join(result['raters'])} ({result['rows']:,} rows)")
+        return 0
+    if not args.config or not args.model:
+        raise InputError("rate needs --config CONFIG.toml and --model NAME (or --import CSV)")
+    result = rate_pool(pool, Path(args.config), args.model,
+                       Path(args.prompt_file) if args.prompt_file else None, args.rater,
+                       args.retries, args.max_tokens)
+    if args.json:
+        _print_json(result)
+    else:
+        failed = result["unparseable"]
+        print(f"{pool}: rater {result['rater']}: {result['rated']:,} images rated, "
+              f"{result['skipped']:,} already rated"
+              + (f", {len(failed):,} without a usable answer ({', '.join(failed[:5])})"
+                 if failed else "")
+              + f"; {result['requests']:,} requests, {result['cache_hits']:,} from the cache")
+    return 0 if not result["unparseable"] else 1
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from arena.play import play
+
+    match = play(Path(args.config), persona=args.persona, side=args.side, you=args.you,
+                 seed=args.seed)
+    return 0 if match["status"] == "ok" else 1
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add this module's subcommands to the main parser."""
+    p = sub.add_parser("rate", help="rate every image of a pool with a vision model, or import "
+                                    "ratings from a CSV")
+    p.add_argument("pool")
+    p.add_argument("--config", help="a config file with the [models.NAME] table")
+    p.add_argument("--model", help="the [models.NAME] table to rate with")
+    p.add_argument("--prompt-file", help="a rating prompt instead of the paper's")
+    p.add_argument("--rater", help="the rater's name in the ratings table (default: the model "
+                                   "table's name, plus the prompt's hash for other prompts)")
+    p.add_argument("--retries", type=int, default=2,
+                   help="asks again when an answer holds no score 1..7 (default 2)")
+    p.add_argument("--max-tokens", type=int, default=1, help="the paper used 1")
+    p.add_argument("--import", dest="import_csv", metavar="CSV",
+                   help="import ratings from a CSV with persona_id, score (and rater)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_rate)
+
+    p = sub.add_parser("play", help="negotiate yourself against a persona in the terminal")
+    p.add_argument("--config", required=True)
+    p.add_argument("--persona", help="your opponent's persona (default: drawn from the pool)")
+    p.add_argument("--you", help="your own persona, which the opponent sees in both-images")
+    p.add_argument("--side", choices=("a", "b"), help="your seat; a moves first (default a)")
+    p.add_argument("--seed", type=int)
+    p.set_defaults(func=cmd_play)

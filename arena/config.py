@@ -68,6 +68,11 @@ class ModelConfig(_Strict):
     max_image_side: int | None = Field(default=None, ge=16)
     price_prompt_per_1m: float | None = Field(default=None, ge=0)
     price_completion_per_1m: float | None = Field(default=None, ge=0)
+    json_output: bool = False  # the endpoint takes response_format json_object (json protocol)
+    send_seed: bool = False  # send a per-call seed derived from the match seed
+    retry_base_s: float = Field(default=1.0, ge=0)  # first backoff; doubles per retry, jittered
+    retry_max_s: float = Field(default=60.0, ge=0)
+    preflight: Literal["connect", "models", "off"] = "connect"  # before the first match
 
 
 class ExecutionConfig(_Strict):
@@ -75,6 +80,9 @@ class ExecutionConfig(_Strict):
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
     progress: Literal["auto", "bar", "plain", "none"] = "auto"
+    # local executor, offline agents only: processes that play while this one stores.
+    # None: one per CPU but one, for runs of 4,000+ matches; 0: play in this process.
+    workers: int | None = Field(default=None, ge=0, le=256)
 
 
 class CacheConfig(_Strict):

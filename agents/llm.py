@@ -1,0 +1,267 @@
+"""The LLM negotiator: one model, one persona, its own message history, the paper's layout.
+
+History: the system prompt, the first user message (persona image(s) or description, then the
+rules), then the model's own replies as assistant messages and the other side's texts as user
+messages, with the scenario's round marker (`===round{n}===`) added as a user message where the
+paper added it: to the proposer before it proposes (Study 2), or to the player at the start of
+every round (Study 1; `round_marker_to = "all"`).
+
+Moves come back as free text (read by the scenario's extractor in the engine, or by an LLM
+extractor with the paper's two prompts) or as JSON checked by pydantic, with a bounded number
+of repair requests. A model that cannot answer at all raises, and the engine fails the match.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from agents.images import EncodedImage
+from agents.models import ChatMessage, Completion, ModelAccess
+from agents.persona import Persona
+from agents.prompts import fill, first_message, json_hints, lookup, seat_of
+from scenarios.loader import Scenario
+from scenarios.moves import Move, MoveKind, MoveRequest, Reply
+
+REPAIR = "Your answer was not valid: {reason}. Answer again with the JSON object only."
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
+
+
+class JsonMove(BaseModel):
+    """A move in the JSON protocol; the amount may be called claim, price, offer or keep."""
+
+    model_config = ConfigDict(extra="allow")
+
+    move: str
+    claim: float | None = None
+    price: float | None = None
+    offer: float | list[int] | None = None
+    keep: list[int] | None = None
+    message: str = ""
+
+    def amount(self) -> float | list[int] | None:
+        for value in (self.claim, self.price, self.offer, self.keep):
+            if value is not None:
+                return value
+        return None
+
+
+def parse_json_move(text: str) -> JsonMove | str:
+    """The JSON move in a reply (bare, fenced, or inside prose), or why there is none."""
+    stripped = text.strip()
+    candidates = [stripped]
+    fenced = _FENCE.search(stripped)
+    if fenced:
+        candidates.append(fenced.group(1).strip())
+    start, end = stripped.find("{"), stripped.rfind("}")
+    if 0 <= start < end:
+        candidates.append(stripped[start:end + 1])
+    error = "no JSON object found"
+    for candidate in candidates:
+        try:
+            data = json.loads(candidate)
+        except ValueError as problem:
+            error = f"not valid JSON ({problem.msg} at character {problem.pos})"
+            continue
+        if not isinstance(data, dict):
+            error = "the JSON is not an object"
+            continue
+        try:
+            return JsonMove.model_validate(data)
+        except ValidationError as problem:
+            first = problem.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            return f'field "{where}": {first["msg"].lower()}'
+    return error if stripped else "the answer was empty"
+
+
+def _call_seed(match_seed: int, side: str, index: int) -> int:
+    """A 31-bit API seed per call (sent only with send_seed = true); stable across platforms."""
+    digest = hashlib.blake2b(f"{match_seed}:{side}:{index}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") & 0x7FFFFFFF
+
+
+@dataclass
+class _Tally:
+    """Calls, tokens and time of one turn (one or more model calls)."""
+
+    calls: int = 0  # requests that reached the model (not the cache)
+    replies: int = 0  # completions used, cached or not
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_ms: float = 0.0
+    has_usage: bool = False
+
+    def add(self, completion: Completion) -> None:
+        self.replies += 1
+        self.calls += 0 if completion.cached else 1
+        self.latency_ms += completion.latency_ms
+        if completion.prompt_tokens is not None or completion.completion_tokens is not None:
+            self.has_usage = True
+            self.prompt_tokens += completion.prompt_tokens or 0
+            self.completion_tokens += completion.completion_tokens or 0
+
+    def reply(self, move: Move | None, text: str) -> Reply:
+        return Reply(move=move, text=text, latency_ms=self.latency_ms,
+                     prompt_tokens=self.prompt_tokens if self.has_usage else None,
+                     completion_tokens=self.completion_tokens if self.has_usage else None,
+                     calls=self.calls, cached=self.replies > 0 and self.calls == 0)
+
+
+class LLMNegotiator:
+    """A persona-conditioned negotiator backed by one model endpoint."""
+
+    def __init__(self, access: ModelAccess, scenario: Scenario, condition: str, side: str,
+                 persona: Persona | None, opponent: Persona | None,
+                 own_image: EncodedImage | None, opponent_image: EncodedImage | None,
+                 match_seed: int, protocol: Literal["free-text", "json"] = "free-text",
+                 repairs: int = 2, extractor: ModelAccess | None = None,
+                 name: str = "llm") -> None:
+        self.access = access
+        self.scenario = scenario
+        self.prompts = scenario.prompts
+        self.condition = condition
+        self.side = side
+        self.seat = seat_of(side)
+        self.persona = persona
+        self.opponent = opponent
+        self.own_image = own_image
+        self.opponent_image = opponent_image
+        self.match_seed = match_seed
+        self.protocol = protocol
+        self.repairs = repairs
+        self.extractor = extractor
+        self.name = name
+        self.history: list[ChatMessage] = []
+        self._seen = 0  # turns of request.history already taken into the history
+        self._marked = 0  # the last round whose marker is in the history
+        self._calls = 0
+        self._marker = self._prompt("round_marker")
+        self._marker_to = self._prompt("round_marker_to") or "proposer"
+
+    def _prompt(self, key: str) -> str | None:
+        return lookup(self.prompts, key, self.seat, self.condition)
+
+    # -- the history ------------------------------------------------------------------------
+    def _start(self, request: MoveRequest) -> None:
+        system = self._prompt("system")
+        if system:
+            self.history.append(ChatMessage("system", system))
+        appendix = json_hints(self.prompts, self.scenario.game, self.side, self.condition,
+                              request) if self.protocol == "json" else ""
+        parts = first_message(self.prompts, self.side, self.condition, request, self.persona,
+                              self.opponent, self.own_image, self.opponent_image, appendix)
+        self.history.append(ChatMessage("user", parts))
+
+    def _mark(self, round_: int) -> None:
+        if self._marker and round_ > self._marked:
+            self.history.append(ChatMessage("user", fill(self._marker, "round_marker",
+                                                         {"round": round_})))
+            self._marked = round_
+
+    def _catch_up(self, request: MoveRequest) -> None:
+        """Add what the other side said since our last turn (and the round markers due)."""
+        every_round = self._marker_to == "all"
+        for turn in request.history[self._seen:]:
+            if turn.side == self.side:
+                continue
+            if every_round:
+                for round_ in range(self._marked + 1, turn.round + 1):
+                    self._mark(round_)
+            if turn.text:
+                self.history.append(ChatMessage("user", turn.text))
+        self._seen = len(request.history)
+        if every_round:
+            for round_ in range(self._marked + 1, request.round + 1):
+                self._mark(round_)
+        elif request.role == "proposer" or MoveKind.PROPOSE in request.legal:
+            self._mark(request.round)
+
+    async def _ask(self, tally: _Tally, json_mode: bool = False) -> str:
+        index = self._calls
+        self._calls += 1
+        completion = await self.access.complete(
+            self.history, sample=f"{self.match_seed}:{self.side}:{index}", json_mode=json_mode,
+            seed=_call_seed(self.match_seed, self.side, index))
+        tally.add(completion)
+        self.history.append(ChatMessage("assistant", completion.text))
+        return completion.text
+
+    # -- the interface ------------------------------------------------------------------------
+    async def act(self, request: MoveRequest) -> Reply:
+        if not self.history:
+            self._start(request)
+        self._catch_up(request)
+        tally = _Tally()
+        if self.protocol == "json":
+            return await self._act_json(request, tally)
+        text = await self._ask(tally)
+        move = await self._extract(request, text, tally) if self.extractor is not None else None
+        return tally.reply(move, text)
+
+    async def _act_json(self, request: MoveRequest, tally: _Tally) -> Reply:
+        text = await self._ask(tally, json_mode=True)
+        for attempt in range(self.repairs + 1):
+            move, reason = self._read_json(text, request)
+            if move is not None:
+                return tally.reply(move, text)
+            if attempt == self.repairs:
+                break
+            self.history.append(ChatMessage("user", REPAIR.format(reason=reason)))
+            text = await self._ask(tally, json_mode=True)
+        detail = f" after {self.repairs} repair request{'s' if self.repairs != 1 else ''}" \
+            if self.repairs else ""
+        return tally.reply(Move.invalid(f"unusable JSON answer{detail}: {reason}"), text)
+
+    def _read_json(self, text: str, request: MoveRequest) -> tuple[Move | None, str]:
+        parsed = parse_json_move(text)
+        if isinstance(parsed, str):
+            return None, parsed
+        try:
+            kind = MoveKind(parsed.move.strip().lower())
+        except ValueError:
+            legal = ", ".join(sorted(k.value for k in request.legal))
+            return None, f'"move" must be one of {legal} (got {parsed.move!r})'
+        offer: Any = None
+        if kind in (MoveKind.PROPOSE, MoveKind.COUNTER):
+            amount = parsed.amount()
+            if amount is None:
+                return None, f'a "{kind.value}" move needs an amount ("claim", "price" or "offer")'
+            offer = tuple(int(n) for n in amount) if isinstance(amount, list) else float(amount)
+        try:
+            move = Move(kind, offer)
+        except ValueError as problem:
+            return None, str(problem)
+        why = self.scenario.new_state().check(move, request)
+        if why is not None:
+            return None, why
+        return move, ""
+
+    async def _extract(self, request: MoveRequest, text: str, tally: _Tally) -> Move:
+        """The paper's LLM extraction: a number for a proposal, 1/0 for a response."""
+        assert self.extractor is not None
+        proposing = request.role == "proposer"
+        key = "extract_claim" if proposing else "extract_acceptance"
+        system = self._prompt(key)
+        user = self._prompt("extract_user") or "Dialogue:\n{text}"
+        if system is None:
+            return Move.invalid(f"the scenario has no {key} prompt for the LLM extractor")
+        messages = [ChatMessage("system", system),
+                    ChatMessage("user", fill(user, "extract_user", {"text": text}))]
+        completion = await self.extractor.complete(messages, sample="extract", temperature=0.0)
+        tally.add(completion)
+        found = _NUMBER.search(completion.text)
+        if proposing:
+            if found is None:
+                return Move.invalid(f"the LLM extractor found no claim "
+                                    f"(answered {completion.text.strip()[:40]!r})")
+            return Move(MoveKind.PROPOSE, float(found.group()))
+        if found is not None and found.group() in ("0", "1"):
+            return Move(MoveKind.ACCEPT if found.group() == "1" else MoveKind.REJECT)
+        return Move.invalid(f"the LLM extractor read neither acceptance nor rejection "
+                            f"(answered {completion.text.strip()[:40]!r})")

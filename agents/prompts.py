@@ -1,0 +1,133 @@
+"""Prompt layout: the paper's by default, every text from the scenario's `[prompts]` table.
+
+Templates are looked up from the most to the least specific key, so a scenario can give one
+text for all seats and conditions, or (as ultimatum-4 does, because the paper did) a different
+one per seat and condition: f"{key}_{seat}_{condition}", f"{key}_{seat}", f"{key}_{condition}",
+key. The seat is "first" (side a) or "second" (side b); the condition uses underscores.
+"""
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from agents.images import EncodedImage
+from agents.persona import Persona
+from scenarios.errors import InputError
+from scenarios.moves import MoveRequest
+
+Part = str | EncodedImage
+IMAGE_CONDITIONS = frozenset({"self-only", "both-images"})
+
+
+def seat_of(side: str) -> str:
+    return "first" if side == "a" else "second"
+
+
+def condition_key(condition: str) -> str:
+    return condition.replace("-", "_")
+
+
+def lookup(prompts: dict[str, str], key: str, seat: str, condition: str) -> str | None:
+    cond = condition_key(condition)
+    for name in (f"{key}_{seat}_{cond}", f"{key}_{seat}", f"{key}_{cond}", key):
+        if name in prompts:
+            return prompts[name]
+    return None
+
+
+class _Fields(dict):
+    def __init__(self, key: str, values: dict[str, Any]) -> None:
+        super().__init__(values)
+        self.key = key
+
+    def __missing__(self, name: str) -> Any:
+        known = ", ".join(sorted(self)) or "none"
+        raise InputError(f"prompts.{self.key}: unknown placeholder {{{name}}} (known: {known}; "
+                         "write {{ and }} for literal braces)")
+
+
+def fill(template: str, key: str, values: dict[str, Any]) -> str:
+    """str.format with a one-line error naming the prompt and the unknown placeholder."""
+    try:
+        return string.Formatter().vformat(template, (), _Fields(key, values))
+    except (ValueError, IndexError) as error:
+        raise InputError(f"prompts.{key}: bad template ({error})") from None
+
+
+def private_fields(request: MoveRequest) -> dict[str, Any]:
+    """The placeholders instructions may use, from what the scenario tells this side."""
+    private = request.private
+    fields: dict[str, Any] = {"role": request.role, "rounds_total": request.rounds_total}
+    if "reservation" in private:
+        fields["reservation"] = private["reservation"]
+        role = private.get("role", request.role)
+        fields["role"] = role
+        fields["reservation_meaning"] = (
+            "you will not pay more than that" if role == "buyer"
+            else "you will not sell for less than that")
+    if "values" in private and "items" in private:
+        items, values = private["items"], private["values"]
+        counts = private.get("counts", [])
+        inventory = [f"{n} {item}" for n, item in zip(counts, items)]
+        fields["inventory"] = (", ".join(inventory[:-1]) + " and " + inventory[-1]
+                               if len(inventory) > 1 else "".join(inventory))
+        fields["values"] = ", ".join(f"{item} {value}" for item, value in zip(items, values))
+    return fields
+
+
+def first_message(prompts: dict[str, str], side: str, condition: str, request: MoveRequest,
+                  persona: Persona | None, opponent: Persona | None,
+                  own_image: EncodedImage | None, opponent_image: EncodedImage | None,
+                  appendix: str = "") -> tuple[Part, ...]:
+    """The first user message, exactly as the paper laid it out: [text own_image, own image,
+    (both-images: text opponent_image, opponent image), instructions (+ appendix)]."""
+    seat = seat_of(side)
+
+    def text(key: str, **values: Any) -> str:
+        template = lookup(prompts, key, seat, condition)
+        if template is None:
+            raise InputError(f"prompts.{key}: the scenario has no '{key}' prompt, needed in "
+                             f"condition {condition}")
+        return fill(template, key, values)
+
+    parts: list[Part] = []
+    if condition in IMAGE_CONDITIONS:
+        if own_image is None:
+            raise InputError(f"condition {condition}: persona "
+                             f"{persona.persona_id if persona else '?'} has no image")
+        parts += [text("own_image"), own_image]
+        if condition == "both-images":
+            if opponent_image is None:
+                raise InputError("condition both-images: the opponent has no image")
+            parts += [text("opponent_image"), opponent_image]
+    elif condition == "text":
+        parts.append(text("own_text", description=persona.description if persona else ""))
+        if opponent is not None:
+            parts.append(text("opponent_text", description=opponent.description))
+    instructions = lookup(prompts, "instructions", seat, condition)
+    if instructions is None:
+        raise InputError("prompts.instructions: the scenario has no instructions prompt")
+    text_ = fill(instructions, "instructions", private_fields(request))
+    parts.append(text_ + "\n" + appendix if appendix else text_)
+    return tuple(parts)
+
+
+GAME_MOVES = {
+    "ultimatum": ("propose", "accept", "reject"),
+    "price-bargain": ("propose", "counter", "accept", "walk_away"),
+    "item-division": ("propose", "counter", "accept", "reject"),
+}
+
+
+def json_hints(prompts: dict[str, str], game: str, side: str, condition: str,
+               request: MoveRequest) -> str:
+    """What the JSON protocol appends to the instructions: the scenario's json_proposer and
+    json_responder texts (a player may hold both roles in one game), or a generic one."""
+    seat = seat_of(side)
+    found = [fill(t, key, private_fields(request)) for key in ("json_proposer", "json_responder")
+             if (t := lookup(prompts, key, seat, condition)) is not None]
+    if found:
+        return "\n".join(found)
+    kinds = ", ".join(f'"{k}"' for k in GAME_MOVES.get(game, ("propose", "accept", "reject")))
+    return (f'Answer with a JSON object only, with "move" (one of {kinds}), "offer" when you '
+            'propose or counter, and optionally a "message".')

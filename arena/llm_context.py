@@ -1,0 +1,181 @@
+"""The LLM context of a run: built once, before the first match, shared by every LLM seat.
+
+It holds one client per model table (with its retry loop, limits and counters), the reply
+cache and the image encoder, and checks up front what would otherwise fail in every match: a
+missing key, an unreachable endpoint, images for a model without vision, prompts the scenario
+lacks. The factory asks it for a fresh negotiator per seat per match.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable
+
+from agents.cache import ReplyCache, resolve_cache_dir
+from agents.images import EncodedImage, ImageEncoder
+from agents.llm import LLMNegotiator
+from agents.models import (ModelAccess, build_client, check_base_url, check_reachable,
+                           probe_models, read_api_key)
+from agents.persona import Persona
+from agents.prompts import IMAGE_CONDITIONS
+from arena.config import AgentConfig, CacheConfig, ModelConfig, RunConfig
+from scenarios.errors import InputError
+from scenarios.loader import Scenario
+
+
+def open_cache(cache: CacheConfig, base: Path) -> ReplyCache | None:
+    return ReplyCache(resolve_cache_dir(cache.dir, base)) if cache.enabled else None
+
+
+def open_models(models: dict[str, ModelConfig], names: Iterable[str], cache: ReplyCache | None,
+                check: bool = True) -> dict[str, ModelAccess]:
+    """A ModelAccess per named table; with `check`, the key and endpoint are verified first."""
+    accesses: dict[str, ModelAccess] = {}
+    reached: set[str] = set()
+    for name in dict.fromkeys(names):
+        if name not in models:
+            known = ", ".join(sorted(models)) or "none defined"
+            raise InputError(f"no [models.{name}] table (models: {known})")
+        config = models[name]
+        check_base_url(name, config)
+        key = read_api_key(name, config) if check else _key_if_set(name, config)
+        if check and config.preflight != "off" and config.base_url not in reached:
+            if config.preflight == "models":
+                probe_models(name, config, key)
+            else:
+                check_reachable(name, config)
+            reached.add(config.base_url)
+        accesses[name] = ModelAccess(name, config, build_client(config, key), cache, key)
+    return accesses
+
+
+def _key_if_set(name: str, config: ModelConfig) -> str | None:
+    try:
+        return read_api_key(name, config)
+    except InputError:
+        return None  # a dry run need not have the key
+
+
+def merged_stats(accesses: dict[str, ModelAccess], cache: ReplyCache | None) -> dict[str, Any]:
+    """Calls, cache hits and retries (by kind) over all models, and per model."""
+    retries: Counter[str] = Counter()
+    totals = Counter()
+    per_model = {}
+    cost = 0.0
+    priced = False
+    for name, access in accesses.items():
+        stats = access.stats.as_dict()
+        config = access.config
+        if config.price_prompt_per_1m is not None or config.price_completion_per_1m is not None:
+            stats["cost_usd"] = round((stats["prompt_tokens"] * (config.price_prompt_per_1m or 0)
+                                       + stats["completion_tokens"]
+                                       * (config.price_completion_per_1m or 0)) / 1e6, 6)
+            cost += stats["cost_usd"]
+            priced = True
+        per_model[name] = stats
+        retries.update(access.stats.retries)
+        for field in ("requests", "replies", "cache_hits", "failures", "prompt_tokens",
+                      "completion_tokens"):
+            totals[field] += stats[field]
+    return {**{k: totals[k] for k in ("requests", "replies", "cache_hits", "failures",
+                                       "prompt_tokens", "completion_tokens")},
+            "retries": dict(retries), "models": per_model,
+            "cost_usd": round(cost, 6) if priced else None,  # of this run's requests only
+            "cache": str(cache.path) if cache is not None else None}
+
+
+class LLMContext:
+    """Clients, cache and encoded images for one run; makes LLM negotiators."""
+
+    def __init__(self, config: RunConfig, scenario: Scenario, accesses: dict[str, ModelAccess],
+                 cache: ReplyCache | None, encoder: ImageEncoder) -> None:
+        self.config = config
+        self.scenario = scenario
+        self.accesses = accesses
+        self.cache = cache
+        self.encoder = encoder
+
+    def image(self, persona: Persona | None, model: ModelConfig) -> EncodedImage | None:
+        if persona is None or persona.image is None:
+            return None
+        return self.encoder.encode(persona.image, model.max_image_side, model.detail)
+
+    def negotiator(self, team: str, agent_config: AgentConfig, side: str,
+                   persona: Persona | None, opponent: Persona | None,
+                   match_seed: int) -> LLMNegotiator:
+        assert agent_config.model is not None
+        access = self.accesses[agent_config.model]
+        condition = self.config.condition
+        own = opp = None
+        if condition in IMAGE_CONDITIONS:
+            own = self.image(persona, access.config)
+            if condition == "both-images":
+                opp = self.image(opponent, access.config)
+        extractor = None
+        if agent_config.protocol == "free-text" and agent_config.extractor == "llm":
+            extractor = self.accesses[agent_config.extractor_model or agent_config.model]
+        return LLMNegotiator(access, self.scenario, condition, side, persona, opponent, own, opp,
+                             match_seed, agent_config.protocol, agent_config.repairs, extractor,
+                             name=f"llm:{agent_config.model}")
+
+    def stats(self) -> dict[str, Any]:
+        return merged_stats(self.accesses, self.cache)
+
+    async def aclose(self) -> None:
+        for access in self.accesses.values():
+            await access.aclose()
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+
+
+def llm_agents(config: RunConfig) -> dict[str, AgentConfig]:
+    return {team: agent for team, agent in config.agents.items() if agent.kind == "llm"}
+
+
+def build_llm_context(config: RunConfig, base: Path, scenario: Scenario,
+                      personas_by_id: dict[str, Persona], check: bool = True) -> LLMContext:
+    """Check the LLM side of a config and build its context (see the module docstring)."""
+    agents = llm_agents(config)
+    players: list[str] = []
+    extractors: list[str] = []
+    for team, agent in agents.items():
+        assert agent.model is not None
+        players.append(agent.model)
+        if agent.protocol == "free-text" and agent.extractor == "llm":
+            extractors.append(agent.extractor_model or agent.model)
+            missing = [k for k in ("extract_claim", "extract_acceptance")
+                       if k not in scenario.prompts]
+            if missing or scenario.game != "ultimatum":
+                raise InputError(f"agents.{team}.extractor: 'llm' uses the paper's extraction "
+                                 f"prompts, which scenario {scenario.name} lacks "
+                                 f"({', '.join(missing) or 'not an ultimatum game'}); "
+                                 "use extractor = \"offline\"")
+    if agents and config.condition == "both-images" and config.design.kind == "confederate":
+        raise InputError("condition: 'both-images' shows the opponent's image, but the "
+                         "confederate design's opponent has none (use 'self-only', as the "
+                         "paper's Study 1 did)")
+    if config.condition in IMAGE_CONDITIONS:
+        for name in dict.fromkeys(players):
+            if not config.models[name].vision:
+                raise InputError(f"models.{name}.vision: condition '{config.condition}' sends "
+                                 f"images, but [models.{name}] has vision = false (use "
+                                 "condition \"text\" or \"none\", or a vision model)")
+        missing_images = sorted(p.persona_id for p in personas_by_id.values() if p.image is None)
+        if missing_images:
+            raise InputError(f"personas: persona {missing_images[0]} has no image, which "
+                             f"condition '{config.condition}' needs")
+    if config.condition == "text":
+        missing_text = sorted(p.persona_id for p in personas_by_id.values() if not p.description)
+        if missing_text:
+            raise InputError(f"personas: persona {missing_text[0]} has no description (the "
+                             "manifest's description column), which condition 'text' needs")
+    cache = open_cache(config.cache, base)
+    try:
+        accesses = open_models(config.models, [*players, *extractors], cache, check)
+    except BaseException:
+        if cache is not None:
+            cache.close()
+        raise
+    return LLMContext(config, scenario, accesses, cache, ImageEncoder())

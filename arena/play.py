@@ -1,0 +1,132 @@
+"""`persona-arena play`: a person takes one seat against the config's agent, in the terminal.
+
+The same engine, scenario and negotiator as a tournament (LLM with the config's model, prompts
+and cache, or a surrogate), so it is the cheap way to try prompts and personas before paying
+for a tournament. Nothing is stored; the transcript is on the screen.
+"""
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agents.human import HumanNegotiator
+from agents.prompts import fill, lookup, private_fields, seat_of
+from arena.config import AgentConfig, load_config
+from arena.factory import AgentFactory
+from arena.match import MatchSpec, play_match
+from arena.personas import load_personas
+from arena.seeds import derive_seed
+from scenarios.errors import InputError
+from scenarios.loader import load_scenario
+
+
+def _machine_agent(config: Any, machine_side: str) -> AgentConfig:
+    """The agent the person plays against: the config's agent for that seat (not a human)."""
+    for team in (machine_side, "default", "a" if machine_side == "b" else "b"):
+        agent = config.agents.get(team)
+        if agent is not None and agent.kind != "human":
+            return agent
+    raise InputError("agents: play needs one non-human agent to play against "
+                     "(llm, surrogate, concession or random)")
+
+
+def play(config_path: Path, persona: str | None = None, side: str | None = None,
+         you: str | None = None, seed: int | None = None,
+         ask: Callable[[str], str] = input,
+         show: Callable[[str], None] = print) -> dict[str, Any]:
+    config, base = load_config(config_path)
+    if side is None:
+        humans = [t for t, a in config.agents.items() if a.kind == "human" and t in ("a", "b")]
+        side = humans[0] if humans else "a"
+    if side not in ("a", "b"):
+        raise InputError(f"--side must be a or b (got {side!r})")
+    machine_side = "b" if side == "a" else "a"
+    agent = _machine_agent(config, machine_side)
+    config = config.model_copy(update={"agents": {"default": agent}})
+    scenario = load_scenario(config.scenario, base)
+    if config.prompts:
+        scenario = scenario.with_prompts(config.prompts)
+    pool = (base / config.personas.pool).resolve()
+    ratings_file = (base / config.personas.ratings_file) if config.personas.ratings_file else None
+    personas = load_personas(pool, config.personas.rating, config.design.levels, ratings_file)
+    by_id = {p.persona_id: p for p in personas}
+    seed = config.seed if seed is None else seed
+    rng = random.Random(derive_seed(seed, "play"))
+    for given, flag in ((persona, "--persona"), (you, "--you")):
+        if given is not None and given not in by_id:
+            raise InputError(f"{flag}: no persona {given!r} in {pool}")
+    machine_id = persona or rng.choice(sorted(by_id))
+    human_id = you or rng.choice(sorted(set(by_id) - {machine_id}) or sorted(by_id))
+    llm = None
+    if agent.kind == "llm":
+        from arena.llm_context import build_llm_context
+
+        llm = build_llm_context(config, base, scenario, by_id, check=True)
+    factory = AgentFactory(config, scenario, by_id, llm)
+    match_seed = derive_seed(seed, "play", machine_id, human_id, side)
+    machine = factory.build("default", machine_side, machine_id, human_id, match_seed)
+    human = HumanNegotiator(scenario, side, ask, show)
+    seats = {side: (human, human_id, "human"), machine_side: (machine, machine_id,
+                                                              factory.label("default"))}
+    (neg_a, pa, label_a), (neg_b, pb, label_b) = seats["a"], seats["b"]
+    spec = MatchSpec("play", "play", 1, pa, pb, "a", "b", match_seed,
+                     by_id[pa].level, by_id[pb].level)
+
+    other = by_id[machine_id]
+    show(f"{scenario.name}: {scenario.spec.description}")
+    show(f"You play seat {side} ({seat_of(side)} mover) as persona {human_id}; your opponent is "
+         f"{factory.label('default')} as persona {other.persona_id} (level {other.level}, "
+         f"image {other.image}), condition {config.condition}.")
+    instructions = lookup(scenario.prompts, "instructions", seat_of(side), "none")
+    if instructions:
+        request = _first_request_of(scenario, side)
+        show(fill(instructions, "instructions", private_fields(request)).strip())
+
+    async def go() -> Any:
+        try:
+            return await play_match(spec, scenario, neg_a, neg_b, config.condition,
+                                    (label_a, label_b))
+        finally:
+            if llm is not None:
+                await llm.aclose()
+
+    try:
+        row = asyncio.run(go())
+    finally:
+        if llm is not None:
+            llm.close()
+    match = dict(zip(("match_id", "design", "repetition", "scenario", "condition", "seed",
+                      "persona_a", "persona_b", "level_a", "level_b", "agent_a", "agent_b",
+                      "status", "payoff_a", "payoff_b", "deal", "agreements", "share_a",
+                      "share_b", "n_turns", "error"), row.match))
+    for turn in row.turns[human.seen:]:  # the machine's last words, not yet shown
+        if turn[3] == machine_side:
+            show(f"Opponent ({turn[4]}, round {turn[2]}): {turn[10]}")
+    if match["status"] != "ok":
+        error = str(match["error"] or "")
+        if error.startswith("EOFError"):
+            show("Input ended: the match was abandoned.")
+        else:
+            show(f"The match failed: {error}")
+        return match
+    you_got = match["payoff_a"] if side == "a" else match["payoff_b"]
+    they_got = match["payoff_b"] if side == "a" else match["payoff_a"]
+    show(f"Result: you {you_got:g} {scenario.spec.units}, your opponent {they_got:g} "
+         f"({match['agreements']} agreement{'s' if match['agreements'] != 1 else ''}).")
+    return match
+
+
+def _first_request_of(scenario: Any, side: str) -> Any:
+    """The first request a seat gets, for its private facts (reservation, item values)."""
+    state = scenario.new_state()
+    request = state.request()
+    guard = 0
+    while request.side != side and not state.is_terminal and guard < 4:
+        state.step(state.random_move(random.Random(0), request))
+        request = state.request()
+        guard += 1
+    return request
+

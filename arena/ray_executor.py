@@ -1,0 +1,279 @@
+"""Scale-out: run a tournament's matches on Ray, store them through the driver (the one writer).
+
+Workers never receive the Plan: its factory may hold LLM clients, which do not pickle. Each
+worker process rebuilds the plan once from the resolved config and the base folder, checks that
+its match list is the driver's, and plays batches of match specs. Per-match seeds come from the
+specs, so for the same seed and reply cache the tables equal the local executor's.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from arena.match import MatchSpec
+from arena.progress import Progress
+from arena.store import MatchRow, Store
+from scenarios.errors import InputError
+
+if TYPE_CHECKING:
+    from arena.config import RunConfig
+    from arena.tournament import Plan
+
+MAX_BATCH = 256  # matches per Ray task: large enough that task overhead is small
+MIN_BATCH = 16
+WAVES = 4  # aim for this many batches per worker slot, so slots finish together
+OBJECT_STORE_BYTES = 256 * 1024**2  # a local Ray needs little: results are small tuples
+CPUS_ENV = "PERSONA_ARENA_RAY_CPUS"  # the CPUs of a Ray this command starts (default: all)
+
+# -- worker side ------------------------------------------------------------------------------
+# One plan and one event loop per worker process: rebuilding the plan per batch would reload the
+# pool (and, with LLM agents, the reply cache and images), and async clients stay bound to the
+# loop they first ran on.
+_PLANS: dict[str, Plan] = {}
+_LOOP: asyncio.AbstractEventLoop | None = None
+
+
+def _worker_plan(config: dict[str, Any], base: str, digest: str) -> Plan:
+    """This process's plan of the run, built on first use and checked against the driver's."""
+    from arena.config import RunConfig
+    from arena.tournament import plan_run
+
+    key = json.dumps([config, base], sort_keys=True, default=str)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = plan_run(RunConfig.model_validate(config), Path(base), check_models=False)
+        if plan.match_list_sha256 != digest:
+            raise InputError(f"execution.executor: a Ray worker on {socket.gethostname()} built "
+                             "a different match list than the driver (does every node see the "
+                             "same persona pool and scenario files at the same paths?)")
+        _PLANS.clear()  # one run at a time per process; do not keep old LLM contexts alive
+        _PLANS[key] = plan
+    return plan
+
+
+def play_batch(job: dict[str, Any], specs: list[MatchSpec],
+               concurrency: int) -> tuple[list[MatchRow], dict[str, dict[str, Any]]]:
+    """A Ray task's body: play `specs` with this process's plan; return their rows and what the
+    batch added to each model's call counters (the driver reports the run's totals)."""
+    global _LOOP
+    from arena.tournament import play_specs
+
+    missing = [k for k in job["keys"] if not os.environ.get(k, "").strip()]
+    if missing:  # keys are never shipped: a cluster's nodes must have them in their environment
+        raise InputError(f"execution.executor: environment variable {missing[0]} is set here "
+                         f"but not on the Ray worker on {socket.gethostname()}; set it where "
+                         "the cluster's nodes are started")
+    plan = _worker_plan(job["config"], job["base"], job["digest"])
+    if _LOOP is None or _LOOP.is_closed():
+        _LOOP = asyncio.new_event_loop()
+    before = _call_stats(plan)
+    rows: list[MatchRow] = []
+    _LOOP.run_until_complete(play_specs(plan, specs, concurrency, rows.append))
+    return rows, _stats_delta(before, _call_stats(plan))
+
+
+def _call_stats(plan: Plan) -> dict[str, dict[str, Any]]:
+    llm = plan.factory.llm
+    return {} if llm is None else {n: a.stats.as_dict() for n, a in llm.accesses.items()}
+
+
+def _stats_delta(before: dict[str, dict[str, Any]],
+                 after: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    delta: dict[str, dict[str, Any]] = {}
+    for name, now in after.items():
+        was = before.get(name, {})
+        delta[name] = {k: ({r: n - was.get(k, {}).get(r, 0) for r, n in v.items()}
+                           if isinstance(v, dict) else v - was.get(k, 0))
+                       for k, v in now.items()}
+    return delta
+
+
+def _add_stats(plan: Plan, delta: dict[str, dict[str, Any]]) -> None:
+    """Fold a worker's counters into the driver's, so the run summary counts every call."""
+    llm = plan.factory.llm
+    for name, fields in delta.items():
+        if llm is None or name not in llm.accesses:
+            continue
+        stats = llm.accesses[name].stats
+        for key, value in fields.items():
+            if isinstance(value, dict):
+                getattr(stats, key).update({k: v for k, v in value.items() if v})
+            else:
+                setattr(stats, key, getattr(stats, key) + value)
+
+
+# -- driver side ------------------------------------------------------------------------------
+def _import_ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise InputError("execution.executor: 'ray' needs Ray: pip install 'persona-arena[ray]'") \
+            from None
+    return ray
+
+
+def preflight(address: str | None) -> None:
+    """Fail fast, before a run folder is made: Ray must be installed and a given address must
+    answer (Ray itself retries an unreachable address for minutes)."""
+    _import_ray()
+    if address is None or address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+    except (OSError, ValueError) as error:
+        why = "expected HOST:PORT" if isinstance(error, ValueError) else error.strerror or error
+        raise InputError(f"execution.ray_address: cannot reach Ray at '{address}' ({why})") \
+            from None
+
+
+def _start(ray: Any, address: str | None) -> bool:
+    """Connect to `address`, or start a small local Ray; True when this call started Ray."""
+    if ray.is_initialized():  # e.g. a notebook that called ray.init() itself: use it, keep it
+        return False
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no usage report from a CLI run
+    quiet = dict(include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING,
+                 ignore_reinit_error=True)
+    if address is None:
+        cpus = int(os.environ.get(CPUS_ENV) or os.cpu_count() or 1)
+        # our own Ray uses Ray's default token auth; its notice on every run is only noise
+        logging.getLogger("ray._private.authentication.authentication_token_setup") \
+            .setLevel(logging.ERROR)
+        # "local": a Ray of our own, even when `ray start` left one running here
+        ray.init(address="local", num_cpus=max(1, cpus), object_store_memory=OBJECT_STORE_BYTES,
+                 **quiet)
+    else:
+        try:
+            ray.init(address=address, **quiet)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            message = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise InputError(f"execution.ray_address: cannot connect to Ray at '{address}' "
+                             f"({message}; a cluster with token authentication needs "
+                             "RAY_AUTH_MODE=token here too)") from None
+    return True
+
+
+def _batches(todo: list[MatchSpec], slots: int, per_task: int, offline: bool) -> list[list[MatchSpec]]:
+    """Cut the running order into consecutive batches, so Ray runs it in the local order.
+
+    Offline matches take microseconds: a few large batches per slot. LLM matches take seconds:
+    batches of a few rounds of the task's concurrency, so results (and progress) arrive steadily
+    and a killed run loses little.
+    """
+    if offline:
+        size = math.ceil(len(todo) / (slots * WAVES))
+    else:
+        size = 4 * per_task
+    size = min(MAX_BATCH, max(MIN_BATCH, size))
+    return [todo[i:i + size] for i in range(0, len(todo), size)]
+
+
+def _worker_config(config: RunConfig, base: Path, slots: int) -> dict[str, Any]:
+    """The config each worker plans with. The reply cache folder is fixed here, as the driver
+    sees it ($PERSONA_ARENA_CACHE may differ on a cluster's nodes). A model's `concurrency` and
+    `rpm` are limits of the whole run and every worker process enforces its own: each gets its
+    share."""
+    from agents.cache import resolve_cache_dir
+
+    data = config.model_dump(mode="json")
+    data["cache"]["dir"] = str(resolve_cache_dir(config.cache.dir, base).resolve())
+    for model in data.get("models", {}).values():
+        model["concurrency"] = max(1, model["concurrency"] // slots)
+        if model.get("rpm"):
+            model["rpm"] = max(1, model["rpm"] // slots)
+    return data
+
+
+def _key_variables(config: RunConfig) -> list[str]:
+    """Names (never values) of the API-key variables set here that the run's LLM agents use;
+    workers need them as well."""
+    used = {name for a in config.agents.values() if a.kind == "llm"
+            for name in (a.model, a.extractor_model) if name in config.models}
+    return sorted({config.models[n].api_key_env for n in used
+                   if config.models[n].api_key_env
+                   and os.environ.get(config.models[n].api_key_env, "").strip()})
+
+
+def execute_on_ray(plan: Plan, store: Store, progress: Progress) -> tuple[int, int]:
+    """Run the plan's unfinished matches on Ray; the driver writes every returned match.
+
+    Returns (ok, failed) counts of this call, like the local executor. A swiss design is paired
+    round by round from stored results, so each round goes to Ray in turn.
+    """
+    from arena.tournament import execute_swiss, pending
+
+    ray = _import_ray()
+    swiss = plan.config.design.kind == "swiss"
+    todo = [] if swiss else pending(plan, store)
+    if not swiss and not todo:
+        return 0, 0
+    started = _start(ray, plan.config.execution.ray_address)
+    try:
+        runner = _Runner(ray, plan, store, progress)
+        if not swiss:
+            return runner.run(todo)
+
+        async def run_round(specs: list[MatchSpec]) -> tuple[int, int]:
+            return runner.run(pending(plan, store, specs))
+
+        return asyncio.run(execute_swiss(plan, store, plan.config.execution.concurrency,
+                                         progress, run_round))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+class _Runner:
+    """Sends batches of specs to Ray tasks and writes their rows as they come back."""
+
+    def __init__(self, ray: Any, plan: Plan, store: Store, progress: Progress) -> None:
+        self.ray, self.plan, self.store, self.progress = ray, plan, store, progress
+        self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        # the config's concurrency is for the whole run: share it among the busy workers
+        self.per_task = max(1, plan.config.execution.concurrency // self.slots)
+        self.job = ray.put({"config": _worker_config(plan.config, plan.base, self.slots),
+                            "base": str(plan.base), "digest": plan.match_list_sha256,
+                            "keys": _key_variables(plan.config)})
+        self.remote = ray.remote(num_cpus=1)(play_batch)
+
+    def run(self, todo: list[MatchSpec]) -> tuple[int, int]:
+        from arena.tournament import record
+
+        ray, counts = self.ray, [0, 0]
+        queue = list(reversed(_batches(todo, self.slots, self.per_task, self.plan.factory.offline)))
+        in_flight: dict[Any, int] = {}
+        window = 2 * self.slots  # one batch running and one queued per slot
+        try:
+            while queue or in_flight:
+                while queue and len(in_flight) < window:
+                    batch = queue.pop()
+                    in_flight[self.remote.remote(self.job, batch, self.per_task)] = len(batch)
+                ready, _ = ray.wait(list(in_flight), num_returns=1)
+                for ref in ready:
+                    rows, stats = _get(ray, ref, in_flight.pop(ref))
+                    for row in rows:
+                        counts[0 if record(self.store, self.progress, row) else 1] += 1
+                    _add_stats(self.plan, stats)
+        finally:
+            for ref in in_flight:  # interrupted or failed: stop what is still running
+                ray.cancel(ref, force=True)
+        return counts[0], counts[1]
+
+
+def _get(ray: Any, ref: Any, size: int) -> tuple[list[MatchRow], dict[str, dict[str, Any]]]:
+    """A batch's rows; a worker's InputError stays an InputError (one line, exit 2)."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as error:
+        if isinstance(error.cause, InputError):
+            raise InputError(str(error.cause)) from None
+        raise
+    except ray.exceptions.RayError as error:
+        raise RuntimeError(f"Ray lost a batch of {size} matches ({type(error).__name__}); "
+                           "finished matches are stored: rerun with --resume") from error
