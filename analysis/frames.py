@@ -1,6 +1,7 @@
-"""The store as tidy pandas frames: one row per match, per turn, per proposal.
+"""The store as tidy pandas frames: one row per match, per turn, per proposal, per player.
 
-Usable from a notebook (`frames = load_run("runs/x")`) as well as from the CLI.
+Usable from a notebook (`frames = load_run("runs/x")`) as well as from the CLI, and exportable
+to CSV or Parquet (`export(frames, "out", "parquet")`) for R, Stata or a spreadsheet.
 """
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from scenarios.errors import InputError
 
 STORE_NAME = "arena.sqlite"
+EXPORT_FORMATS = ("csv", "parquet")
+
+PROPOSAL_COLUMNS = ["match_id", "turn_index", "round", "speaker", "proposer", "responder", "own",
+                    "opp", "claim", "accepted", "response_kind", "agent", "status", "text"]
 
 
 @dataclass
@@ -26,6 +32,10 @@ class RunFrames:
     @property
     def proposals(self) -> pd.DataFrame:
         return proposals(self)
+
+    @property
+    def players(self) -> pd.DataFrame:
+        return players(self)
 
 
 def store_path(run_dir: Path) -> Path:
@@ -55,33 +65,122 @@ def load_run(run_dir: Path) -> RunFrames:
     return frames
 
 
+def _ratings_wide(frames: RunFrames) -> pd.DataFrame:
+    """persona_id -> one column per rater (score), so ratings can be joined to any row."""
+    r = frames.ratings
+    if r.empty:
+        return pd.DataFrame(index=pd.Index([], name="persona_id"))
+    wide = r.pivot_table(index="persona_id", columns="rater", values="score", aggfunc="first")
+    wide.columns = [str(c) for c in wide.columns]
+    return wide
+
+
+def _join_ratings(out: pd.DataFrame, wide: pd.DataFrame, key: str, prefix: str) -> pd.DataFrame:
+    if wide.empty:
+        return out
+    renamed = wide.add_prefix(prefix)
+    return out.merge(renamed, left_on=key, right_index=True, how="left")
+
+
 def proposals(frames: RunFrames) -> pd.DataFrame:
-    """One row per proposal with the proposer's and responder's personas and levels, the claim
-    and whether the response accepted it."""
+    """One row per proposal with the proposer's and responder's personas and levels, the claim,
+    whether the response accepted it, and the proposer's (`own_rating_<rater>`) and responder's
+    (`opp_rating_<rater>`) ratings. Imported paper runs also carry the paper's own labels
+    (`paper_claim`, `paper_accepted`)."""
     turns = frames.turns
     if turns.empty:
-        return pd.DataFrame(columns=["match_id", "round", "proposer", "responder", "own", "opp",
-                                     "claim", "accepted", "speaker"])
-    props = turns[turns["move_kind"].isin(["propose", "counter"])].copy()
-    matches = frames.matches.set_index("match_id")
-    other = {"a": "b", "b": "a"}
-    props["responder"] = [
-        matches.at[mid, f"persona_{other[side]}"] for mid, side in zip(props["match_id"], props["speaker"])
-    ]
-    props["own"] = [matches.at[mid, f"level_{side}"] for mid, side in zip(props["match_id"], props["speaker"])]
-    props["opp"] = [matches.at[mid, f"level_{other[side]}"]
-                    for mid, side in zip(props["match_id"], props["speaker"])]
+        return pd.DataFrame(columns=PROPOSAL_COLUMNS)
+    is_proposal = turns["move_kind"].isin(["propose", "counter"])
+    if "paper_claim" in turns.columns:  # imported paper run: keep texts our extractor missed
+        is_proposal |= (turns["role"] == "proposer") & (turns["move_kind"] == "invalid")
+    props = turns[is_proposal].copy()
+    m = frames.matches.set_index("match_id")
+    side_a = (props["speaker"] == "a").to_numpy()
+    mids = props["match_id"].to_numpy()
+
+    def pick(col_a: str, col_b: str, mine: bool) -> np.ndarray:
+        a = m[col_a].reindex(mids).to_numpy(dtype=object)
+        b = m[col_b].reindex(mids).to_numpy(dtype=object)
+        return np.where(side_a == mine, a, b)
+
+    props["responder"] = pick("persona_a", "persona_b", mine=False)
+    props["own"] = pick("level_a", "level_b", mine=True)
+    props["opp"] = pick("level_a", "level_b", mine=False)
+    props["agent"] = pick("agent_a", "agent_b", mine=True)
+    props["status"] = m["status"].reindex(mids).to_numpy()
     # the response is the next turn of the same match
     nxt = turns[["match_id", "turn_index", "accepted", "move_kind"]].copy()
     nxt["turn_index"] = nxt["turn_index"] - 1
-    nxt = nxt.rename(columns={"accepted": "accepted", "move_kind": "response_kind"})
-    props = props.drop(columns=["accepted"]).merge(nxt, on=["match_id", "turn_index"], how="left")
+    nxt = nxt.rename(columns={"move_kind": "response_kind"})
+    extra = []
+    if "paper_accepted" in turns.columns:
+        nxt["paper_accepted"] = turns["paper_accepted"].to_numpy()
+        extra = ["paper_claim", "paper_accepted"]
+    drop = ["accepted"] + (["paper_accepted"] if "paper_accepted" in props.columns else [])
+    props = props.drop(columns=drop).merge(nxt, on=["match_id", "turn_index"], how="left")
     props = props.rename(columns={"persona_id": "proposer"})
-    props["status"] = [matches.at[mid, "status"] for mid in props["match_id"]]
-    props["agent"] = [matches.at[mid, f"agent_{side}"] for mid, side in zip(props["match_id"], props["speaker"])]
-    keep = ["match_id", "turn_index", "round", "speaker", "proposer", "responder", "own", "opp",
-            "claim", "accepted", "response_kind", "agent", "status", "text"]
-    out = props[keep].copy()
+    out = props[PROPOSAL_COLUMNS + extra].copy()
     out["own"] = pd.to_numeric(out["own"], errors="coerce")
     out["opp"] = pd.to_numeric(out["opp"], errors="coerce")
-    return out
+    out["claim"] = pd.to_numeric(out["claim"], errors="coerce")
+    out["accepted"] = pd.to_numeric(out["accepted"], errors="coerce")
+    wide = _ratings_wide(frames)
+    out = _join_ratings(out, wide, "proposer", "own_rating_")
+    out = _join_ratings(out, wide, "responder", "opp_rating_")
+    return out.reset_index(drop=True)
+
+
+def players(frames: RunFrames) -> pd.DataFrame:
+    """One row per match and seat, seen from that seat: persona, own and opponent level, payoff,
+    share of the pie, agreements and whether any deal was reached. The frame that deal and
+    payoff models use."""
+    m = frames.matches
+    columns = ["match_id", "seat", "persona", "opponent", "own", "opp", "agent", "status",
+               "payoff", "share", "deal", "agreements"]
+    if m.empty:
+        return pd.DataFrame(columns=columns)
+    parts = []
+    for seat, other in (("a", "b"), ("b", "a")):
+        part = pd.DataFrame({
+            "match_id": m["match_id"], "seat": seat, "persona": m[f"persona_{seat}"],
+            "opponent": m[f"persona_{other}"], "own": m[f"level_{seat}"],
+            "opp": m[f"level_{other}"], "agent": m[f"agent_{seat}"], "status": m["status"],
+            "payoff": m[f"payoff_{seat}"], "share": m[f"share_{seat}"], "deal": m["deal"],
+            "agreements": m["agreements"]})
+        parts.append(part)
+    out = pd.concat(parts, ignore_index=True)
+    for column in ("own", "opp", "payoff", "share", "deal", "agreements"):
+        out[column] = pd.to_numeric(out[column], errors="coerce")
+    out = out.sort_values(["match_id", "seat"], kind="stable").reset_index(drop=True)
+    wide = _ratings_wide(frames)
+    out = _join_ratings(out, wide, "persona", "own_rating_")
+    return _join_ratings(out, wide, "opponent", "opp_rating_").reset_index(drop=True)
+
+
+def export(frames: RunFrames, out_dir: Path, fmt: str = "csv") -> list[Path]:
+    """Write every frame (matches, turns, proposals, players, personas, ratings) as one file
+    each, so the run can be analysed outside Python; returns the paths written."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"export format {fmt!r}: expected one of {', '.join(EXPORT_FORMATS)}")
+    if fmt == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise InputError("Parquet export needs pyarrow (pip install pyarrow); "
+                             "or export as csv") from None
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"{out_dir}: cannot create the export folder ({error.strerror})") from None
+    tables = {"matches": frames.matches, "turns": frames.turns, "proposals": frames.proposals,
+              "players": frames.players, "personas": frames.personas, "ratings": frames.ratings}
+    written = []
+    for name, frame in tables.items():
+        path = out_dir / f"{name}.{fmt}"
+        if fmt == "csv":
+            frame.to_csv(path, index=False)
+        else:
+            frame.to_parquet(path, index=False)
+        written.append(path)
+    return written

@@ -1,4 +1,5 @@
-"""A short summary of a run: matches, deal rate, mean claim by own and by opponent level."""
+"""A short summary of a run: matches, deal rate, mean claim by own and by opponent level, and
+the own and opponent effects on the claim with 95% intervals (see analysis.effects)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,11 +7,19 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.frames import load_run
+from analysis.frames import RunFrames, load_run
 
 
-def summarize(run_dir: Path) -> dict[str, Any]:
-    frames = load_run(run_dir)
+def summarize(run_dir: Path, effects: bool = True) -> dict[str, Any]:
+    return summary_from_frames(load_run(run_dir), run_dir, effects)
+
+
+def summary_from_frames(frames: RunFrames, run_dir: Path | str,
+                        effects: bool = True) -> dict[str, Any]:
+    """The summary; with `effects`, also `headline` (own / opp effects on the claim, OLS and
+    mixed model, with intervals), `effects` (every behaviour's models) and, when several
+    agents played (their pooled fit mixes models), `effects_by_agent` and
+    `headline_by_agent`."""
     m = frames.matches
     ok = m[m["status"] == "ok"]
     props = frames.proposals
@@ -25,15 +34,42 @@ def summarize(run_dir: Path) -> dict[str, Any]:
         "failed": int((m["status"] == "failed").sum()),
         "deal_rate": float(ok["deal"].mean()) if len(ok) else None,
         "proposals": int(len(props)),
-        "acceptance_rate": float(props["accepted"].mean()) if props["accepted"].notna().any() else None,
-        "mean_claim": float(props["claim"].mean()) if len(props) else None,
+        "acceptance_rate": (float(props["accepted"].mean()) if props["accepted"].notna().any()
+                            else None),
+        "mean_claim": float(props["claim"].mean()) if props["claim"].notna().any() else None,
     }
     for key, column in (("claim_by_own", "own"), ("claim_by_opp", "opp")):
         sub = props.dropna(subset=[column, "claim"])
         if len(sub):
             means = sub.groupby(sub[column].astype(int))["claim"].mean()
             summary[key] = {int(k): round(float(v), 2) for k, v in means.items()}
-    return summary
+    if effects and len(props):
+        from analysis.effects import agents_of, headline, pairing_effects
+
+        fitted = pairing_effects(frames)
+        summary["headline"] = headline(fitted)
+        summary["effects"] = fitted
+        agents = agents_of(frames)
+        if len(agents) > 1:  # the pooled fit mixes models: give each its own as well
+            summary["effects_by_agent"] = {a: pairing_effects(frames, a) for a in agents}
+            summary["headline_by_agent"] = {a: headline(e)
+                                            for a, e in summary["effects_by_agent"].items()}
+    if effects and frames.ratings["rater"].nunique() > 1:
+        from analysis.agreement import rater_agreement
+
+        summary["rater_agreement"] = rater_agreement(frames.ratings)
+    return _json_safe(summary)
+
+
+def _json_safe(data: Any) -> Any:
+    """NaN (an interval of a single observation) as None, so --json output is strict JSON."""
+    if isinstance(data, dict):
+        return {k: _json_safe(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_json_safe(v) for v in data]
+    if isinstance(data, float) and data != data:
+        return None
+    return data
 
 
 def format_summary(summary: dict[str, Any], title: str) -> str:
@@ -51,6 +87,12 @@ def format_summary(summary: dict[str, Any], title: str) -> str:
         if key in summary:
             cells = "  ".join(f"{k}: {v:.1f}" for k, v in summary[key].items())
             lines.append(f"  {label:<29} {cells}")
+    for term, label in (("own", "own level effect on claim"), ("opp", "opponent level effect")):
+        fit = summary.get("headline", {}).get(term, {})
+        if fit:
+            cells = "; ".join(f"{model} {f['estimate']:+.3f} [{f['ci'][0]:+.3f}, {f['ci'][1]:+.3f}]"
+                              for model, f in fit.items())
+            lines.append(f"  {label:<29} {cells} (95% CI)")
     return "\n".join(lines)
 
 

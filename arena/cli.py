@@ -42,16 +42,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     config, base = load_config(Path(args.config))
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     if args.dry_run:
+        from arena.estimate import estimate
+
         plan = plan_run(config, base, check_models=False)
         info = {"matches": plan.planned, "scenario": plan.scenario.name,
                 "design": config.design.kind, "condition": config.condition,
-                "agents": {t: plan.factory.label(t) for t in plan.factory.teams()}}
+                "agents": {t: plan.factory.label(t) for t in plan.factory.teams()},
+                **estimate(plan)}
         if args.json:
             _print_json(info)
         else:
             print(f"{info['matches']:,} matches of {info['scenario']} ({info['design']} design, "
                   f"{info['condition']}); agents: "
                   + ", ".join(f"{k}={v}" for k, v in info["agents"].items()))
+            if info["llm_calls"]:
+                bound = "" if info["calls_exact"] else "up to "
+                print(f"expected: {bound}{info['llm_calls']:,} LLM calls, about "
+                      f"{info['prompt_tokens']:,} prompt tokens (images included) and "
+                      f"{info['completion_tokens']:,} completion tokens"
+                      + (f"; cost about ${info['cost']:,.2f}" if info["cost"] is not None else
+                         "; give price_prompt_per_1m and price_completion_per_1m for a cost"))
         return 0
     summary = run(config, base, out, resume=args.resume)
     if args.json:
@@ -179,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     from arena import cli_llm  # `rate` and `play`: the commands that talk to models
 
     cli_llm.register(sub)
+    from analysis import cli as analysis_cli
+    analysis_cli.register(sub)
     return parser
 
 

@@ -32,6 +32,7 @@ def demo_configs(pool: Path, seed: int, levels: int, per_level: int,
 def run_demo(out: Path, seed: int = 1, levels: int = 7, per_level: int = 5,
              repetitions: int = 2, stream: TextIO | None = None) -> dict[str, Any]:
     from agents.avatars import generate_pool
+    from analysis.report import write_report
     from analysis.summary import format_summary, summarize
 
     stream = stream or sys.stdout
@@ -49,8 +50,9 @@ def run_demo(out: Path, seed: int = 1, levels: int = 7, per_level: int = 5,
         print(f"{title} -> {run_dir}", file=stream, flush=True)
         summary = run(config, Path.cwd(), run_dir, resume=resume)
         info = summarize(run_dir)
-        results[name] = {"run": summary.as_dict(), "summary": info}
+        report = write_report(run_dir)
+        results[name] = {"run": summary.as_dict(), "summary": info, "report": str(report)}
         print(format_summary(info, name) + f"\n  ({summary.ran:,} matches run in "
-              f"{summary.seconds:.1f} s)", file=stream, flush=True)
+              f"{summary.seconds:.1f} s; report: {report})", file=stream, flush=True)
     print(SURROGATE_NOTE, file=stream)
     return results

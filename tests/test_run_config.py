@@ -139,3 +139,39 @@ def test_swiss_rounds_pair_by_score_without_rematches(tmp_path: Path, small_pool
             assert sorted(seated) == sorted(set(seated)) and len(seated) == 14
     again = cli("run", str(config), "--out", str(tmp_path / "sw2"))
     assert match_table(tmp_path / "sw2" / "arena.sqlite") == match_table(db)
+
+
+LLM_DRY = '''seed = 1
+condition = "both-images"
+[design]
+kind = "factorial"
+per_level = 1
+[agents.default]
+kind = "llm"
+model = "gpt"
+[models.gpt]
+base_url = "http://127.0.0.1:9/v1"
+model = "gpt-4o"
+api_key_env = "PERSONA_ARENA_TEST_UNSET_KEY"
+'''
+
+
+def test_dry_run_estimates_calls_tokens_and_cost(tmp_path: Path, small_pool: Path) -> None:
+    import json
+
+    def dry(body: str) -> dict:
+        config = write_config(tmp_path, small_pool, body)
+        result = cli("run", str(config), "--dry-run", "--json")
+        assert result.returncode == 0, result.stderr  # no key, no server needed
+        return json.loads(result.stdout)
+
+    auto = dry(LLM_DRY)
+    assert auto["matches"] == 49 and auto["llm_calls"] == 49 * 8 and auto["cost"] is None
+    low = dry(LLM_DRY + 'detail = "low"\n')
+    # 64 px avatars: 255 tokens each at high detail (one tile), 85 at low; 8 calls see 2 images
+    assert auto["prompt_tokens"] - low["prompt_tokens"] == 49 * 8 * 2 * (255 - 85)
+    priced = dry(LLM_DRY + "price_prompt_per_1m = 2.0\nprice_completion_per_1m = 8.0\n")
+    expected = (priced["prompt_tokens"] * 2.0 + priced["completion_tokens"] * 8.0) / 1e6
+    assert priced["cost"] == round(expected, 4)
+    text = cli("run", str(write_config(tmp_path, small_pool, LLM_DRY)), "--dry-run")
+    assert "392 LLM calls" in text.stdout and "prompt tokens (images included)" in text.stdout

@@ -1,0 +1,175 @@
+"""CLI commands that analyse runs and the paper's data: `import-paper`, `replicate`, `power`,
+`report` and `export` (registered by arena.cli; heavy imports wait until a command runs)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from scenarios.errors import InputError
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=_plain))  # insertion order: -6 .. 6 stays in order
+
+
+def _plain(value: Any) -> Any:
+    """numpy numbers and NaN as JSON can read them."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return None if number != number else number
+
+
+def _clean(data: Any) -> Any:
+    """NaN -> null everywhere (json.dumps would write the non-standard NaN)."""
+    if isinstance(data, dict):
+        return {str(k): _clean(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_clean(v) for v in data]
+    if isinstance(data, float) and data != data:
+        return None
+    return data
+
+
+def _note(message: str) -> None:
+    """A progress line for a person at a terminal (never in pipes, logs or tests)."""
+    if sys.stderr.isatty():
+        print(message, file=sys.stderr, flush=True)
+
+
+def cmd_import_paper(args: argparse.Namespace) -> int:
+    from analysis.importer import import_paper
+    from analysis.paper import canonical_model
+
+    models = {canonical_model(m) for m in args.model} if args.model else None
+    _note(f"reading {args.results_dir} and every text in it with our extractor "
+          "(the paper's two models: a minute or two) ...")
+    summary = import_paper(Path(args.results_dir), Path(args.out),
+                           Path(args.levels) if args.levels else None, models)
+    if args.json:
+        _print_json(_clean(summary))
+    else:
+        agree = summary["extractor_agreement"]
+        claim = f"{agree['claim']:.1%}" if agree["claim"] is not None else "–"
+        accept = f"{agree['acceptance']:.1%}" if agree["acceptance"] is not None else "–"
+        print(f"{args.out}: {summary['matches']:,} matches from {summary['files']} files "
+              f"(study {', '.join(map(str, summary['studies']))}; {', '.join(summary['models'])})"
+              f"; our extractor agrees with the paper's labels on {claim} of claims and "
+              f"{accept} of acceptances")
+        if summary["personas_without_level"]:
+            print(f"  note: {summary['personas_without_level']} images have no level "
+                  "(give --levels CSV with image_id,folder)", file=sys.stderr)
+    return 0
+
+
+def cmd_replicate(args: argparse.Namespace) -> int:
+    from analysis.replicate import format_replication, replicate
+
+    if not args.no_extractor:
+        _note("reading the paper's files and ~25,000 texts with our extractor (under a minute; "
+              "--no-extractor skips the texts) ...")
+    result = replicate(Path(args.results_dir), args.model, extractor=not args.no_extractor)
+    if args.json:
+        _print_json(_clean(result))
+    else:
+        print(format_replication(result))
+    return 0
+
+
+def cmd_power(args: argparse.Namespace) -> int:
+    from analysis.power import Design, format_power, power_analysis
+
+    if args.pilot:
+        from analysis.surrogate_fit import entry_params, fit_run
+
+        entry = fit_run(Path(args.pilot), args.agent, require_acceptance=False)
+        params, source = entry_params(entry), f"fitted on {args.pilot}" + (
+            f" ({args.agent})" if args.agent else "")
+    else:
+        from agents.surrogate import load_params
+
+        params, source = load_params(args.fit), args.fit
+    if args.agent and not args.pilot:
+        raise InputError("--agent: only with --pilot RUN_DIR")
+    if any(n < 1 for n in args.matches or []):
+        raise InputError("--matches: numbers of matches must be at least 1")
+    if not 0 < args.power < 1:
+        raise InputError("--power: a probability between 0 and 1, e.g. 0.8")
+    design = Design(args.design, args.levels, args.per_level)
+    result = power_analysis(params, design, args.matches or (), args.effect, args.sims,
+                            args.alpha, args.seed, args.power, source=source)
+    if args.json:
+        _print_json(_clean(result))
+    else:
+        print(format_power(result))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.report import write_report
+
+    path = write_report(Path(args.run_dir), Path(args.out) if args.out else None)
+    print(f"{path}: report written (open it in a browser; it needs no network)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from analysis.frames import export, load_run
+
+    paths = export(load_run(Path(args.run_dir)), Path(args.out), args.format)
+    print(f"{args.out}: {', '.join(p.name for p in paths)}")
+    return 0
+
+
+def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    """Add this module's subcommands to the main parser."""
+    p = sub.add_parser("import-paper", help="read the paper's released xlsx files into a store")
+    p.add_argument("results_dir", help="the paper's Results folder (xlsx files, any depth)")
+    p.add_argument("--out", required=True, help="RUN_DIR to create")
+    p.add_argument("--levels", help="CSV of image levels (image_id,folder[,model]); default: "
+                                    "RESULTS_DIR/study2_image_folders.csv when present")
+    p.add_argument("--model", action="append", help="import only this model (repeatable)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import_paper)
+
+    p = sub.add_parser("replicate", help="the paper's Study 2 regression from its released files")
+    p.add_argument("results_dir")
+    p.add_argument("--model", default="gpt-4o", help="gpt-4o (default) or claude-3-haiku")
+    p.add_argument("--no-extractor", action="store_true",
+                   help="fit the paper's labels only (skips reading ~25,000 texts)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_replicate)
+
+    p = sub.add_parser("power", help="matches needed to detect an opponent effect (simulated)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--fit", default="gpt-4o", help="surrogate fit (default gpt-4o)")
+    source.add_argument("--pilot", help="fit the surrogate on this pilot RUN_DIR instead")
+    p.add_argument("--agent", help="with --pilot: the agent label to fit when several played "
+                                   "(e.g. llm:gpt-4o)")
+    p.add_argument("--effect", type=float, help="opponent effect per level to detect "
+                                                "(default: the fit's own)")
+    p.add_argument("--design", default="factorial", help="factorial (default) or delta")
+    p.add_argument("--matches", type=int, nargs="+", help="numbers of matches to report")
+    p.add_argument("--sims", type=int, default=200, help="simulated runs per size (200)")
+    p.add_argument("--alpha", type=float, default=0.05)
+    p.add_argument("--power", type=float, default=0.8, help="target power (0.8)")
+    p.add_argument("--levels", type=int, default=7)
+    p.add_argument("--per-level", type=int, default=5, help="personas per level (5)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_power)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of a run")
+    p.add_argument("run_dir")
+    p.add_argument("--out", help="the HTML file (default RUN_DIR/report.html)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="write a run's tidy tables as CSV or Parquet")
+    p.add_argument("run_dir")
+    p.add_argument("--out", required=True, help="folder for the files")
+    p.add_argument("--format", default="csv", choices=("csv", "parquet"))
+    p.set_defaults(func=cmd_export)

@@ -1,0 +1,231 @@
+"""Pairing effects: how own and opponent aggressiveness levels move behaviour.
+
+Each behaviour (a proposal's claim, a response's acceptance, a player's deal and payoff) is
+modelled on the acting player's own level, the opponent's level and their difference:
+- OLS with standard errors clustered by the acting persona (a persona plays many matches, so
+  its observations are not independent);
+- a mixed model with a random intercept per persona (separates lasting persona differences from
+  round-to-round noise, and gives their standard deviations, which the surrogate needs);
+- cell means by own x opponent level and by difference, with 95% confidence intervals.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.frames import RunFrames
+
+BEHAVIOURS = ("claim", "acceptance", "deal", "payoff")
+TERMS = ("own", "opp")
+
+
+@dataclass(frozen=True)
+class BehaviourData:
+    """What one behaviour is fitted on: outcome `y`, the levels, and the persona to cluster by."""
+
+    name: str
+    frame: pd.DataFrame  # columns y, own, opp, diff, persona
+    label: str
+
+
+def _persona_rows(frame: pd.DataFrame, persona: str, agent: str | None) -> pd.DataFrame:
+    """Rows acted by a persona (not by a script such as the confederate), of one agent if given."""
+    keep = frame[persona].notna() & (frame["agent"].fillna("") != "confederate")
+    if "status" in frame.columns:
+        keep &= frame["status"] == "ok"
+    if agent is not None:
+        keep &= frame["agent"] == agent
+    return frame[keep]
+
+
+def behaviour_data(frames: RunFrames, agent: str | None = None) -> dict[str, BehaviourData]:
+    """The four behaviours, each from the acting player's point of view."""
+    props = frames.proposals
+    out: dict[str, BehaviourData] = {}
+    p = _persona_rows(props, "proposer", agent)
+    out["claim"] = BehaviourData("claim", _tidy(p["claim"], p["own"], p["opp"], p["proposer"]),
+                                 "proposer's claim")
+    # a response is acted by the responder: its own level is the proposal's `opp`
+    r = props[props["responder"].notna() & props["accepted"].notna()].copy()
+    r["agent"] = _responder_agent(frames, r)
+    r = _persona_rows(r, "responder", agent)
+    out["acceptance"] = BehaviourData(
+        "acceptance", _tidy(r["accepted"], r["opp"], r["own"], r["responder"],
+                            offer=_offer(frames, r)), "responder accepts (0/1)")
+    pl = _persona_rows(frames.players, "persona", agent)
+    out["deal"] = BehaviourData("deal", _tidy(pl["deal"], pl["own"], pl["opp"], pl["persona"]),
+                                "any deal in the match (0/1)")
+    out["payoff"] = BehaviourData("payoff", _tidy(pl["payoff"], pl["own"], pl["opp"],
+                                                  pl["persona"]), "player's payoff")
+    return out
+
+
+def _responder_agent(frames: RunFrames, responses: pd.DataFrame) -> np.ndarray:
+    m = frames.matches.set_index("match_id")
+    mids = responses["match_id"].to_numpy()
+    a = m["agent_a"].reindex(mids).to_numpy(dtype=object)
+    b = m["agent_b"].reindex(mids).to_numpy(dtype=object)
+    return np.where(responses["speaker"].to_numpy() == "a", b, a)
+
+
+def _offer(frames: RunFrames, responses: pd.DataFrame) -> pd.Series:
+    pie = float(frames.meta.get("pie", 100) or 100)
+    return pie - pd.to_numeric(responses["claim"], errors="coerce")
+
+
+def _tidy(y: pd.Series, own: pd.Series, opp: pd.Series, persona: pd.Series,
+          offer: pd.Series | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame({"y": pd.to_numeric(y, errors="coerce").to_numpy(dtype=float),
+                          "own": pd.to_numeric(own, errors="coerce").to_numpy(dtype=float),
+                          "opp": pd.to_numeric(opp, errors="coerce").to_numpy(dtype=float),
+                          "persona": persona.astype(str).to_numpy()})
+    if offer is not None:
+        frame["offer"] = pd.to_numeric(offer, errors="coerce").to_numpy(dtype=float)
+    frame["diff"] = frame["own"] - frame["opp"]
+    return frame[frame["y"].notna()].reset_index(drop=True)
+
+
+def _usable_terms(frame: pd.DataFrame, terms: tuple[str, ...]) -> list[str]:
+    """Terms with data and variation (a self-only run has no opponent level)."""
+    return [t for t in terms if frame[t].notna().any() and frame[t].nunique(dropna=True) > 1]
+
+
+def _table(params: pd.Series, bse: pd.Series, ci: pd.DataFrame, pvalues: pd.Series,
+           names: list[str]) -> dict[str, Any]:
+    rename = {"Intercept": "intercept", "const": "intercept"}
+    keys = [rename.get(n, n) for n in names]
+    return {"coef": {k: float(params[n]) for k, n in zip(keys, names)},
+            "se": {k: float(bse[n]) for k, n in zip(keys, names)},
+            "ci": {k: [float(ci.loc[n, 0]), float(ci.loc[n, 1])] for k, n in zip(keys, names)},
+            "p": {k: float(pvalues[n]) for k, n in zip(keys, names)}}
+
+
+def ols_clustered(frame: pd.DataFrame, y: str, terms: list[str], groups: str) -> dict[str, Any]:
+    """OLS of `y` on `terms` with standard errors clustered by `groups` (95% intervals)."""
+    from statsmodels.regression.linear_model import OLS
+
+    data = frame.dropna(subset=[y, *terms, groups])
+    clusters = int(data[groups].nunique())
+    if len(data) <= len(terms) + 1:
+        return {"n": int(len(data)), "clusters": clusters, "error": "too few observations"}
+    X = data[terms].astype(float)
+    X.insert(0, "const", 1.0)
+    codes = pd.factorize(data[groups])[0]
+    model = OLS(data[y].astype(float), X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # r2 of a constant outcome (every match a deal)
+        if clusters >= 2:  # t with clusters - 1 df: honest intervals with few personas
+            fit = model.fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
+        else:
+            fit = model.fit()
+        r2 = float(fit.rsquared)
+    names = ["const", *terms]
+    out = {"n": int(len(data)), "clusters": clusters, "formula": f"{y} ~ {' + '.join(terms)}",
+           "cov": "cluster" if clusters >= 2 else "nonrobust", "r2": r2}
+    out.update(_table(fit.params, fit.bse, fit.conf_int(), fit.pvalues, names))
+    return out
+
+
+def mixed_model(frame: pd.DataFrame, y: str, terms: list[str], groups: str) -> dict[str, Any]:
+    """Linear mixed model with a random intercept per `groups` (REML), 95% intervals, and the
+    persona and residual standard deviations."""
+    import statsmodels.formula.api as smf
+
+    data = frame.dropna(subset=[y, *terms, groups])
+    clusters = int(data[groups].nunique())
+    if clusters < 2 or len(data) <= len(terms) + 2:
+        return {"n": int(len(data)), "groups": clusters, "error": "too few personas"}
+    formula = f"{y} ~ {' + '.join(terms)}" if terms else f"{y} ~ 1"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter; `converged` reports it
+        try:
+            fit = smf.mixedlm(formula, data, groups=data[groups]).fit(reml=True)
+        except (ValueError, np.linalg.LinAlgError) as error:
+            return {"n": int(len(data)), "groups": clusters, "error": str(error)}
+    names = ["Intercept", *terms]
+    out = {"n": int(len(data)), "groups": clusters, "formula": formula,
+           "converged": bool(fit.converged),
+           "sd_persona": float(math.sqrt(max(float(fit.cov_re.iloc[0, 0]), 0.0))),
+           "sd_resid": float(math.sqrt(fit.scale))}
+    out.update(_table(fit.fe_params, fit.bse_fe, fit.conf_int().loc[names], fit.pvalues, names))
+    return out
+
+
+def mean_ci(values: pd.Series, level: float = 0.95) -> dict[str, float]:
+    """Mean with a t-based confidence interval (observations taken as independent)."""
+    v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    n = len(v)
+    mean = float(v.mean()) if n else math.nan
+    if n < 2:
+        return {"n": n, "mean": mean, "ci_low": math.nan, "ci_high": math.nan}
+    se = float(v.std(ddof=1) / math.sqrt(n))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
+    return {"n": n, "mean": mean, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def means_by(frame: pd.DataFrame, keys: list[str], y: str = "y") -> pd.DataFrame:
+    """Mean of `y` with 95% intervals for each combination of `keys` (levels as ints)."""
+    data = frame.dropna(subset=[y, *keys])
+    rows = []
+    for key, group in data.groupby(keys, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append({**{k: int(v) for k, v in zip(keys, key)}, **mean_ci(group[y])})
+    return pd.DataFrame(rows, columns=[*keys, "n", "mean", "ci_low", "ci_high"])
+
+
+def fit_behaviour(data: BehaviourData) -> dict[str, Any]:
+    """All models of one behaviour. Keys: n, personas, ols (y ~ own + opp), ols_diff
+    (y ~ diff), mixed (y ~ own + opp | persona), by_diff (means by own - opp) and by_own_opp
+    (means by own x opp level), means with 95% intervals."""
+    frame = data.frame
+    result: dict[str, Any] = {"label": data.label, "n": int(len(frame)),
+                              "personas": int(frame["persona"].nunique())}
+    terms = _usable_terms(frame, TERMS)
+    if not len(frame) or not terms:
+        result["error"] = "no variation in levels to model" if len(frame) else "no data"
+        return result
+    result["ols"] = ols_clustered(frame, "y", terms, "persona")
+    if "diff" in _usable_terms(frame, ("diff",)) and terms == list(TERMS):
+        result["ols_diff"] = ols_clustered(frame, "y", ["diff"], "persona")
+    result["mixed"] = mixed_model(frame, "y", terms, "persona")
+    if terms == list(TERMS):
+        result["by_diff"] = means_by(frame, ["diff"]).to_dict("records")
+        result["by_own_opp"] = means_by(frame, ["own", "opp"]).to_dict("records")
+    return result
+
+
+def pairing_effects(frames: RunFrames, agent: str | None = None,
+                    behaviours: tuple[str, ...] = BEHAVIOURS) -> dict[str, Any]:
+    """Models of every behaviour (see :func:`fit_behaviour`), for one agent label or all."""
+    data = behaviour_data(frames, agent)
+    return {name: fit_behaviour(data[name]) for name in behaviours}
+
+
+def headline(effects: dict[str, Any], behaviour: str = "claim") -> dict[str, Any]:
+    """The own and opponent effects on a behaviour with 95% intervals, from the clustered OLS
+    and from the mixed model (the one that matches a random-intercept surrogate)."""
+    out: dict[str, Any] = {}
+    for term in TERMS:
+        for model in ("ols", "mixed"):
+            fit = effects.get(behaviour, {}).get(model, {})
+            if term in fit.get("coef", {}):
+                out.setdefault(term, {})[model] = {"estimate": fit["coef"][term],
+                                                   "se": fit["se"][term], "ci": fit["ci"][term]}
+    return out
+
+
+def agents_of(frames: RunFrames) -> list[str]:
+    """Agent labels that played as personas (not the confederate)."""
+    m = frames.matches
+    labels = set()
+    for seat in ("a", "b"):
+        rows = m[m[f"persona_{seat}"].notna()]
+        labels.update(str(a) for a in rows[f"agent_{seat}"].dropna())
+    labels.discard("confederate")
+    return sorted(labels)

@@ -1,0 +1,115 @@
+"""What a run will cost before anything is spent: LLM calls, prompt tokens (images included), money.
+
+Text is counted at about four characters a token (no tokenizer download); images by OpenAI's
+published rule for its vision models (85 tokens at low detail; at high detail the image is fitted
+into 2048 px, its short side scaled to 768 px, and each 512-px tile costs 170 more). Replies are
+assumed to be `reply_tokens` long. These are estimates for planning, not bills.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from scenarios.moves import MoveRequest
+
+CHARS_PER_TOKEN = 4.0
+MESSAGE_OVERHEAD = 4  # tokens of framing per chat message
+
+
+def image_tokens(width: int, height: int, detail: str | None) -> int:
+    if detail == "low":
+        return 85
+    scale = min(1.0, 2048 / max(width, height))
+    w, h = int(width * scale), int(height * scale)
+    short = min(w, h)
+    if short > 768:
+        w, h = int(w * 768 / short), int(h * 768 / short)
+    return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
+
+
+def text_tokens(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD
+
+
+def _image_size(path: Any, max_side: int | None) -> tuple[int, int]:
+    from PIL import Image
+
+    with Image.open(path) as img:  # reads the header only
+        w, h = img.size
+    if max_side and max(w, h) > max_side:
+        scale = max_side / max(w, h)
+        w, h = max(1, round(w * scale)), max(1, round(h * scale))
+    return w, h
+
+
+def calls_per_side(scenario: Any) -> tuple[int, bool]:
+    """Calls one seat makes in a match, and whether that is exact (True) or an upper bound."""
+    spec = scenario.spec
+    if spec.game == "ultimatum":
+        return spec.rounds, True
+    return math.ceil(spec.max_turns / 2), False
+
+
+def estimate(plan: Any, reply_tokens: int = 80) -> dict[str, Any]:
+    """Expected LLM calls, prompt and completion tokens, and cost for the not-yet-run plan."""
+    from agents.prompts import first_message
+
+    config, scenario = plan.config, plan.scenario
+    per_side, exact = calls_per_side(scenario)
+    prompts = scenario.prompts
+    totals = {"llm_calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    cost = 0.0
+    priced = True
+    per_model: dict[str, dict[str, float]] = {}
+    state = scenario.new_state()
+    request0 = state.request()
+    specs = plan.specs
+    if not specs and plan.entrants and len(plan.entrants) > 1:  # swiss: rounds not planned yet
+        from arena.match import MatchSpec
+
+        team = "a" if config.teams_differ else "default"
+        x, y = plan.entrants[0], plan.entrants[1]
+        specs = [MatchSpec("estimate", "swiss", 1, x.persona_id, y.persona_id, team,
+                           team)] * plan.planned
+    for spec in specs:
+        for side, team, persona_id, opponent_id in (("a", spec.agent_a, spec.persona_a, spec.persona_b),
+                                                    ("b", spec.agent_b, spec.persona_b, spec.persona_a)):
+            agent = plan.factory.agent_config(team)
+            if agent.kind != "llm":
+                continue
+            model = config.models[agent.model]
+            key = (team, side, persona_id is None, opponent_id is None)
+            base = per_model.get(str(key))
+            if base is None:
+                persona = plan.personas.get(persona_id) if persona_id else None
+                opponent = plan.personas.get(opponent_id) if opponent_id else None
+                request = MoveRequest(request0.scenario, side, request0.role, 1, 0, request0.legal,
+                                      (), None, request0.private, request0.rounds_total)
+                condition = config.condition
+                placeholder = object()  # stands in for an encoded image: counted apart, below
+                parts = first_message(prompts, side, condition, request, persona, opponent,
+                                      placeholder, placeholder)  # type: ignore[arg-type]
+                tokens = text_tokens(prompts.get("system", ""))
+                tokens += sum(text_tokens(p) for p in parts if isinstance(p, str))
+                images = 0
+                for who in ([persona] + ([opponent] if condition == "both-images" else [])
+                            if condition in ("self-only", "both-images") else []):
+                    if who is not None and who.image is not None:
+                        w, h = _image_size(who.image, model.max_image_side)
+                        images += image_tokens(w, h, model.detail)
+                base = {"first": tokens + images, "images": images}
+                per_model[str(key)] = base
+            # call k sees the first message plus k exchanges (its replies and the other side's)
+            history = sum(k * (2 * reply_tokens + 2 * MESSAGE_OVERHEAD + 4) for k in range(per_side))
+            prompt = per_side * base["first"] + history
+            totals["llm_calls"] += per_side
+            totals["prompt_tokens"] += prompt
+            totals["completion_tokens"] += per_side * reply_tokens
+            if model.price_prompt_per_1m is None or model.price_completion_per_1m is None:
+                priced = False
+            else:
+                cost += (prompt * model.price_prompt_per_1m
+                         + per_side * reply_tokens * model.price_completion_per_1m) / 1e6
+    result: dict[str, Any] = {**totals, "calls_exact": exact, "reply_tokens_assumed": reply_tokens}
+    result["cost"] = round(cost, 4) if priced and totals["llm_calls"] else None
+    return result
