@@ -7,7 +7,7 @@ agent would ask next.
 """
 from __future__ import annotations
 
-from scenarios.moves import Move, MoveKind, MoveRequest, Reply
+from scenarios.moves import ACCEPT, COUNTER, PROPOSE, Move, MoveKind, MoveRequest, Reply
 
 TACTICS = {"boulware": 0.2, "linear": 1.0, "conceder": 5.0}
 
@@ -58,8 +58,8 @@ class ConcessionNegotiator:
         if table is not None:
             acceptable = table >= price if seller else table <= price
             if acceptable:
-                return Reply(Move(MoveKind.ACCEPT), f"I accept ${float(table):,.2f}.")
-        kind = MoveKind.PROPOSE if MoveKind.PROPOSE in request.legal else MoveKind.COUNTER
+                return Reply(Move(ACCEPT), f"I accept ${float(table):,.2f}.")
+        kind = PROPOSE if PROPOSE in request.legal else COUNTER
         return Reply(Move(kind, price), f"I offer ${price:,.2f}.")
 
     def _items(self, request: MoveRequest) -> Reply:

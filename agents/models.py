@@ -95,11 +95,14 @@ class CallStats:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     retries: Counter[str] = field(default_factory=Counter)  # by kind: 429, 5xx, timeout ...
+    # calls that gave up, by the kind of their last error (as `retries`), or "fatal" (4xx ...)
+    failures_by_kind: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
         return {"requests": self.requests, "replies": self.replies, "cache_hits": self.cache_hits,
                 "failures": self.failures, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "retries": dict(self.retries)}
+                "completion_tokens": self.completion_tokens, "retries": dict(self.retries),
+                "failures_by_kind": dict(self.failures_by_kind)}
 
 
 # -- configuration -> client ---------------------------------------------------------------------
@@ -398,6 +401,7 @@ class ModelAccess:
             async with self._semaphore:
                 if self._fatal is not None:  # e.g. a refused key: never send a doomed request
                     self.stats.failures += 1
+                    self.stats.failures_by_kind["fatal"] += 1
                     raise ModelError(self._fatal)
                 self.stats.requests += 1
                 sent = time.perf_counter()
@@ -411,6 +415,7 @@ class ModelAccess:
                     last = classify(error)
                     if last.kind == "fatal":
                         self.stats.failures += 1
+                        self.stats.failures_by_kind["fatal"] += 1
                         hint = (f" in ${self.config.api_key_env}" if last.message.startswith("401")
                                 and self.config.api_key_env else "")
                         message = self._scrub(f"models.{self.name} ({self.config.model} at "
@@ -434,8 +439,9 @@ class ModelAccess:
                 self.cache.put(key, self.config.model, reply)
             return Completion(text, usage.prompt_tokens, usage.completion_tokens, latency_ms,
                               False, reply.finish_reason)
-        self.stats.failures += 1
         assert last is not None
+        self.stats.failures += 1
+        self.stats.failures_by_kind[last.kind] += 1
         raise ModelError(self._scrub(
             f"models.{self.name} ({self.config.model} at {self.config.base_url}): gave up after "
             f"{attempts} attempt{'s' if attempts != 1 else ''}; last: {last.message}"))

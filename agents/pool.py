@@ -203,6 +203,7 @@ def read_manifest(pool: Path, verify: bool | str = "full") -> list[PoolEntry]:
 
     entries: list[PoolEntry] = []
     first_line: dict[str, int] = {}
+    first_image: dict[str, tuple[str, int]] = {}  # sha256 -> (persona_id, line)
     while True:
         try:
             row = next(reader)
@@ -241,6 +242,12 @@ def read_manifest(pool: Path, verify: bool | str = "full") -> list[PoolEntry]:
         sha = rec["sha256"].lower()
         if not _SHA_RE.match(sha):
             raise _manifest_error(where, f"sha256 '{rec['sha256']}' is not a 64-character hex digest")
+        if sha in first_image:
+            other, other_line = first_image[sha]
+            raise _manifest_error(where, f"image '{img}' is the same image (sha256) as persona "
+                                         f"'{other}' on line {other_line}; a pool holds each "
+                                         "image once")
+        first_image[sha] = (pid, line)
         lv = rec["level"]
         if lv == "":
             level = None
@@ -462,8 +469,13 @@ def import_pool(src: Path, out: Path, *, overwrite: bool = False) -> list[PoolEn
     ids = _assign_ids(items)
     src_root = src.resolve()
     prepared: list[tuple[str, int | None, bytes, str, str]] = []
+    first_seen: dict[str, Path] = {}  # sha256 of the source bytes -> first file with them
     for (f, level, label), pid in zip(items, ids):
         info = load_image_checked(f, src_root)
+        first = first_seen.setdefault(info.sha256, f)
+        if first != f:
+            raise InputError(f"{f}: the same image as {first} (a pool holds each image once; "
+                             "remove one of them)")
         data, suffix = _normalised_image(info)
         rel_src = f.relative_to(src).as_posix()
         prepared.append((pid, level, data, suffix, rel_src))

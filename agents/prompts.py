@@ -50,6 +50,8 @@ def fill(template: str, key: str, values: dict[str, Any]) -> str:
     """str.format with a one-line error naming the prompt and the unknown placeholder."""
     try:
         return string.Formatter().vformat(template, (), _Fields(key, values))
+    except InputError:  # an unknown placeholder, named by _Fields (InputError is a ValueError)
+        raise
     except (ValueError, IndexError) as error:
         raise InputError(f"prompts.{key}: bad template ({error})") from None
 

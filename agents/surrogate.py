@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from scenarios.moves import Move, MoveKind, MoveRequest, Reply
+from scenarios.moves import ACCEPT, PROPOSE, REJECT, Move, MoveRequest, Reply
 
 PARAMS_FILE = Path(__file__).resolve().parent / "data" / "surrogate.json"
 
@@ -80,10 +80,10 @@ class SurrogateNegotiator:
     async def act(self, request: MoveRequest) -> Reply:
         if request.role == "proposer":
             claim = self.claim()
-            return Reply(Move(MoveKind.PROPOSE, claim),
+            return Reply(Move(PROPOSE, claim),
                          f"I propose ${claim:g} for me and ${self.pie - claim:g} for you.")
         offer = request.offer_on_table
         to_me = self.pie - float(offer) if offer is not None else 0.0  # type: ignore[arg-type]
         if self.rng.random() < self.accept_probability(to_me):
-            return Reply(Move(MoveKind.ACCEPT), "I accept your proposal.")
-        return Reply(Move(MoveKind.REJECT), "I reject your proposal.")
+            return Reply(Move(ACCEPT), "I accept your proposal.")
+        return Reply(Move(REJECT), "I reject your proposal.")

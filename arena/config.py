@@ -16,7 +16,7 @@ AgentKind = Literal["llm", "surrogate", "confederate", "concession", "human", "r
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # TOML has inf and nan
 
 
 class PersonasConfig(_Strict):

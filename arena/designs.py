@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from arena.config import DesignConfig
 from arena.match import MatchSpec
@@ -81,10 +81,11 @@ def expand(design: DesignConfig, entrants: Sequence[Entrant], seed: int,
         raise ValueError(f"design kind {kind!r} is planned round by round (arena.swiss)")
     specs = []
     for rep in range(1, design.repetitions + 1):
-        for spec in base:
-            match_id = f"{spec.design}-r{rep}-{spec.match_id}"
-            specs.append(replace(spec, match_id=match_id, repetition=rep,
-                                 seed=derive_seed(seed, match_id)))
+        for s in base:  # built field by field: dataclasses.replace costs ~3x as much
+            match_id = f"{s.design}-r{rep}-{s.match_id}"
+            specs.append(MatchSpec(match_id, s.design, rep, s.persona_a, s.persona_b, s.agent_a,
+                                   s.agent_b, seed=derive_seed(seed, match_id), level_a=s.level_a,
+                                   level_b=s.level_b))
     return specs
 
 

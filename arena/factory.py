@@ -26,6 +26,8 @@ class AgentFactory:
         self.llm = llm  # the LLM context (clients, cache, images), built once by the runner
         self._persona_effects: dict[tuple[str, str], float] = {}
         self._surrogate_params: dict[str, Any] = {}
+        self._confederate = AgentConfig(kind="confederate")  # built once, not per match
+        self._labels: dict[str, str] = {}
         for team in self.teams():
             self._check(team, config.agent(team))
 
@@ -34,7 +36,7 @@ class AgentFactory:
 
     def agent_config(self, team: str) -> AgentConfig:
         if team == CONFEDERATE:
-            return AgentConfig(kind="confederate")
+            return self._confederate
         return self.config.agent(team)
 
     @property
@@ -57,6 +59,12 @@ class AgentFactory:
             self._surrogate_params[agent.fit] = load_params(agent.fit)
 
     def label(self, team: str) -> str:
+        found = self._labels.get(team)
+        if found is None:
+            found = self._labels[team] = self._label(team)
+        return found
+
+    def _label(self, team: str) -> str:
         if team == CONFEDERATE:
             return "confederate"
         agent = self.config.agent(team)
@@ -80,7 +88,6 @@ class AgentFactory:
     def build(self, team: str, side: str, persona_id: str | None, opponent_id: str | None,
               match_seed: int) -> Negotiator:
         agent = self.agent_config(team)
-        rng = random.Random(derive_seed(match_seed, side))
         persona = self.personas.get(persona_id) if persona_id else None
         opponent = self.personas.get(opponent_id) if opponent_id else None
         kind = agent.kind
@@ -97,6 +104,7 @@ class AgentFactory:
             opp = (float(opponent.level) if sees_opponent and opponent and
                    opponent.level is not None else None)
             effect = self.persona_effect(agent.fit, persona.persona_id) if persona else 0.0
+            rng = random.Random(derive_seed(match_seed, side))
             return SurrogateNegotiator(self._surrogate_params[agent.fit], rng, own, opp, effect,
                                        self.scenario.spec.pie, self.label(team))  # type: ignore[union-attr]
         if kind == "concession":
@@ -107,7 +115,7 @@ class AgentFactory:
         if kind == "random":
             from agents.random_agent import RandomNegotiator
 
-            return RandomNegotiator(self.scenario, rng)
+            return RandomNegotiator(self.scenario, random.Random(derive_seed(match_seed, side)))
         if kind == "llm":
             return self.llm.negotiator(team, agent, side, persona, opponent, match_seed)
         raise InputError(f"agents.{team}.kind: '{kind}' cannot play in a tournament")

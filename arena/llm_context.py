@@ -59,6 +59,7 @@ def _key_if_set(name: str, config: ModelConfig) -> str | None:
 def merged_stats(accesses: dict[str, ModelAccess], cache: ReplyCache | None) -> dict[str, Any]:
     """Calls, cache hits and retries (by kind) over all models, and per model."""
     retries: Counter[str] = Counter()
+    failures_by_kind: Counter[str] = Counter()
     totals = Counter()
     per_model = {}
     cost = 0.0
@@ -74,12 +75,14 @@ def merged_stats(accesses: dict[str, ModelAccess], cache: ReplyCache | None) -> 
             priced = True
         per_model[name] = stats
         retries.update(access.stats.retries)
+        failures_by_kind.update(access.stats.failures_by_kind)
         for field in ("requests", "replies", "cache_hits", "failures", "prompt_tokens",
                       "completion_tokens"):
             totals[field] += stats[field]
     return {**{k: totals[k] for k in ("requests", "replies", "cache_hits", "failures",
                                        "prompt_tokens", "completion_tokens")},
-            "retries": dict(retries), "models": per_model,
+            "retries": dict(retries), "failures_by_kind": dict(failures_by_kind),
+            "models": per_model,
             "cost_usd": round(cost, 6) if priced else None,  # of this run's requests only
             "cache": str(cache.path) if cache is not None else None}
 
@@ -134,6 +137,42 @@ def llm_agents(config: RunConfig) -> dict[str, AgentConfig]:
     return {team: agent for team, agent in config.agents.items() if agent.kind == "llm"}
 
 
+def check_prompts(config: RunConfig, scenario: Scenario,
+                  personas_by_id: dict[str, Persona]) -> None:
+    """Fill every template an LLM seat will be shown (first message, JSON hints, round marker,
+    extractor), so a bad placeholder stops the run with one line before it starts rather than
+    failing every match."""
+    import random
+
+    from agents.prompts import fill, first_message, json_hints, lookup, seat_of
+    from scenarios.moves import MoveRequest
+
+    persona = next(iter(personas_by_id.values()), None)
+    opponent = None if config.design.kind == "confederate" else persona  # the script has none
+    image = object()  # stands in for an encoded image: only the texts are checked here
+    state = scenario.new_state()
+    first = state.request()
+    state.apply(state.random_move(random.Random(0), first))
+    requests = {"a": first}
+    if not state.is_terminal and state.request().side == "b":
+        requests["b"] = state.request()
+    for agent in llm_agents(config).values():
+        for side in ("a", "b"):
+            request = requests.get(side, first)
+            request = MoveRequest(request.scenario, side, request.role, 1, 0, request.legal, (),
+                                  request.offer_on_table, request.private, request.rounds_total)
+            appendix = (json_hints(scenario.prompts, scenario.game, side, config.condition,
+                                   request) if agent.protocol == "json" else "")
+            first_message(scenario.prompts, side, config.condition, request, persona, opponent,
+                          image, image, appendix)  # type: ignore[arg-type]
+            marker = lookup(scenario.prompts, "round_marker", seat_of(side), config.condition)
+            if marker:
+                fill(marker, "round_marker", {"round": 1})
+            extract = lookup(scenario.prompts, "extract_user", seat_of(side), config.condition)
+            if agent.extractor == "llm" and extract:
+                fill(extract, "extract_user", {"text": ""})
+
+
 def build_llm_context(config: RunConfig, base: Path, scenario: Scenario,
                       personas_by_id: dict[str, Persona], check: bool = True) -> LLMContext:
     """Check the LLM side of a config and build its context (see the module docstring)."""
@@ -171,6 +210,8 @@ def build_llm_context(config: RunConfig, base: Path, scenario: Scenario,
         if missing_text:
             raise InputError(f"personas: persona {missing_text[0]} has no description (the "
                              "manifest's description column), which condition 'text' needs")
+    if agents:
+        check_prompts(config, scenario, personas_by_id)
     cache = open_cache(config.cache, base)
     try:
         accesses = open_models(config.models, [*players, *extractors], cache, check)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from agents.base import Negotiator
 from arena.store import MatchRow, encode_offer
 from scenarios.loader import Scenario
-from scenarios.moves import Move, MoveKind, Reply
+from scenarios.moves import ACCEPT, INVALID, REJECT, Move, MoveKind, Reply
 
 MAX_TURNS = 100_000  # a guard against a scenario that never ends; built-ins end far sooner
+_KIND_TEXT = {kind: kind.value for kind in MoveKind}  # Enum.value is a slow descriptor in 3.11
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,12 +52,13 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
             if why is not None:
                 move = Move.invalid(why)
             turn = state.apply(move, reply.text)
-            kind = turn.move.kind
-            accepted = 1 if kind is MoveKind.ACCEPT else 0 if kind is MoveKind.REJECT else None
+            played = turn.move
+            kind = played.kind
+            accepted = 1 if kind is ACCEPT else 0 if kind is REJECT else None
             records.append((
                 spec.match_id, turn.index, turn.round, turn.side, turn.role, personas[turn.side],
-                kind.value, encode_offer(turn.move.offer), turn.claim, accepted, turn.text,
-                0 if kind is MoveKind.INVALID else 1, turn.move.reason or None, reply.latency_ms,
+                _KIND_TEXT[kind], encode_offer(played.offer), turn.claim, accepted, turn.text,
+                0 if kind is INVALID else 1, played.reason or None, reply.latency_ms,
                 reply.prompt_tokens, reply.completion_tokens, reply.calls, int(reply.cached),
             ))
             calls += reply.calls

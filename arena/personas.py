@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from agents.persona import Persona
@@ -20,25 +21,30 @@ def levels_from_scores(scores: dict[str, float], levels: int) -> dict[str, int]:
     return {pid: 1 + (i * levels) // n for i, pid in enumerate(ordered)}
 
 
-def read_ratings_csv(path: Path) -> dict[str, dict[str, float]]:
-    """rater -> persona_id -> score, from a CSV with columns persona_id, rater, score."""
+def read_ratings_csv(path: Path, known: set[str] | None = None) -> dict[str, dict[str, float]]:
+    """rater -> persona_id -> score, from a CSV with columns persona_id, rater, score; with
+    `known`, a persona_id outside it is refused (it would skew quantile levels unseen)."""
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
     except OSError:
         raise InputError(f"{path}: cannot read the ratings file") from None
-    with handle:
-        reader = csv.DictReader(handle)
-        missing = {"persona_id", "rater", "score"} - set(reader.fieldnames or [])
-        if missing:
-            raise InputError(f"{path}: missing column '{sorted(missing)[0]}' "
-                             "(expected persona_id, rater, score)")
-        table: dict[str, dict[str, float]] = {}
-        for line, row in enumerate(reader, start=2):
-            try:
-                score = float(row["score"])
-            except (TypeError, ValueError):
-                raise InputError(f"{path} line {line}: score {row['score']!r} is not a number") from None
-            table.setdefault(row["rater"], {})[row["persona_id"]] = score
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    missing = {"persona_id", "rater", "score"} - set(reader.fieldnames or [])
+    if missing:
+        raise InputError(f"{path}: missing column '{sorted(missing)[0]}' "
+                         "(expected persona_id, rater, score)")
+    table: dict[str, dict[str, float]] = {}
+    for line, row in enumerate(reader, start=2):
+        if known is not None and row["persona_id"] not in known:
+            raise InputError(f"{path} line {line}: persona_id {row['persona_id']!r} is not "
+                             "in the pool's manifest")
+        try:
+            score = float(row["score"])
+        except (TypeError, ValueError):
+            raise InputError(f"{path} line {line}: score {row['score']!r} is not a number") from None
+        table.setdefault(row["rater"], {})[row["persona_id"]] = score
     return table
 
 
@@ -68,7 +74,8 @@ def load_personas(pool: Path, rating: str, levels: int,
     entries = read_manifest(pool)
     ratings = pool_ratings(pool)
     if ratings_file is not None:
-        for rater, scores in read_ratings_csv(ratings_file).items():
+        known = {e.persona_id for e in entries}
+        for rater, scores in read_ratings_csv(ratings_file, known).items():
             ratings.setdefault(rater, {}).update(scores)
     if rating == "design":
         level_of = {e.persona_id: e.level for e in entries}

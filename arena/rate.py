@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -128,11 +129,14 @@ def import_ratings(pool: Path, csv_path: Path, rater: str | None) -> dict[str, A
 
     known = {e.persona_id for e in read_manifest(pool, verify="none")}
     try:
-        handle = csv_path.open(newline="", encoding="utf-8-sig")
+        text = csv_path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InputError(f"{csv_path}: not UTF-8 text ({error.reason} at byte "
+                         f"{error.start})") from None
     except OSError as error:
         raise InputError(f"{csv_path}: cannot read the ratings file ({error.strerror})") from None
     table: dict[tuple[str, str], list[float]] = {}
-    with handle:
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         columns = set(reader.fieldnames or [])
         missing = {"persona_id", "score"} - columns

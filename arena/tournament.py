@@ -2,22 +2,27 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import os
+import sqlite3
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from agents.persona import Persona
 from arena.config import RunConfig, resolved_json
-from arena.designs import Entrant, expand, shuffled
+from arena.designs import Entrant, expand, select_per_level, shuffled
 from arena.factory import AgentFactory
 from arena.match import MatchSpec, play_match
 from arena.personas import load_personas
+from arena.processes import play_in_processes, workers_for
 from arena.progress import Progress
-from arena.store import Store
+from arena.store import MatchRow, Store
+from arena.swiss import default_rounds, swiss_round
 from scenarios.errors import InputError
 from scenarios.loader import Scenario, load_scenario
 
@@ -36,6 +41,8 @@ class RunSummary:
     prompt_tokens: int
     completion_tokens: int
     seconds: float
+    llm: dict[str, Any] | None = None  # model requests, cache hits, retries by kind
+    invalid_turns: int = 0  # stored turns whose move was unusable (each has its reason)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +59,15 @@ class Plan:
     specs: list[MatchSpec]
     factory: AgentFactory
     match_list_sha256: str
+    entrants: list[Entrant] | None = None  # swiss: who is paired, round by round
+
+    @property
+    def planned(self) -> int:
+        if self.config.design.kind != "swiss" or self.entrants is None:
+            return len(self.specs)
+        n = len(self.entrants)
+        rounds = self.config.design.rounds or default_rounds(n)
+        return (n // 2) * rounds * self.config.design.repetitions
 
 
 def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool = True) -> Plan:
@@ -70,13 +86,26 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool 
         llm = build_llm_context(config, base, scenario, by_id, check=check_models)
     entrants = [Entrant(p.persona_id, p.level) for p in personas if p.level is not None]
     factory = AgentFactory(config, scenario, by_id, llm)
-    specs = expand(config.design, entrants, config.seed, config.teams_differ)
+    if config.design.kind == "swiss":
+        entrants = select_per_level(entrants, config.design.levels, config.design.per_level,
+                                    config.seed)
+        specs = []  # planned round by round from the results so far
+    else:
+        specs = expand(config.design, entrants, config.seed, config.teams_differ)
     digest = hashlib.sha256()
     digest.update(json.dumps([scenario.name, config.condition, config.seed,
                               [factory.label(t) for t in factory.teams()]]).encode())
     for spec in specs:
         digest.update(f"\n{spec.match_id}:{spec.seed}".encode())
-    return Plan(config, base, scenario, by_id, specs, factory, digest.hexdigest())
+    if config.design.kind == "swiss":
+        rounds = config.design.rounds or default_rounds(len(entrants))
+        digest.update(json.dumps(["swiss", rounds, config.design.repetitions,
+                                  [e.persona_id for e in entrants]]).encode())
+    return Plan(config, base, scenario, by_id, specs, factory, digest.hexdigest(), entrants)
+
+
+# what a run writes into RUN_DIR before its store holds the run's identity (meta)
+_CREATION_FILES = frozenset({"config.json", "config.json.tmp", ".write-test"})
 
 
 def open_run_dir(plan: Plan, run_dir: Path, resume: bool) -> Store:
@@ -86,15 +115,28 @@ def open_run_dir(plan: Plan, run_dir: Path, resume: bool) -> Store:
         if not resume:
             raise InputError(f"{run_dir}: already holds a run; use --resume to finish it, "
                              "or choose another --out")
-        store = Store(path)
-        previous = store.get_meta("match_list_sha256")
+        try:
+            store = Store(path)
+            previous = store.get_meta("match_list_sha256")
+            unfinished = previous is None and store.count("matches") == 0
+        except sqlite3.DatabaseError as error:
+            raise InputError(f"{path}: not a readable run store ({error})") from None
+        if unfinished:  # killed while the run folder was being created: create it anew
+            with store._transaction():
+                store.conn.execute("DELETE FROM ratings")
+                store.conn.execute("DELETE FROM personas")
+            _write_atomic(run_dir / "config.json", resolved_json(plan.config, plan.base))
+            _initialise(store, plan)
+            return store
         if previous != plan.match_list_sha256:
             store.close()
             raise InputError(f"{run_dir}: holds a run of a different config (its match list "
                              "differs); finish it with its own config or choose another --out")
         return store
-    if resume and run_dir.exists() and any(run_dir.iterdir()):
+    if resume and run_dir.exists() and any(p.name not in _CREATION_FILES
+                                           for p in run_dir.iterdir()):
         raise InputError(f"{run_dir}: no {STORE_NAME} to resume")
+    created = not run_dir.exists()
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         probe = run_dir / ".write-test"
@@ -102,17 +144,45 @@ def open_run_dir(plan: Plan, run_dir: Path, resume: bool) -> Store:
         probe.unlink()
     except OSError as error:
         raise InputError(f"{run_dir}: cannot write the run folder ({error.strerror})") from None
-    _write_atomic(run_dir / "config.json", resolved_json(plan.config, plan.base))
-    store = Store(path)
+    store = None
+    try:
+        _write_atomic(run_dir / "config.json", resolved_json(plan.config, plan.base))
+        store = Store(path)
+        _initialise(store, plan)
+    except (OSError, sqlite3.OperationalError) as error:
+        if store is not None:
+            store.close()
+        if not storage_error(error):
+            raise
+        for name in (*_CREATION_FILES, STORE_NAME, f"{STORE_NAME}-wal", f"{STORE_NAME}-shm",
+                     f"{STORE_NAME}-journal"):  # leave no half-made run folder behind
+            (run_dir / name).unlink(missing_ok=True)
+        if created:
+            run_dir.rmdir()
+        reason = error.strerror if isinstance(error, OSError) else str(error)
+        raise InputError(f"{run_dir}: cannot write the run folder ({reason})") from None
+    return store
+
+
+def storage_error(error: BaseException) -> bool:
+    """A write the disk refused (full, read-only, I/O error), as opposed to a bug of ours."""
+    if isinstance(error, sqlite3.OperationalError):
+        return (getattr(error, "sqlite_errorname", "") or "").startswith(
+            ("SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN"))
+    return isinstance(error, OSError) and error.errno in (
+        errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def _initialise(store: Store, plan: Plan) -> None:
+    """Personas, ratings, and last the meta that marks the store as this run's."""
     store.write_personas((p.persona_id, p.image_sha256, str(p.image) if p.image else None,
                           p.level, p.description) for p in plan.personas.values())
     _write_ratings(store, plan.personas.values())
     store.set_meta({"match_list_sha256": plan.match_list_sha256,
-                    "planned_matches": str(len(plan.specs)),
+                    "planned_matches": str(plan.planned),
                     "scenario": plan.scenario.name, "condition": plan.config.condition,
                     "design": plan.config.design.kind, "seed": str(plan.config.seed),
                     "config": resolved_json(plan.config, plan.base)})
-    return store
 
 
 def _write_ratings(store: Store, personas: Any) -> None:
@@ -130,30 +200,39 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-async def execute(plan: Plan, store: Store, concurrency: int, progress: Progress) -> tuple[int, int]:
-    """Run every planned match not yet stored as ok; return (ok, failed) counts of this call."""
+def pending(plan: Plan, store: Store, specs: list[MatchSpec] | None = None) -> list[MatchSpec]:
+    """The planned matches not yet stored as ok, in the run's seeded order (every executor's)."""
     done = store.match_ids("ok")
-    todo = [s for s in shuffled(plan.specs, plan.config.seed) if s.match_id not in done]
+    specs = plan.specs if specs is None else specs
+    return [s for s in shuffled(specs, plan.config.seed) if s.match_id not in done]
+
+
+def record(store: Store, progress: Progress, row: MatchRow) -> bool:
+    """Commit one finished match and count it; True when it is ok. Only the one writer calls it."""
+    store.write_match(row)
+    ok = row.match[12] == "ok"
+    progress.update(ok, row.match[21] or 0, (row.match[22] or 0) + (row.match[23] or 0))
+    return ok
+
+
+async def play_specs(plan: Plan, specs: list[MatchSpec], concurrency: int,
+                     on_row: Callable[[MatchRow], None]) -> None:
+    """Play `specs` (concurrently up to `concurrency`; in turn for offline agents) and hand each
+    finished match to `on_row`; the local executor stores it, a Ray worker collects it."""
     factory, scenario, condition = plan.factory, plan.scenario, plan.config.condition
-    counts = {"ok": 0, "failed": 0}
 
     async def one(spec: MatchSpec) -> None:
         neg_a = factory.build(spec.agent_a, "a", spec.persona_a, spec.persona_b, spec.seed)
         neg_b = factory.build(spec.agent_b, "b", spec.persona_b, spec.persona_a, spec.seed)
         labels = (factory.label(spec.agent_a), factory.label(spec.agent_b))
-        row = await play_match(spec, scenario, neg_a, neg_b, condition, labels)
-        store.write_match(row)
-        status = row.match[12]
-        counts[status] += 1
-        progress.update(status == "ok", row.match[21] or 0,
-                        (row.match[22] or 0) + (row.match[23] or 0))
+        on_row(await play_match(spec, scenario, neg_a, neg_b, condition, labels))
 
     if factory.offline or concurrency <= 1:
-        for spec in todo:  # nothing here ever waits: skip the task machinery
+        for spec in specs:  # nothing here ever waits: skip the task machinery
             await one(spec)
     else:
         queue: asyncio.Queue[MatchSpec] = asyncio.Queue()
-        for spec in todo:
+        for spec in specs:
             queue.put_nowait(spec)
 
         async def worker() -> None:
@@ -164,32 +243,103 @@ async def execute(plan: Plan, store: Store, concurrency: int, progress: Progress
                     return
                 await one(spec)
 
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(todo)) or 1)))
-    return counts["ok"], counts["failed"]
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(specs)) or 1)))
+
+
+async def execute(plan: Plan, store: Store, concurrency: int, progress: Progress,
+                  specs: list[MatchSpec] | None = None) -> tuple[int, int]:
+    """Run every planned match (or `specs`) not yet stored as ok; return (ok, failed) counts."""
+    if specs is None and plan.config.design.kind == "swiss":
+        return await execute_swiss(plan, store, concurrency, progress)
+    counts = [0, 0]
+
+    def on_row(row: MatchRow) -> None:
+        counts[0 if record(store, progress, row) else 1] += 1
+
+    todo = pending(plan, store, specs)
+    workers = workers_for(plan, len(todo))
+    if workers:  # offline agents: other processes play, this one stores
+        play_in_processes(plan, todo, workers, on_row)
+    else:
+        await play_specs(plan, todo, concurrency, on_row)
+    return counts[0], counts[1]
+
+
+async def execute_swiss(plan: Plan, store: Store, concurrency: int, progress: Progress,
+                        run_round: Callable[[list[MatchSpec]], Awaitable[tuple[int, int]]]
+                        | None = None) -> tuple[int, int]:
+    """Play a swiss design round by round, pairing each round from the stored results.
+
+    `run_round` plays and stores one round (the Ray executor's); by default, `execute`."""
+    assert plan.entrants is not None
+    design = plan.config.design
+    rounds = design.rounds or default_rounds(len(plan.entrants))
+    team = "a" if plan.config.teams_differ else "default"
+    ok = failed = 0
+    for rep in range(1, design.repetitions + 1):
+        scores: dict[str, float] = {}
+        played: set[frozenset[str]] = set()
+        seat_a: dict[str, int] = {}
+        byes: set[str] = set()
+        for t in range(1, rounds + 1):
+            specs = swiss_round(plan.entrants, scores, played, seat_a, byes, rep, t, team,
+                                plan.config.seed)
+            got = (await run_round(specs) if run_round is not None
+                   else await execute(plan, store, concurrency, progress, specs))
+            ok, failed = ok + got[0], failed + got[1]
+            ids = [s.match_id for s in specs]
+            marks = ",".join("?" * len(ids))
+            for pa, pb, sa, sb in store.conn.execute(
+                    f"SELECT persona_a, persona_b, share_a, share_b FROM matches "
+                    f"WHERE match_id IN ({marks}) AND status = 'ok'", ids):
+                scores[pa] = scores.get(pa, 0.0) + (sa or 0.0)
+                scores[pb] = scores.get(pb, 0.0) + (sb or 0.0)
+    return ok, failed
+
+
+async def _execute_then_close(plan: Plan, store: Store, progress: Progress) -> tuple[int, int]:
+    """Run, then close the model clients inside the loop that opened their connections."""
+    try:
+        return await execute(plan, store, plan.config.execution.concurrency, progress)
+    finally:
+        if plan.factory.llm is not None:
+            await plan.factory.llm.aclose()
 
 
 def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
         progress_mode: str | None = None, llm: Any = None) -> RunSummary:
     started = time.perf_counter()
     plan = plan_run(config, base, llm)
+    if config.execution.executor == "ray":
+        from arena.ray_executor import preflight
+
+        preflight(config.execution.ray_address)  # before the run folder is made
     store = open_run_dir(plan, run_dir, resume)
     try:
         already = len(store.match_ids("ok"))
-        progress = Progress(len(plan.specs) - already, progress_mode or config.execution.progress)
+        progress = Progress(plan.planned - already, progress_mode or config.execution.progress)
         try:
             if config.execution.executor == "ray":
                 from arena.ray_executor import execute_on_ray
 
                 ok, failed = execute_on_ray(plan, store, progress)
             else:
-                ok, failed = asyncio.run(execute(plan, store, config.execution.concurrency,
-                                                 progress))
+                ok, failed = asyncio.run(_execute_then_close(plan, store, progress))
         finally:
             progress.close()
         row = store.conn.execute(
             "SELECT COALESCE(SUM(calls),0), COALESCE(SUM(prompt_tokens),0), "
-            "COALESCE(SUM(completion_tokens),0) FROM matches").fetchone()
+            "COALESCE(SUM(completion_tokens),0), "
+            "(SELECT COUNT(*) FROM turns WHERE move_kind = 'invalid') FROM matches").fetchone()
+    except sqlite3.OperationalError as error:
+        if not storage_error(error):
+            raise
+        raise InputError(f"{run_dir}: cannot write {STORE_NAME} ({error}); the matches stored "
+                         "before are kept: make room and rerun with --resume") from None
     finally:
         store.close()
-    return RunSummary(str(run_dir), len(plan.specs), already, ok + failed, ok, failed,
-                      row[0], row[1], row[2], time.perf_counter() - started)
+        if plan.factory.llm is not None:
+            plan.factory.llm.close()
+    llm_stats = plan.factory.llm.stats() if plan.factory.llm is not None else None
+    return RunSummary(str(run_dir), plan.planned, already, ok + failed, ok, failed,
+                      row[0], row[1], row[2], time.perf_counter() - started, llm_stats, row[3])

@@ -4,13 +4,15 @@ from __future__ import annotations
 import random
 import re
 
-from scenarios.moves import Move, MoveKind, MoveRequest, Turn
+from scenarios.moves import (ACCEPT, COUNTER, PROPOSE, WALK_AWAY, Move, MoveKind, MoveRequest,
+                             Turn)
 from scenarios.schema import PriceBargainSpec
 from scenarios.state import MatchState, Outcome
 from scenarios.text import looks_like_acceptance, looks_like_walk_away
 
-_OPEN = frozenset({MoveKind.PROPOSE, MoveKind.WALK_AWAY})
-_REPLY = frozenset({MoveKind.ACCEPT, MoveKind.COUNTER, MoveKind.WALK_AWAY})
+_OPEN = frozenset({PROPOSE, WALK_AWAY})
+_REPLY = frozenset({ACCEPT, COUNTER, WALK_AWAY})
+_OFFERS = (PROPOSE, COUNTER)
 _NUMBER = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
 
 
@@ -51,7 +53,7 @@ class PriceBargainState(MatchState):
 
     def check(self, move: Move, request: MoveRequest) -> str | None:
         why = request.validate(move)
-        if why is None and move.kind in (MoveKind.PROPOSE, MoveKind.COUNTER):
+        if why is None and move.kind in _OFFERS:
             price = move.offer
             if not isinstance(price, (int, float)) or isinstance(price, bool):
                 return f"an offer must be a price, got {price!r}"
@@ -65,15 +67,15 @@ class PriceBargainState(MatchState):
             raise RuntimeError("the match is over")
         side = "a" if len(self.turns) % 2 == 0 else "b"
         claim = None
-        if move.kind in (MoveKind.PROPOSE, MoveKind.COUNTER):
+        if move.kind in _OFFERS:
             price = round(float(move.offer), 2)  # type: ignore[arg-type]
             move = Move(move.kind, price)
             self.price = price
             claim = self._value(side, price)
-        elif move.kind is MoveKind.ACCEPT and self.price is not None:
+        elif move.kind is ACCEPT and self.price is not None:
             self.deal_price = self.price
             self.ended = True
-        elif move.kind is MoveKind.WALK_AWAY:
+        elif move.kind is WALK_AWAY:
             self.ended = True
         turn = Turn(len(self.turns), len(self.turns) + 1, side, self.roles[side], move, text, claim)
         self.turns.append(turn)

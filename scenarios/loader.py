@@ -31,9 +31,9 @@ def format_validation_error(source: str, error: Any) -> str:
     message = first["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
-    where = f" field '{loc}'" if loc else ""
+    where = f" field '{loc}':" if loc else ""  # a check of the whole table names no field
     shown = "" if isinstance(value, (dict, list)) or kind.startswith("value_error") else f" (got {value!r})"
-    return f"{source}:{where}: {message}{shown}"
+    return f"{source}:{where} {message}{shown}"
 
 
 @dataclass(frozen=True)

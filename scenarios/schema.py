@@ -5,13 +5,15 @@ parameters; `[prompts]` holds the texts an LLM negotiator is shown. Unknown keys
 """
 from __future__ import annotations
 
+import math
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # inf and nan are valid TOML floats but no valid pie, price or reservation
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class _ScenarioBase(_Strict):
@@ -30,6 +32,12 @@ class UltimatumSpec(_ScenarioBase):
     rounds: int = Field(ge=1, le=1000)
     alternate: bool = True  # the first player proposes in odd rounds, the second in even ones
     step: float = Field(default=1.0, gt=0)  # claims are rounded to this granularity
+
+    @model_validator(mode="after")
+    def _check_step(self) -> "UltimatumSpec":
+        if not math.isfinite(self.pie / self.step):
+            raise ValueError(f"step {self.step:g} is too small for pie {self.pie:g}")
+        return self
 
     @property
     def roles(self) -> tuple[str, str]:

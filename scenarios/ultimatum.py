@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import random
 
-from scenarios.moves import Move, MoveKind, MoveRequest, Turn
+from scenarios.moves import ACCEPT, PROPOSE, REJECT, Move, MoveKind, MoveRequest, Turn
 from scenarios.schema import UltimatumSpec
 from scenarios.state import MatchState, Outcome
 
-_PROPOSE = frozenset({MoveKind.PROPOSE})
-_RESPOND = frozenset({MoveKind.ACCEPT, MoveKind.REJECT})
+_PROPOSE = frozenset({PROPOSE})
+_RESPOND = frozenset({ACCEPT, REJECT})
 
 
 class UltimatumState(MatchState):
@@ -42,7 +42,7 @@ class UltimatumState(MatchState):
 
     def check(self, move: Move, request: MoveRequest) -> str | None:
         why = request.validate(move)
-        if why is None and move.kind is MoveKind.PROPOSE:
+        if why is None and move.kind is PROPOSE:
             offer = move.offer
             if not isinstance(offer, (int, float)) or isinstance(offer, bool):
                 return f"a proposal must claim a number of {self.spec.units}, got {offer!r}"
@@ -58,16 +58,16 @@ class UltimatumState(MatchState):
         claim = None
         if not self.responding:
             side, role = request_side, "proposer"
-            if move.kind is MoveKind.PROPOSE:
+            if move.kind is PROPOSE:
                 claim = self._snap(float(move.offer))  # type: ignore[arg-type]
-                move = Move(MoveKind.PROPOSE, claim)
+                move = Move(PROPOSE, claim)
                 self.offer = claim
                 self.responding = True
             else:  # no usable proposal: the round is void
                 self._next_round()
         else:
             side, role = ("b" if request_side == "a" else "a"), "responder"
-            if move.kind is MoveKind.ACCEPT and self.offer is not None:
+            if move.kind is ACCEPT and self.offer is not None:
                 self.payoff[request_side] += self.offer
                 self.payoff[side] += self.spec.pie - self.offer
                 self.agreements += 1

@@ -1,0 +1,120 @@
+"""Concurrency against an LLM server: 1,000 ultimatum-4 matches, LLM against LLM (8 calls each),
+against the loopback OpenAI-compatible server in a separate process answering each request after
+500 ms; wall time against the ideal (calls x 500 ms / concurrency) at concurrency 1, 16, 64, 128
+and 256. One at a time (how the paper's notebooks ran) would take over an hour, so concurrency 1
+plays a dozen matches and is scaled to 1,000 (said so in the figures).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from benchmarks import llm_support
+from benchmarks.support import Log, load_average, process_cpu_s
+
+NAME = "concurrency"
+TITLE = "Concurrency against an LLM server (500 ms a request)"
+TARGETS = {"efficiency_at_64": 0.9, "speedup_at_64": 50.0}
+FULL = {"matches": 1000, "serial_matches": 12, "levels": (16, 64, 128, 256), "latency_ms": 500,
+        "personas": 35, "per_level": 5, "size": 256}
+QUICK = {"matches": 8, "serial_matches": 1, "levels": (16, 64, 256), "latency_ms": 50,
+         "personas": 7, "per_level": 1, "size": 64}
+REPLAY_LEVEL = 64  # the run the replay benchmark reruns from its cache
+
+
+def pool(ctx: dict[str, Any], size: dict[str, Any]) -> Path:
+    key = f"pool-{size['personas']}-{size['size']}"
+    if key not in ctx:
+        ctx[key] = llm_support.make_pool(ctx["workdir"] / key, size["personas"], size["size"])
+    return ctx[key]
+
+
+def run(quick: bool, log: Log, ctx: dict[str, Any]) -> dict[str, Any]:
+    from tests.openai_server import start_server_process
+
+    size = QUICK if quick else FULL
+    persona_pool = pool(ctx, size)
+    work = ctx["workdir"] / "concurrency"
+    load = load_average()
+    jobs, levels = [], [1, *size["levels"]]
+    with start_server_process(latency_ms=size["latency_ms"], record=False, seed=1) as server:
+        for c in levels:
+            cfg = llm_support.config(persona_pool, server.base_url, c, work / f"cache-c{c}",
+                                     per_level=size["per_level"])
+            matches = size["serial_matches"] if c == 1 else size["matches"]
+            jobs.append({"config": cfg, "run_dir": str(work / f"run-c{c}"), "matches": matches})
+        before = server.stats()["requests"]
+        server_cpu = process_cpu_s(server.process.pid)
+        results = llm_support.arena_in_child(jobs)
+        sent = server.stats()["requests"] - before
+        after = process_cpu_s(server.process.pid)
+    server_ms = (1000 * (after - server_cpu) / sent if server_cpu is not None
+                 and after is not None and sent else None)
+    latency_s = size["latency_ms"] / 1000.0
+    per_level: dict[str, Any] = {}
+    for c, job, r in zip(levels, jobs, results):
+        calls_per_match = r["calls"] / max(1, r["matches"])
+        scale = size["matches"] / r["matches"]
+        seconds = r["seconds"] * scale  # c = 1 plays fewer matches: scaled to the full count
+        calls = r["calls"] * scale
+        ideal = calls * latency_s / c
+        per_level[str(c)] = {
+            "matches_played": r["matches"], "scaled_to": size["matches"] if scale != 1 else None,
+            "seconds": round(seconds, 2), "ideal_s": round(ideal, 2),
+            "efficiency": round(ideal / seconds, 3), "calls": int(calls),
+            "calls_per_match": round(calls_per_match, 2), "failed": r["failed"],
+            "client_cpu_s": round(r["cpu_s"] * scale, 2),
+            "client_cpu_per_wall": round(r["cpu_s"] / r["seconds"], 2),
+            "client_cpu_ms_per_call": round(1000 * r["cpu_s"] / max(1, r["calls"]), 2),
+            "server_cpu_per_wall": (round(server_ms * r["calls"] / 1000 / r["seconds"], 2)
+                                    if server_ms is not None else None),
+            "retries": r["retries"]}
+        log(f"  concurrency {c:>3}: {seconds:8.1f} s for {size['matches']:,} matches"
+            f"{' (scaled from ' + str(r['matches']) + ')' if scale != 1 else ''}; ideal "
+            f"{ideal:7.1f} s; efficiency {ideal / seconds:.2f}; client CPU "
+            f"{r['cpu_s'] / r['seconds']:.2f} of a core "
+            f"({1000 * r['cpu_s'] / max(1, r['calls']):.1f} ms a call)")
+    serial = per_level["1"]["seconds"]
+    efficiency = {c: v["efficiency"] for c, v in per_level.items()}
+    speedup = {c: round(serial / v["seconds"], 1) for c, v in per_level.items()}
+    good = [int(c) for c, e in efficiency.items() if e >= 0.9]
+    ctx["replay_source"] = {"job": jobs[levels.index(REPLAY_LEVEL)],
+                            "result": results[levels.index(REPLAY_LEVEL)],
+                            "latency_ms": size["latency_ms"]}
+    out = {"latency_ms": size["latency_ms"], "matches": size["matches"],
+           "calls_per_match": per_level[str(REPLAY_LEVEL)]["calls_per_match"],
+           "levels": per_level, "efficiency": efficiency,
+           "efficiency_at_64": efficiency["64"], "speedup": speedup,
+           "speedup_at_64": speedup["64"],
+           "knee": max(good) if good else None, "requests_sent": sent,
+           "server_cpu_ms_per_request": server_ms and round(server_ms, 2),
+           "nproc": ctx["machine"]["nproc"], "load_average": load, "targets": TARGETS}
+    log(f"  efficiency at 64: {out['efficiency_at_64']}; speed-up over one at a time at 64: "
+        f"{out['speedup_at_64']}x; efficiency >= 0.9 up to concurrency {out['knee']}")
+    return out
+
+
+def markdown(r: dict[str, Any]) -> list[str]:
+    lines = ["| concurrency | matches played | wall time | ideal (calls x latency / c) | "
+             "efficiency | speed-up over 1 | client CPU (cores) | server CPU (cores) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for c, v in r["levels"].items():
+        played = f"{v['matches_played']:,}" + (f" (scaled to {v['scaled_to']:,})"
+                                                if v["scaled_to"] else "")
+        lines.append(f"| {c} | {played} | {v['seconds']:.1f} s | {v['ideal_s']:.1f} s | "
+                     f"{v['efficiency']:.2f} | {r['speedup'][c]}x | {v['client_cpu_per_wall']} | "
+                     f"{v.get('server_cpu_per_wall')} |")
+    eff_ok = "met" if r["efficiency_at_64"] >= TARGETS["efficiency_at_64"] else "MISSED"
+    sp_ok = "met" if r["speedup_at_64"] >= TARGETS["speedup_at_64"] else "MISSED"
+    lines += ["", f"{r['matches']:,} matches of `ultimatum-4`, both images, LLM against LLM, "
+              f"{r['calls_per_match']} calls a match, server latency {r['latency_ms']} ms. "
+              f"Efficiency at 64: **{r['efficiency_at_64']}** (target >= 0.9: {eff_ok}); "
+              f"speed-up over one at a time at 64: **{r['speedup_at_64']}x** (target >= 50: "
+              f"{sp_ok}). The knee on this {r['nproc']}-CPU machine (the last concurrency with "
+              f"efficiency >= 0.9): **{r['knee']}**; beyond it the client and the server "
+              f"(same machine) run out of CPU: the client spends "
+              f"{r['levels'].get('64', {}).get('client_cpu_ms_per_call')} "
+              f"ms of CPU a call (see `overhead`: mostly the openai SDK) and the loopback server "
+              f"{r.get('server_cpu_ms_per_request')} ms a request. Load average at the start: "
+              f"{r['load_average']}."]
+    return lines

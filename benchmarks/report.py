@@ -1,0 +1,80 @@
+"""BENCHMARKS.md: every figure of a full run, the machine it ran on, when, and the command."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any
+
+from benchmarks import concurrency, negmas_bench, overhead, paper_scale, replay, tokens
+
+SECTIONS = (negmas_bench, concurrency, overhead, paper_scale, replay, tokens)  # the issue's order
+
+
+def headline(name: str, r: dict[str, Any]) -> str:
+    """One line per benchmark: its figure as measured, against its target."""
+    if "skipped" in r:
+        return f"{name}: skipped ({r['skipped']})"
+    if "error" in r:
+        return f"{name}: FAILED ({r['error']})"
+    if name == "negmas":
+        return (f"negmas: {r['ratio']}x NegMAS's offers/s ({r['arena']['offers_per_s']:,} vs "
+                f"{r['negmas']['offers_per_s']:,}; target >= 10x)")
+    if name == "concurrency":
+        return (f"concurrency: efficiency {r['efficiency_at_64']} at 64 (target >= 0.9), "
+                f"{r['speedup_at_64']}x one at a time (target >= 50x), knee {r['knee']}")
+    if name == "overhead":
+        return (f"overhead: {r['cpu_ms_per_call']:.2f} ms CPU per call, {r['ratio_vs_sdk']}x the "
+                f"bare SDK's {r['sdk_cpu_ms_per_call']:.2f} ms (target <= 1.5x)")
+    if name == "paper-scale":
+        return (f"paper-scale: {r['matches']:,} matches in {r['seconds']:.1f} s (target < 20 s), "
+                f"peak {r['peak_mib']:.0f} MiB (< 1024), store {r['store_mb']:.0f} MB (< 300)")
+    if name == "replay":
+        return (f"replay: {r['requests']} requests sent (target 0), {r['seconds']:.1f} s against "
+                f"{r['first_run_seconds']:.1f} s")
+    if name == "tokens":
+        return (f"tokens: {r['prompt_tokens_full']:,.0f} prompt tokens per match full-size, "
+                f"{r['prompt_tokens_low']:,.0f} downscaled low-detail (-{r['reduction']:.0%})")
+    return f"{name}: {r}"
+
+
+def headlines(results: dict[str, Any]) -> str:
+    return "\n".join(headline(name, r) for name, r in results.items())
+
+
+def machine_lines(m: dict[str, Any]) -> list[str]:
+    packages = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+    return [f"- CPU: {m['cpu']}, {m['nproc']} logical CPUs (`nproc`)",
+            f"- RAM: {m['ram_gib']} GiB", f"- Python {m['python']} on {m['platform']}",
+            f"- Packages: {packages}"]
+
+
+def write(path: Path, results: dict[str, Any], machine: dict[str, Any], command: str,
+          started: float, finished: float) -> None:
+    when = dt.datetime.fromtimestamp(started).astimezone()
+    lines = ["# Benchmarks", "",
+             "Written by `python -m benchmarks` (also `make bench`); rerun it to refresh every "
+             "figure on your machine. Each ratio compares two things measured in the same run.", "",
+             f"- Command: `{command}` (from the repository root, in its virtualenv)",
+             f"- Date: {when:%Y-%m-%d %H:%M %Z} ({(finished - started) / 60:.1f} minutes)",
+             *machine_lines(machine), "",
+             "Wall-clock figures depend on what else the machine runs: each section gives the "
+             "1-minute load average when it started.", "", "## Summary", ""]
+    lines += [f"- {headline(name, r)}" for name, r in results.items()]
+    for module in SECTIONS:
+        if module.NAME not in results:
+            continue
+        r = results[module.NAME]
+        about = "\n\n".join(" ".join(part.split()) for part in
+                            (module.__doc__ or "").strip().split("\n\n"))
+        lines += ["", f"## {module.NAME}: {module.TITLE}", "", about, ""]
+        if "skipped" in r:
+            lines.append(f"Skipped: {r['skipped']}.")
+        elif "error" in r:
+            lines.append(f"Failed: `{r['error']}`.")
+        else:
+            lines += module.markdown(r)
+    text = "\n".join(lines) + "\n"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

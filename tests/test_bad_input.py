@@ -1,0 +1,517 @@
+"""A corpus of bad inputs through the command line: each exits 2 with one line naming the culprit,
+no traceback, and leaves nothing half-written (no RUN_DIR or POOL, no staging folder).
+
+The cases run as users run them (`tests.helpers.cli`, a fresh process each), several at a time,
+in one module fixture; one parametrized test then checks each. Palette, CMYK and 16-bit images
+are not bad input: they are imported, converted to 8-bit RGB. A full disk is simulated with
+RLIMIT_FSIZE (writes past the limit fail with EFBIG, as on a full file system).
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.helpers import ROOT, cli, match_table, table
+from tests.llm_helpers import cli_here
+from tests.test_run_config import write_config
+
+SURROGATE = '''seed = 4
+scenario = "ultimatum-4"
+[design]
+kind = "factorial"
+levels = 7
+per_level = 1
+[agents.default]
+kind = "surrogate"
+[execution]
+progress = "none"
+'''
+LLM = '''seed = 4
+scenario = "ultimatum-4"
+condition = "both-images"
+[design]
+kind = "factorial"
+levels = 7
+per_level = 1
+[agents.default]
+kind = "llm"
+model = "local"
+[models.local]
+base_url = "{url}"
+model = "loopback-vlm"
+api_key_env = "BAD_INPUT_TEST_KEY"
+{extra}
+[execution]
+progress = "none"
+'''
+KEY_ENV = {"BAD_INPUT_TEST_KEY": "sk-bad-input-test"}
+
+
+# -- images ----------------------------------------------------------------------------------
+def image_bytes(mode: str = "RGB", fmt: str = "PNG", size: tuple[int, int] = (24, 24),
+                color: object = (200, 40, 40), **save: object) -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size, color).save(buf, format=fmt, **save)
+    return buf.getvalue()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (struct.pack(">I", len(data)) + kind + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+
+def png_of_zeros(width: int, height: int, rows: int | None = None) -> bytes:
+    """A 1-bit black PNG: `rows` of real (zero) data, all of them by default. 8000 x 8000 is
+    64 million pixels in about 10 KB: a decompression bomb."""
+    row = b"\0" * (1 + (width + 7) // 8)
+    data = zlib.compress(row * (height if rows is None else rows), 9)
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", data)
+            + _chunk(b"IEND", b""))
+
+
+def _convert(mode: str) -> bytes:
+    img = Image.new("RGB", (24, 24), (200, 40, 40))
+    buf = io.BytesIO()
+    img.convert(mode).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def sixteen_bit_png() -> bytes:
+    img = Image.new("I;16", (24, 24))
+    img.putpixel((0, 0), 65535)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def animated_png() -> bytes:
+    frames = [Image.new("RGB", (16, 16), c) for c in ((255, 0, 0), (0, 0, 255))]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="PNG", save_all=True, append_images=frames[1:])
+    return buf.getvalue()
+
+
+def source(d: Path, files: dict[str, bytes]) -> Path:
+    """An import source folder: one good image at level 1, plus `files` (paths under it)."""
+    src = d / "src"
+    (src / "1").mkdir(parents=True)
+    (src / "1" / "good.png").write_bytes(image_bytes(color=(10, 120, 10)))
+    for name, data in files.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_bytes(data)
+    return src
+
+
+def import_case(files: dict[str, bytes]) -> Callable[[Path, Path], list[str]]:
+    def build(d: Path, pool: Path) -> list[str]:
+        return ["avatars", "import", str(source(d, files)), "--out", str(d / "out")]
+    return build
+
+
+def symlinked_import(d: Path, pool: Path) -> list[str]:
+    src = source(d, {})
+    secret = d / "outside.png"
+    secret.write_bytes(image_bytes(color=(1, 2, 3)))
+    (src / "1" / "link.png").symlink_to(secret)
+    return ["avatars", "import", str(src), "--out", str(d / "out")]
+
+
+# -- pools and manifests -----------------------------------------------------------------------
+def pool_copy(d: Path, pool: Path) -> Path:
+    copy = d / "pool"
+    shutil.copytree(pool, copy)
+    return copy
+
+
+def edit_manifest(pool: Path, edit: Callable[[list[str]], list[str]]) -> None:
+    path = pool / "manifest.csv"
+    path.write_text("\n".join(edit(path.read_text().splitlines())) + "\n")
+
+
+def run_with_pool(edit: Callable[[Path, Path], None], body: str = SURROGATE,
+                  extra: str = "") -> Callable[[Path, Path], list[str]]:
+    def build(d: Path, pool: Path) -> list[str]:
+        copy = pool_copy(d, pool)
+        edit(d, copy)
+        config = write_config(d, copy, body)
+        if extra:
+            config.write_text(config.read_text() + extra)
+        return ["run", str(config), "--out", str(d / "out")]
+    return build
+
+
+def drop_column(name: str) -> Callable[[Path, Path], None]:
+    def edit(d: Path, pool: Path) -> None:
+        def cut(lines: list[str]) -> list[str]:
+            import csv
+
+            rows = list(csv.reader(lines))
+            i = rows[0].index(name)
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\n").writerows([r[:i] + r[i + 1:] for r in rows])
+            return out.getvalue().splitlines()
+        edit_manifest(pool, cut)
+    return edit
+
+
+def short_row(d: Path, pool: Path) -> None:
+    edit_manifest(pool, lambda lines: lines + ["p9999,p9999.png"])
+
+
+def duplicate_id(d: Path, pool: Path) -> None:
+    edit_manifest(pool, lambda lines: lines[:2] + [lines[1]] + lines[2:])
+
+
+def duplicate_image(d: Path, pool: Path) -> None:
+    shutil.copy(pool / "p0001.png", pool / "twin.png")
+    first = next(line for line in (pool / "manifest.csv").read_text().splitlines()
+                 if line.startswith("p0001,"))
+    edit_manifest(pool, lambda lines: lines + ["twin,twin.png" + first[len("p0001,p0001.png"):]])
+
+
+def edited_image(d: Path, pool: Path) -> None:
+    (pool / "p0003.png").write_bytes(image_bytes(size=(64, 64), color=(9, 9, 9)))
+
+
+def symlink_out(d: Path, pool: Path) -> None:
+    outside = d / "elsewhere.png"
+    shutil.copy(pool / "p0002.png", outside)
+    (pool / "p0002.png").unlink()
+    (pool / "p0002.png").symlink_to(outside)
+
+
+def unknown_rater_id(d: Path, pool: Path) -> None:
+    (d / "ratings.csv").write_text("persona_id,rater,score\np0001,me,3\nnobody,me,99\n")
+
+
+def latin1_ratings(d: Path, pool: Path) -> None:
+    (d / "ratings.csv").write_bytes("persona_id,rater,score\np0001,J\xf6rg,3\n".encode("latin-1"))
+
+
+def with_ratings(make: Callable[[Path, Path], None]) -> Callable[[Path, Path], list[str]]:
+    def build(d: Path, pool: Path) -> list[str]:
+        make(d, pool)
+        config = write_config(d, pool, SURROGATE)
+        text = config.read_text().replace('rating = "design"',
+                                          f'rating = "me"\nratings_file = "{d / "ratings.csv"}"')
+        config.write_text(text)
+        return ["run", str(config), "--out", str(d / "out")]
+    return build
+
+
+# -- scenario files and configs ------------------------------------------------------------------
+def scenario_file(text: str | bytes) -> Callable[[Path, Path], list[str]]:
+    def build(d: Path, pool: Path) -> list[str]:
+        path = d / "scenario.toml"
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        return ["scenarios", "validate", str(path)]
+    return build
+
+
+def config_case(body: str | bytes, raw: bool = False) -> Callable[[Path, Path], list[str]]:
+    """A run of config `body` (plus the shared pool, unless `raw`)."""
+    def build(d: Path, pool: Path) -> list[str]:
+        if raw:
+            path = d / "run.toml"
+            path.write_bytes(body if isinstance(body, bytes) else body.encode())
+        else:
+            path = write_config(d, pool, body if isinstance(body, str) else body.decode())
+        return ["run", str(path), "--out", str(d / "out")]
+    return build
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def llm_case(extra: str = "", url: str | None = None,
+             condition: str | None = None) -> Callable[[Path, Path], list[str]]:
+    def build(d: Path, pool: Path) -> list[str]:
+        body = LLM.format(url=url or f"http://127.0.0.1:{closed_port()}/v1", extra=extra)
+        if condition:
+            body = body.replace('condition = "both-images"', f'condition = "{condition}"')
+        return ["run", str(write_config(d, pool, body)), "--out", str(d / "out")]
+    return build
+
+
+# -- run folders -----------------------------------------------------------------------------------
+def earlier_run(d: Path, pool: Path, seed: int = 4) -> Path:
+    config = write_config(d, pool, SURROGATE.replace("seed = 4", f"seed = {seed}"),
+                          f"first-{seed}.toml")
+    done = cli_here("run", str(config), "--out", str(d / "out"))
+    assert done.returncode == 0, done.stderr
+    return d / "out"
+
+
+def other_config(d: Path, pool: Path) -> list[str]:
+    earlier_run(d, pool, seed=5)
+    return ["run", str(write_config(d, pool, SURROGATE)), "--out", str(d / "out"), "--resume"]
+
+
+def not_a_store(d: Path, pool: Path) -> list[str]:
+    (d / "out").mkdir()
+    (d / "out" / "arena.sqlite").write_bytes(b"this is not an SQLite database" * 40)
+    return ["run", str(write_config(d, pool, SURROGATE)), "--out", str(d / "out"), "--resume"]
+
+
+def resume_elsewhere(d: Path, pool: Path) -> list[str]:
+    (d / "out").mkdir()
+    (d / "out" / "notes.txt").write_text("my notes")
+    return ["run", str(write_config(d, pool, SURROGATE)), "--out", str(d / "out"), "--resume"]
+
+
+def out_under_a_file(d: Path, pool: Path) -> list[str]:
+    (d / "file").write_text("a file, not a folder")
+    return ["run", str(write_config(d, pool, SURROGATE)), "--out", str(d / "file" / "out")]
+
+
+def corrupt_analyze(d: Path, pool: Path) -> list[str]:
+    (d / "run").mkdir()
+    (d / "run" / "arena.sqlite").write_bytes(b"\0garbage" * 100)
+    return ["analyze", str(d / "run")]
+
+
+# -- the corpus --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Case:
+    build: Callable[[Path, Path], list[str]]
+    expect: str  # in the one line on stderr
+    absent: tuple[str, ...] = ("out",)  # must not exist afterwards (under the case folder)
+    unchanged: str | None = None  # an earlier RUN_DIR that must be left as it was
+    env: dict[str, str] = field(default_factory=dict)
+    fsize: int | None = None  # RLIMIT_FSIZE in bytes: a full disk
+
+
+BOMB = png_of_zeros(8000, 8000)
+CORPUS: dict[str, Case] = {
+    # images (avatars import)
+    "empty image": Case(import_case({"1/empty.png": b""}), "empty.png: empty file"),
+    "truncated image": Case(import_case({"1/cut.png": image_bytes(size=(64, 64))[:120]}),
+                            "cut.png: truncated or corrupt image"),
+    "not an image": Case(import_case({"1/text.png": b"hello, I am text\n" * 20}),
+                         "text.png: not an image"),
+    "decompression bomb": Case(import_case({"2/bomb.png": BOMB}),
+                               "bomb.png: image too large (8000x8000 = 64,000,000 pixels"),
+    "enormous dimensions": Case(import_case({"2/huge.png": png_of_zeros(100_000, 100_000, 1)}),
+                                "huge.png: image too large"),
+    "unsupported format": Case(import_case({"1/gif.png": image_bytes(fmt="GIF")}),
+                               "gif.png: unsupported image format GIF"),
+    "animated image": Case(import_case({"1/moving.png": animated_png()}),
+                           "moving.png: animated image"),
+    "duplicate image": Case(import_case({"2/twin.png": image_bytes(color=(10, 120, 10))}),
+                            "twin.png: the same image as"),
+    "symlink out of the source": Case(symlinked_import, "link.png: symlink resolves outside"),
+    "level folder not a number": Case(import_case({"angry/a.png": image_bytes()}),
+                                      "angry: subfolder name is not an integer level"),
+    # manifests and ratings (run)
+    "manifest without sha256": Case(run_with_pool(drop_column("sha256")),
+                                    "manifest.csv: missing column 'sha256'"),
+    "manifest row too short": Case(run_with_pool(short_row), "expected 20 fields, found 2"),
+    "manifest duplicate id": Case(run_with_pool(duplicate_id), "duplicate persona_id 'p0001'"),
+    "manifest duplicate image": Case(run_with_pool(duplicate_image),
+                                     "is the same image (sha256) as persona 'p0001'"),
+    "image changed since the manifest": Case(run_with_pool(edited_image),
+                                             "sha256 mismatch for image 'p0003.png'"),
+    "symlink out of the pool": Case(run_with_pool(symlink_out),
+                                    "image 'p0002.png' resolves outside the pool"),
+    "ratings of an unknown persona": Case(with_ratings(unknown_rater_id),
+                                          "ratings.csv line 3: persona_id 'nobody' is not in "
+                                          "the pool's manifest"),
+    "ratings not UTF-8": Case(with_ratings(latin1_ratings), "ratings.csv: not UTF-8 text"),
+    # scenario files
+    "scenario syntax error": Case(scenario_file('name = "x"\ngame = "ultimatum"\npie = [1,\n'),
+                                  "scenario.toml: TOML syntax error"),
+    "scenario unknown key": Case(scenario_file('name = "x"\ngame = "ultimatum"\npie = 10\n'
+                                               'rounds = 2\nrules = "mine"\n'),
+                                 "scenario.toml: unknown key 'rules'"),
+    "scenario wrong type": Case(scenario_file('name = "x"\ngame = "ultimatum"\npie = 10\n'
+                                              'rounds = "four"\n'),
+                                "scenario.toml: field 'rounds'"),
+    "scenario impossible prices": Case(scenario_file(
+        'name = "x"\ngame = "price-bargain"\nprice_min = 50\nprice_max = 10\n'
+        'buyer_reservation = 20\nseller_reservation = 20\nmax_turns = 4\n'),
+        "price_max must be greater than price_min"),
+    "scenario not UTF-8": Case(scenario_file(b'name = "\xff\xfe"\n'), "not UTF-8 text"),
+    # configs
+    "config duplicate key": Case(config_case("seed = 1\n" + SURROGATE),
+                                 "TOML syntax error"),
+    "config wrong type": Case(config_case(SURROGATE.replace("seed = 4", 'seed = "four"')),
+                              "field 'seed'"),
+    "config impossible levels": Case(config_case(SURROGATE.replace("levels = 7", "levels = 0")),
+                                     "field 'design.levels'"),
+    "config unknown condition": Case(config_case('condition = "mirror"\n' + SURROGATE),
+                                     "field 'condition'"),
+    "config more per level than the pool": Case(config_case(SURROGATE.replace(
+        "per_level = 1", "per_level = 3")), "design.per_level: level 1 has 2 personas"),
+    "config scenario file missing": Case(config_case(SURROGATE.replace(
+        '"ultimatum-4"', '"nowhere/game.toml"')), "game.toml: no such scenario file"),
+    "config not UTF-8": Case(config_case(b"seed = 1 # \xe9\n", raw=True), "not UTF-8 text"),
+    "config is a folder": Case(lambda d, pool: ["run", str(d), "--out", str(d / "out")],
+                               "is a directory"),
+    "config bad prompt placeholder": Case(
+        llm_case('[prompts]\nround_marker = "=== round {round} of {rounds} ==="',
+                 url="http://127.0.0.1:9/v1"),
+        "prompts.round_marker: unknown placeholder {rounds} (known: round", env=KEY_ENV),
+    # models
+    "model key not set": Case(llm_case(), "models.local.api_key_env: environment variable "
+                                          "BAD_INPUT_TEST_KEY is not set"),
+    "model unreachable": Case(llm_case(), "models.local.base_url: cannot reach", env=KEY_ENV),
+    "model base_url not http": Case(llm_case(url="ftp://example.org/v1"),
+                                    "models.local.base_url: expected an http(s) URL",
+                                    env=KEY_ENV),
+    "model without vision": Case(llm_case("vision = false"), "models.local.vision: condition "
+                                                             "'both-images' sends images",
+                                 env=KEY_ENV),
+    "model timeout impossible": Case(llm_case("timeout = 0"), "models.local.timeout",
+                                     env=KEY_ENV),
+    # run folders
+    "RUN_DIR of another config": Case(other_config, "holds a run of a different config",
+                                      absent=(), unchanged="out"),
+    "RUN_DIR store not a database": Case(not_a_store, "arena.sqlite: not a readable run store",
+                                         absent=()),
+    "resume where there is no run": Case(resume_elsewhere, "no arena.sqlite to resume",
+                                         absent=("out/arena.sqlite", "out/config.json")),
+    "output under a file": Case(out_under_a_file, "cannot write the run folder (Not a directory)",
+                                absent=("file/out",)),
+    "disk full before the store": Case(config_case(SURROGATE), "cannot write the run folder",
+                                       fsize=3000),
+    "analyze a damaged store": Case(corrupt_analyze, "not a persona-arena store", absent=()),
+}
+CONVERTED = {"palette": _convert("P"), "cmyk": image_bytes("CMYK", "JPEG", color=(0, 255, 255, 0)),
+             "sixteen-bit": sixteen_bit_png()}
+
+FSIZE_LAUNCHER = ("import os, resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN);"
+                  " n = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_FSIZE, (n, n));"
+                  " os.execv(sys.executable, [sys.executable, '-m', 'arena.cli', *sys.argv[2:]])")
+
+
+def run_limited(fsize: int, args: list[str],
+                env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`persona-arena ARGS` unable to grow any file past `fsize` bytes (EFBIG, not a signal)."""
+    return subprocess.run([sys.executable, "-c", FSIZE_LAUNCHER, str(fsize), *args], cwd=ROOT,
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+
+
+def _snapshot(run_dir: Path) -> tuple:
+    db = run_dir / "arena.sqlite"
+    return ((run_dir / "config.json").read_bytes(), match_table(db),
+            table(db, "SELECT key, value FROM meta ORDER BY key"), sorted(os.listdir(run_dir)))
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory, small_pool: Path) -> dict[str, tuple]:
+    """Build every case, then run them all, two at a time."""
+    root = tmp_path_factory.mktemp("bad")
+    prepared = {}
+    for name, case in CORPUS.items():
+        d = root / name.replace(" ", "-")
+        d.mkdir()
+        args = case.build(d, small_pool)
+        before = _snapshot(d / case.unchanged) if case.unchanged else None
+        env = {k: v for k, v in os.environ.items() if k != "BAD_INPUT_TEST_KEY"}
+        env.update({"PERSONA_ARENA_CACHE": str(d / "cache"), **case.env})
+        prepared[name] = (d, args, before, env)
+
+    def one(name: str) -> tuple:
+        d, args, before, env = prepared[name]
+        case = CORPUS[name]
+        if case.fsize is not None:
+            return d, run_limited(case.fsize, args, env), before
+        return d, cli(*args, env=env, timeout=120), before
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(zip(CORPUS, pool.map(one, CORPUS)))
+
+
+def test_the_corpus_is_large_enough() -> None:
+    assert len(CORPUS) >= 25
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(outcomes: dict[str, tuple],
+                                                            name: str) -> None:
+    case = CORPUS[name]
+    d, result, before = outcomes[name]
+    assert result.returncode == 2, (result.returncode, result.stderr[-3000:])
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("persona-arena: error: ") and result.stderr.count("\n") == 1
+    assert case.expect in result.stderr, result.stderr
+    for path in case.absent:
+        assert not (d / path).exists(), f"{path} was left behind"
+    assert not [p.name for p in d.rglob("*staging*")], "a staging folder was left behind"
+    if case.unchanged:
+        assert _snapshot(d / case.unchanged) == before
+
+
+@pytest.mark.parametrize("kind", sorted(CONVERTED))
+def test_palette_cmyk_and_16_bit_images_are_converted(tmp_path: Path, kind: str) -> None:
+    suffix = ".jpg" if kind == "cmyk" else ".png"
+    src = source(tmp_path, {f"3/{kind}{suffix}": CONVERTED[kind]})
+    result = cli("avatars", "import", str(src), "--out", str(tmp_path / "pool"))
+    assert result.returncode == 0, result.stderr
+    assert "2 images imported, levels 1..3" in result.stdout
+    with Image.open(tmp_path / "pool" / f"{kind}.png") as img:
+        assert (img.format, img.mode) == ("PNG", "RGB")
+        if kind == "sixteen-bit":
+            assert img.getpixel((0, 0)) == (255, 255, 255)  # scaled to 8 bits, not clipped
+        else:
+            assert img.getpixel((5, 5))[0] > 180  # still red-ish
+    assert cli_here("avatars", "import", str(src), "--out", str(tmp_path / "pool")).returncode == 2
+
+
+def test_a_full_disk_mid_run_keeps_whole_matches_and_resumes(tmp_path: Path,
+                                                             small_pool: Path) -> None:
+    body = SURROGATE.replace("per_level = 1", "per_level = 2\nrepetitions = 3")
+    config = write_config(tmp_path, small_pool, body)
+    full = run_limited(150_000, ["run", str(config), "--out", str(tmp_path / "out")], {})
+    assert full.returncode == 2 and full.stderr.count("\n") == 1, full.stderr[-3000:]
+    assert "cannot write arena.sqlite" in full.stderr and "rerun with --resume" in full.stderr
+    db = tmp_path / "out" / "arena.sqlite"
+    assert table(db, "PRAGMA integrity_check") == [("ok",)]
+    stored = table(db, "SELECT COUNT(*) FROM matches")[0][0]
+    assert 0 < stored < 14 * 14 * 3
+    assert table(db, "SELECT COUNT(*) FROM matches m WHERE n_turns != "
+                     "(SELECT COUNT(*) FROM turns t WHERE t.match_id = m.match_id)") == [(0,)]
+    resumed = cli_here("run", str(config), "--out", str(tmp_path / "out"), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    whole = cli_here("run", str(config), "--out", str(tmp_path / "whole"))
+    assert match_table(db) == match_table(tmp_path / "whole" / "arena.sqlite")
+
+
+def test_a_read_only_output_folder(tmp_path: Path, small_pool: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        probe = locked / "probe"
+        try:
+            probe.write_text("")
+        except OSError:
+            pass
+        else:
+            probe.unlink()
+            pytest.skip("running as root: a read-only folder is still writable here (the "
+                        "'output under a file' case covers an unwritable --out)")
+        config = write_config(tmp_path, small_pool, SURROGATE)
+        result = cli("run", str(config), "--out", str(locked / "out"))
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert "cannot write the run folder (Permission denied)" in result.stderr
+        assert not (locked / "out").exists()
+    finally:
+        locked.chmod(0o755)

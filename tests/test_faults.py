@@ -1,0 +1,119 @@
+"""A tournament against a misbehaving model server (a separate process) loses nothing.
+
+The loopback server answers, at seeded rates, 429 with Retry-After, 500 and 503, dropped
+connections, stalls past the client's timeout, malformed bodies, and empty, refusing or
+moveless text. The run must finish (under a hard subprocess timeout), store every planned match
+exactly once as `ok` or `failed` with its reason, count retries and failures by kind in its
+summary in agreement with what the server did, and a `--resume` must rerun only the failed
+matches without buying a stored reply again. `benchmarks/faults_soak.py` runs the same at 500
+matches.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import cli, table
+from tests.llm_helpers import cli_here
+from tests.openai_server import GARBAGE_TEXT, REFUSAL_TEXT, start_server_process
+from tests.test_llm import env_for, llm_config
+
+# the issue's mix (10% 429, 5% 5xx, 2% stalls, 5% unusable text), plus a few dropped
+# connections and malformed bodies so that every retry path is taken
+FAULTS = dict(rate_429=0.10, retry_after=0.05, rate_500=0.025, rate_503=0.025, rate_stall=0.02,
+              stall_s=3, rate_garbage=0.02, rate_refusal=0.015, rate_empty=0.015,
+              rate_close=0.01, rate_malformed=0.01)
+SEED = 5  # a seed whose run has both ok and failed matches (asserted below)
+N = 49  # 7 x 7 ordered persona pairs, one repetition
+MODEL = "timeout = 1.0\nmax_retries = 2"  # 3 attempts: a few calls give up at these rates
+RETRY_KINDS = {"429": ("429",), "5xx": ("500", "503"), "timeout": ("stall",),
+               "connection": ("close",), "malformed": ("malformed",)}
+
+
+@pytest.fixture(scope="module")
+def server():
+    with start_server_process(seed=SEED, **FAULTS) as proc:
+        yield proc
+
+
+def _planned_ids(config: Path, env: dict[str, str]) -> set[str]:
+    import os
+
+    from arena.config import load_config
+    from arena.tournament import plan_run
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        run_config, base = load_config(config)
+        plan = plan_run(run_config, base, check_models=False)
+        plan.factory.llm.close()
+        return {s.match_id for s in plan.specs}
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+
+
+def test_a_faulty_server_loses_no_match_and_the_summary_counts_by_kind(
+        tmp_path: Path, small_pool: Path, server) -> None:
+    config = llm_config(tmp_path, small_pool, server.base_url, model=MODEL)
+    env = env_for(tmp_path)
+    out = tmp_path / "out"
+    result = cli("run", str(config), "--out", str(out), "--json", env=env, timeout=150)
+    assert result.returncode in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
+    summary = json.loads(result.stdout)
+    llm = summary["llm"]
+
+    # every planned match stored exactly once, ok or failed with its reason
+    db = out / "arena.sqlite"
+    planned = _planned_ids(config, env)
+    assert len(planned) == N == summary["planned"] == summary["ran"]
+    rows = table(db, "SELECT match_id, status, error, payoff_a, n_turns FROM matches")
+    assert len(rows) == N and {r[0] for r in rows} == planned
+    ok = [r for r in rows if r[1] == "ok"]
+    failed = [r for r in rows if r[1] == "failed"]
+    assert len(ok) == summary["ok"] > 0 and len(failed) == summary["failed"] > 0
+    assert result.returncode == 1  # some matches failed: the run says so
+    assert all(r[2] is None and r[3] is not None for r in ok)
+    for _, _, error, payoff, _ in failed:
+        assert payoff is None
+        assert error.startswith("ModelError: models.local (loopback-vlm at ")
+        assert "gave up after 3 attempts; last: " in error
+    assert table(db, "SELECT COUNT(*) FROM turns") == table(db, "SELECT SUM(n_turns) FROM matches")
+
+    # the summary's counts by kind agree with what the server did
+    faults = server.stats()["by_fault"]
+    assert llm["requests"] == server.stats()["requests"]
+    retries, gave_up = llm["retries"], llm["failures_by_kind"]
+    assert set(retries) == set(RETRY_KINDS), retries
+    for kind, server_kinds in RETRY_KINDS.items():
+        assert retries.get(kind, 0) + gave_up.get(kind, 0) == \
+            sum(faults.get(k, 0) for k in server_kinds), (kind, retries, gave_up, faults)
+    assert sum(gave_up.values()) == llm["failures"] == len(failed)  # a failed call ends its match
+    assert llm["requests"] == llm["replies"] + sum(retries.values()) + llm["failures"]
+    # unusable text became invalid turns with a reason; the tournament went on
+    assert summary["invalid_turns"] == table(
+        db, "SELECT COUNT(*) FROM turns WHERE move_kind = 'invalid'")[0][0] > 0
+    invalid = table(db, "SELECT text, reason FROM turns WHERE move_kind = 'invalid'")
+    assert all(reason for _, reason in invalid)
+    assert {GARBAGE_TEXT, REFUSAL_TEXT, ""} <= {text for text, _ in invalid}
+    unusable = sum(faults.get(k, 0) for k in ("garbage", "refusal", "empty"))
+    assert sum(1 for text, _ in invalid if text in (GARBAGE_TEXT, REFUSAL_TEXT, "")) == unusable
+
+    # --resume reruns just the failed matches; what was paid for comes from the cache
+    with __import__("sqlite3").connect(tmp_path / "cache" / "replies.sqlite") as conn:
+        cached_before = conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
+    assert cached_before == llm["replies"]
+    resumed = cli_here("run", str(config), "--out", str(out), "--resume", "--json", env=env)
+    again = json.loads(resumed.stdout)
+    assert again["already_done"] == len(ok) and again["ran"] == len(failed)
+    assert again["ok"] + again["failed"] == len(failed)
+    assert again["llm"]["cache_hits"] > 0  # the failed matches' earlier turns
+    with __import__("sqlite3").connect(tmp_path / "cache" / "replies.sqlite") as conn:
+        cached_after = conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
+    assert cached_after - cached_before == again["llm"]["replies"]  # nothing bought twice
+    assert table(db, "SELECT COUNT(*), COUNT(DISTINCT match_id) FROM matches") == [(N, N)]
+    assert {r[0] for r in table(db, "SELECT match_id FROM matches")} == planned
