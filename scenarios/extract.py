@@ -188,6 +188,7 @@ _OTHER_LIST = re.compile(
 _ALL_MINE = re.compile(
     r"\b(?:i|me)" + _MODAL + _TAKE + r"(?:it all|all of it|everything|the (?:entire|whole|full)"
     r" (?:\$?100|prize|pot|sum|amount|spoils|loot|treasure|bounty)|all \$?100)")
+_HYPOTHETICAL = re.compile(r"\b(?:could|would|might|if)\b")
 _SPLIT = re.compile(
     _num("a") + r"\s?(?:-|/|:|\bto\b|\bvs\.?|\bversus\b|\band\b)\s?" + _num("b"))
 _EVEN = re.compile(
@@ -197,10 +198,12 @@ _EVEN = re.compile(
     r"\s(?:split|division|share|distribution|divide|partition|shares|portions|parts|halves"
     r"|allocation|cut|amounts)"
     r"|\bhalf (?:each|for each|to each|for me and half)")
-_EACH = re.compile(
-    _num("x") + _POST + _GO + r"\s?(?:(?:for|to)\s)?(?:each|apiece|a piece|both)\b"
-    r"|\b(?:each|both)(?: of us)?\s(?:get|gets|receive|receives|take|takes|walk away with|"
-    r"keep|keeps|end up with|having|getting|receiving|taking)\s" + _FILL + _num("y"))
+_EACH = re.compile(_num("x") + _POST + _GO + r"\s?(?:(?:for|to)\s)?(?:each|apiece|a piece|both)\b")
+_BOTH_GET = re.compile(
+    r"\b(?:each|both)(?: of us)?\s(?:get|gets|receive|receives|take|takes|walk away with|"
+    r"keep|keeps|end up with|having|getting|receiving|taking)\s" + _FILL + _num("x"))
+# where amounts start: the patterns that begin with an amount are only tried there
+_NUMBER_START = re.compile(r"(?<![\w.$])\$?\d")
 _BIG = (r"(?:the (?:[\w-]+\s)?(?:larger|bigger|greater|lion's|dominant|higher|largest|biggest)"
         r"\s(?:share|portion|part|cut|amount|piece|percentage|stake|slice)|the lion's share|(?:the|a)"
         r"\s(?:slight |clear |small |solid |significant |narrow |comfortable )?majority)"
@@ -229,18 +232,19 @@ _TAKE_VERB = (r"(?:to )?(?:retain|retaining|keep|keeping|get|getting|receive|rec
               r"|maintaining|have|having|claim|claiming|take|taking|secure|securing|hold|holding)")
 
 
-def _later(who: str, big: str) -> re.Pattern[str]:
-    return re.compile(
-        r"^[^\n]{0,120}?\b(?:" + _GIVE_VERB + r"\s" + who + r"\s(?:with\s|" + _TAKE_VERB
+def _later(who: str, big: str) -> str:
+    return (
+        r"\b(?:" + _GIVE_VERB + r"\s" + who + r"\s(?:with\s|" + _TAKE_VERB
         + r"\s)?" + big + r"|" + ("i" if who == "me" else who) + r" (?:still |would |will |can )?"
         + _TAKE_VERB + r"\s" + big + (r"|you deserve " + big if who != "me" else "")
         + r"|" + _GIVE_VERB + r"\s" + big + r"\s(?:\w+\s)?to\s" + who + r")")
 
 
-_LATER_FAVOR_ME = _later("me", _BIG)
-_LATER_FAVOR_YOU = _later("(?:you|your side)", _BIG)
-_WEAK_FAVOR_ME = _later("me", _SOME_BIG)
-_WEAK_FAVOR_YOU = _later("(?:you|your side)", _SOME_BIG)
+_LATER = re.compile(
+    r"(?P<you>" + _later("(?:you|your side)", _BIG) + r")|(?P<me>" + _later("me", _BIG)
+    + r")|(?P<you_weak>" + _later("(?:you|your side)", _SOME_BIG) + r")|(?P<me_weak>"
+    + _later("me", _SOME_BIG) + r")")
+_LATER_REACH = 120  # a later cue must start within this many characters of the split
 # cues that an amount is somebody else's (the addressee's) proposal
 _YOURS = re.compile(
     r"\b(?:(?:you|they|he|she) (?:\w+ )?(?:proposed|offered|suggested|put forward|propose|offer"
@@ -289,9 +293,9 @@ _EXPLICIT, _ORIENTED, _PLAIN, _EVENK = 0, 1, 2, 3
 _FRESH, _NEUTRAL, _YOURSK, _PASTK, _CONDK = 0, 1, 2, 3, 4
 
 
-def _clean(value: float) -> float:
-    """Round away float noise (55.00000000000001 -> 55.0)."""
-    return float(round(value, 6)) + 0.0
+def _clean(value: float, pie: float) -> float:
+    """Round away float noise (55.00000000000001 -> 55.0), within 0..pie."""
+    return min(max(float(round(value, 6)), 0.0), pie) + 0.0
 
 
 def _amount(m: re.Match[str], name: str, pie: float) -> float | None:
@@ -324,34 +328,76 @@ class _Cand:
         self.klass = _NEUTRAL
 
 
-def _explicit(sentence: str, pie: float, found: list[_Cand]) -> None:
-    for regex, mine in ((_SELF_AFTER, True), (_SELF_VERB, True), (_SELF_LIST, True),
-                        (_SELF_MINE, True), (_SELF_GIVE, True), (_OTHER_AFTER, False),
-                        (_OTHER_VERB, False), (_OTHER_GIVE, False), (_OTHER_LIST, False)):
-        for m in regex.finditer(sentence):
-            name = "x" if m.group("x") is not None else "y"
-            value = _amount(m, name, pie)
-            if value is None:
-                continue
-            start, end = m.start(name), m.end(name)
-            if _SPLIT_AFTER.match(sentence, end) or _SPLIT_BEFORE.search(sentence, 0, start):
-                continue
-            if value == pie and _POT_BEFORE.search(sentence, max(0, start - 12), start):
-                continue
-            claim = value if mine else pie - value
-            found.append(_Cand(start, end, _EXPLICIT, claim, pie - claim, m.start()))
+def _anchored(regex: re.Pattern[str], sentence: str, starts: list[int]):
+    """Non-overlapping matches of an amount-led `regex` that start where an amount starts."""
+    reached = -1
+    for start in starts:
+        if start < reached:
+            continue
+        m = regex.match(sentence, start)
+        if m:
+            reached = m.end()
+            yield m
+
+
+_AMOUNT_LED = ((_SELF_AFTER, True), (_SELF_MINE, True), (_OTHER_AFTER, False))
+_WORD_LED = ((_SELF_VERB, True), (_SELF_LIST, True), (_SELF_GIVE, True), (_OTHER_VERB, False),
+             (_OTHER_GIVE, False), (_OTHER_LIST, False))
+
+
+def _explicit(sentence: str, starts: list[int], pie: float, found: list[_Cand]) -> None:
+    matches = [(m, mine) for regex, mine in _AMOUNT_LED for m in _anchored(regex, sentence, starts)]
+    matches += [(m, mine) for regex, mine in _WORD_LED for m in regex.finditer(sentence)]
+    for m, mine in matches:
+        name = "x" if m.group("x") is not None else "y"
+        value = _amount(m, name, pie)
+        if value is None:
+            continue
+        start, end = m.start(name), m.end(name)
+        if _SPLIT_AFTER.match(sentence, end) or _SPLIT_BEFORE.search(sentence, 0, start):
+            continue
+        if value == pie and _POT_BEFORE.search(sentence, max(0, start - 12), start):
+            continue
+        claim = value if mine else pie - value
+        found.append(_Cand(start, end, _EXPLICIT, claim, pie - claim, m.start()))
     for m in _ALL_MINE.finditer(sentence):
-        found.append(_Cand(m.start(), m.end(), _EXPLICIT, pie, 0.0))
+        if not _HYPOTHETICAL.search(m.group(0)):  # "I could simply take it all by force"
+            found.append(_Cand(m.start(), m.end(), _EXPLICIT, pie, 0.0))
+
+
+def _orientation(tail: str, following: str, uneven: bool) -> str:
+    """Whose side a split favours: "me", "you" or "" (read it as written, first share first).
+
+    A later "this still gives you the majority" outweighs an "in my favor" (models get that
+    phrase backwards), which outweighs a weaker "allowing you a larger share"."""
+    later: set[str] = set()
+    if uneven:
+        text = tail + " " + following
+        for m in _LATER.finditer(text, 0, min(len(text), _LATER_REACH + 200)):
+            if m.start() <= _LATER_REACH:
+                later.add(m.lastgroup or "")
+    if "you" in later:
+        return "you"
+    if "me" in later:
+        return "me"
+    if _FAVOR_ME.search(tail):
+        return "me"
+    if _FAVOR_YOU.search(tail):
+        return "you"
+    if "you_weak" in later:
+        return "you"
+    if "me_weak" in later:
+        return "me"
+    return ""
 
 
 def _candidates(sentence: str, following: str, pie: float) -> list[_Cand]:
     """Every amount-like statement in one sentence."""
     found: list[_Cand] = []
-    _explicit(sentence, pie, found)
-    for m in _SPLIT.finditer(sentence):
-        a, b = _amount(m, "a", pie), _amount(m, "b", pie)
-        if a is None or b is None:
-            continue
+    starts = [m.start() for m in _NUMBER_START.finditer(sentence)]
+    _explicit(sentence, starts, pie, found)
+    for m in _anchored(_SPLIT, sentence, starts):
+        # "60/40" shares the pie in that ratio whatever its size; "$7-$3" of a $10 pie too
         raw_a, raw_b = float(m.group("a")), float(m.group("b"))
         total = raw_a + raw_b
         if abs(total - 100.0) > 1e-6 and abs(total - pie) > 1e-6:
@@ -360,26 +406,17 @@ def _candidates(sentence: str, following: str, pie: float) -> list[_Cand]:
             continue
         share_a, share_b = raw_a * pie / total, raw_b * pie / total
         high, low = max(share_a, share_b), min(share_a, share_b)
-        tail = sentence[m.end():]
-        later = tail + " " + following
-        if share_a != share_b and _LATER_FAVOR_YOU.search(later):
-            found.append(_Cand(m.start(), m.end(), _ORIENTED, low, high))
-        elif share_a != share_b and _LATER_FAVOR_ME.search(later):
+        side = _orientation(sentence[m.end():], following, share_a != share_b)
+        if side == "me":
             found.append(_Cand(m.start(), m.end(), _ORIENTED, high, low))
-        elif _FAVOR_ME.search(tail):
-            found.append(_Cand(m.start(), m.end(), _ORIENTED, high, low))
-        elif _FAVOR_YOU.search(tail):
+        elif side == "you":
             found.append(_Cand(m.start(), m.end(), _ORIENTED, low, high))
-        elif share_a != share_b and _WEAK_FAVOR_YOU.search(later):
-            found.append(_Cand(m.start(), m.end(), _ORIENTED, low, high))
-        elif share_a != share_b and _WEAK_FAVOR_ME.search(later):
-            found.append(_Cand(m.start(), m.end(), _ORIENTED, high, low))
         else:
             found.append(_Cand(m.start(), m.end(), _PLAIN, share_a, share_b))
     half = pie / 2.0
-    for m in _EACH.finditer(sentence):
-        name = "x" if m.group("x") is not None else "y"
-        value = _amount(m, name, pie)
+    each = [m for m in _anchored(_EACH, sentence, starts)] + list(_BOTH_GET.finditer(sentence))
+    for m in each:
+        value = _amount(m, "x", pie)
         if value is not None and abs(value - half) < 1e-6:
             found.append(_Cand(m.start(), m.end(), _EXPLICIT, half, half))
     for m in _EVEN.finditer(sentence):
@@ -482,16 +519,8 @@ def _extract_claim(text: str, pie: float) -> float | None:
         for c in cands:
             if c.kind == _EXPLICIT and c.klass <= _NEUTRAL and c.sent > chosen.sent and (
                     c.claim in (chosen.claim, chosen.other)):
-                return _clean(c.claim)
-    if best_class == _NEUTRAL and chosen.kind >= _PLAIN:
-        # a bare "a 50/50 split would be fairest" next to "your 60/40 proposal": the text
-        # answers the addressee's proposal, which is the proposal it contains
-        yours = [c for c in cands if c.klass == _YOURSK]
-        if yours:
-            first = min(yours, key=lambda c: (c.sent, c.start))
-            chosen = min((c for c in yours if c.sent == first.sent),
-                         key=lambda c: (c.kind, c.start))
-    return _clean(chosen.claim)
+                return _clean(c.claim, pie)
+    return _clean(chosen.claim, pie)
 
 
 # --------------------------------------------------------------------------------------------
@@ -634,7 +663,7 @@ _TURN_BEFORE = re.compile(
     r"(?:consideration|deliberation|reflection)|ultimately|in the end|on second thought"
     r"|therefore|but|upon reflection|all things considered)\b[^.!?\n]{0,30}$")
 _EMOTE = re.compile(r"\*([^*\n]{1,600})\*")
-_ELLIPSIS = re.compile(r"(?:\.{2,}|\u2026)(?=\s*[A-Z])")
+_ELLIPSIS = re.compile(r"(?:(?<!\.)\.{2,}+|\u2026)(?=\s*[A-Z])")
 _ELLIPSIS_INNER = re.compile(r"\.{2,}|\u2026")
 
 
