@@ -306,6 +306,22 @@ async def _execute_then_close(plan: Plan, store: Store, progress: Progress) -> t
             await plan.factory.llm.aclose()
 
 
+def _lock_run_dir(run_dir: Path, store: Store) -> Any:
+    """Hold an exclusive lock on RUN_DIR for the run, so a second run into the same folder is
+    refused with one line instead of fighting over the store (released when the process dies)."""
+    import fcntl
+
+    handle = (run_dir / STORE_NAME).open("rb")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        store.close()
+        raise InputError(f"{run_dir}: another persona-arena run is writing this folder; wait "
+                         "for it to end, or choose another --out") from None
+    return handle
+
+
 def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
         progress_mode: str | None = None, llm: Any = None) -> RunSummary:
     started = time.perf_counter()
@@ -315,6 +331,7 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
 
         preflight(config.execution.ray_address)  # before the run folder is made
     store = open_run_dir(plan, run_dir, resume)
+    lock = _lock_run_dir(run_dir, store)
     try:
         already = len(store.match_ids("ok"))
         progress = Progress(plan.planned - already, progress_mode or config.execution.progress)
@@ -338,6 +355,7 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
                          "before are kept: make room and rerun with --resume") from None
     finally:
         store.close()
+        lock.close()
         if plan.factory.llm is not None:
             plan.factory.llm.close()
     llm_stats = plan.factory.llm.stats() if plan.factory.llm is not None else None

@@ -71,3 +71,26 @@ def test_sigkill_and_resume_equal_an_uninterrupted_run(tmp_path: Path, small_poo
                      "WHERE m.match_id IS NULL") == [(0,)]  # no orphan turns
     assert match_table(db) == match_table(tmp_path / "whole" / "arena.sqlite")
     assert turn_table(db) == turn_table(tmp_path / "whole" / "arena.sqlite")
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path: Path, small_pool: Path) -> None:
+    """Two runs must not write one store at once: the second gets one line and exit 2."""
+    slow = BIG.replace("repetitions = 20", "repetitions = 60") + "[execution]\nworkers = 0\n"
+    config = write_config(tmp_path, small_pool, slow)
+    out = tmp_path / "shared"
+    first = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(config), "--out",
+                              str(out)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while _stored(out / "arena.sqlite") < 50 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert first.poll() is None, "the first run ended before the second could start"
+        second = cli("run", str(config), "--out", str(out), "--resume")
+        assert second.returncode == 2, second.stderr
+        assert "another persona-arena run is writing" in second.stderr
+        assert second.stderr.count("\n") == 1 and "Traceback" not in second.stderr
+    finally:
+        first.wait(timeout=120)
+    assert first.returncode == 0
+    assert table(out / "arena.sqlite", "SELECT COUNT(*) FROM matches") == [(14 * 14 * 60,)]
