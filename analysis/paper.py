@@ -225,15 +225,20 @@ def is_reply_with_own_proposal(text: str) -> bool:
     return bool(_REPLY_THEN_PROPOSES.search(text or ""))
 
 
-def classify_claim(extracted: float | None, label: float, text: str = "",
-                   pie: float = PIE) -> str | None:
-    """The disagreement kind between an extracted claim and a paper label, None if they agree."""
+def classify_claim(extracted: float | None, label: float, pie: float = PIE,
+                   text: str | None = None) -> str | None:
+    """The disagreement kind between an extracted claim and a paper label, None if they agree.
+
+    With the proposal `text`, a missing claim on a text that names no amount at all is told
+    apart ("no_amount_in_text") from one the extractor missed ("no_number_found")."""
     if label != label:  # NaN: the paper has no number
         return None if extracted is None else "label_not_numeric"
     if not 0.0 <= label <= pie:
         return "label_out_of_range"
     if extracted is None:
-        return "no_number_found" if _ANY_AMOUNT.search(text or "") else "no_amount_in_text"
+        if text is not None and not _ANY_AMOUNT.search(text):
+            return "no_amount_in_text"
+        return "no_number_found"
     if _same(extracted, label):
         return None
     if _same(extracted, pie - label):
@@ -241,13 +246,16 @@ def classify_claim(extracted: float | None, label: float, text: str = "",
     return "picked_wrong_number"
 
 
-def classify_acceptance(extracted: bool | None, label: float, text: str = "") -> str | None:
-    """The disagreement kind between an extracted acceptance and a paper label, or None."""
+def classify_acceptance(extracted: bool | None, label: float,
+                        text: str | None = None) -> str | None:
+    """The disagreement kind between an extracted acceptance and a paper label, or None.
+
+    With the reply `text`, a label on an empty reply is told apart ("label_on_empty_text")."""
     if label != label:
         return None if extracted is None else "label_not_binary"
-    if not (text or "").strip():
-        return "label_on_empty_text"
     if extracted is None:
+        if text is not None and not text.strip():
+            return "label_on_empty_text"
         return "acceptance_missed"
     return None if float(extracted) == label else "acceptance_flipped"
 
@@ -266,7 +274,7 @@ def disagreements(df: pd.DataFrame, pie: float = PIE) -> pd.DataFrame:
         where = {c: rec[c] for c in has}
         text = rec.get("proposal_text", "") or ""
         got = extract_claim(text, pie)
-        kind = classify_claim(got, float(rec["paper_claim"]), text, pie)
+        kind = classify_claim(got, float(rec["paper_claim"]), pie, text)
         if kind:
             out.append({"index": index, **where, "measure": "claim", "kind": kind,
                         "ambiguous": is_reply_like_proposal(text),
@@ -282,8 +290,8 @@ def disagreements(df: pd.DataFrame, pie: float = PIE) -> pd.DataFrame:
     return pd.DataFrame.from_records(out, columns=columns)
 
 
-def extractor_agreement(df: pd.DataFrame, pie: float = PIE,
-                        found: pd.DataFrame | None = None) -> dict[str, Any]:
+def extractor_agreement(df: pd.DataFrame, pie: float = PIE, found: pd.DataFrame | None = None,
+                        detail: bool = False) -> dict[str, Any]:
     """Agreement of :func:`extract_claim` / :func:`extract_acceptance` with the paper's labels.
 
     ``df`` is a frame from :func:`read_study2` (columns ``proposal_text``, ``response_text``,
@@ -294,10 +302,10 @@ def extractor_agreement(df: pd.DataFrame, pie: float = PIE,
 
     Returns ``{"claim": fraction, "acceptance": fraction, "n_claim": n, "n_acceptance": n,
     "disagreements": {kind: count}}`` with every kind of :data:`CLAIM_KINDS` and
-    :data:`ACCEPTANCE_KINDS` (zero counts included), plus ``"ambiguous": {"claim": n,
-    "acceptance": n}`` (disagreements on texts the paper's labeller itself read inconsistently,
-    see :func:`disagreements`) and ``"claim_unambiguous"`` / ``"acceptance_unambiguous"``
-    (agreement on the other texts).
+    :data:`ACCEPTANCE_KINDS` (zero counts included). With ``detail=True`` it adds
+    ``"ambiguous": {"claim": n, "acceptance": n}`` (disagreements on texts the paper's labeller
+    itself read inconsistently, see :func:`disagreements`) and ``"claim_unambiguous"`` /
+    ``"acceptance_unambiguous"`` (agreement on the other texts).
     """
     n = int(len(df))
     if found is None:
@@ -318,6 +326,7 @@ def extractor_agreement(df: pd.DataFrame, pie: float = PIE,
             (clear - (len(wrong) - ambiguous[measure])) / clear if clear else math.nan)
     result["disagreements"] = counts
     result["ambiguous"] = ambiguous
-    return {k: result[k] for k in ("claim", "acceptance", "n_claim", "n_acceptance",
-                                   "disagreements", "ambiguous", "claim_unambiguous",
-                                   "acceptance_unambiguous")}
+    keys = ["claim", "acceptance", "n_claim", "n_acceptance", "disagreements"]
+    if detail:
+        keys += ["ambiguous", "claim_unambiguous", "acceptance_unambiguous"]
+    return {k: result[k] for k in keys}

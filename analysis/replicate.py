@@ -48,22 +48,22 @@ def claim_regression(frame: pd.DataFrame, claim: str) -> dict[str, Any]:
 def agreement(frame: pd.DataFrame) -> dict[str, Any]:
     """Share of texts where our reading equals the paper's label, with the same definitions and
     disagreement kinds as analysis.paper.extractor_agreement, from readings already made."""
-    counts = {kind: 0 for kind in (*CLAIM_KINDS, *ACCEPTANCE_KINDS)}
-    wrong_claim = wrong_accept = 0
-    for ours, label in zip(frame["our_claim"], frame["paper_claim"]):
-        kind = classify_claim(None if ours != ours else ours, float(label), PIE)
+    from analysis.paper import (extractor_agreement, is_reply_like_proposal,
+                                is_reply_with_own_proposal)
+
+    rows = []
+    for ours, label, text in zip(frame["our_claim"], frame["paper_claim"],
+                                 frame["proposal_text"].fillna("")):
+        kind = classify_claim(None if ours != ours else ours, float(label), pie=PIE, text=text)
         if kind:
-            counts[kind] += 1
-            wrong_claim += 1
-    for ours, label in zip(frame["our_accept"], frame["paper_accept"]):
-        kind = classify_acceptance(ours, float(label))
+            rows.append(("claim", kind, is_reply_like_proposal(text)))
+    for ours, label, text in zip(frame["our_accept"], frame["paper_accept"],
+                                 frame["response_text"].fillna("")):
+        kind = classify_acceptance(None if ours != ours else ours, float(label), text=text)
         if kind:
-            counts[kind] += 1
-            wrong_accept += 1
-    n = int(len(frame))
-    return {"claim": (n - wrong_claim) / n if n else math.nan,
-            "acceptance": (n - wrong_accept) / n if n else math.nan,
-            "n_claim": n, "n_acceptance": n, "disagreements": counts}
+            rows.append(("acceptance", kind, is_reply_with_own_proposal(text)))
+    found = pd.DataFrame.from_records(rows, columns=["measure", "kind", "ambiguous"])
+    return extractor_agreement(frame, PIE, found=found)
 
 
 def read_with_extractor(results_dir: Path, model: str, workers: int | None = None,

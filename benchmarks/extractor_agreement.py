@@ -70,7 +70,7 @@ def run(results: Path, examples: int = 6) -> dict[str, Any]:
     for model in MODELS:
         frame = read_study2(results, model)
         found = disagreements(frame)
-        agreement = extractor_agreement(frame, found=found)
+        agreement = extractor_agreement(frame, found=found, detail=True)
         agreement["us_per_call"] = {
             "claim": round(_per_call_us(extract_claim, list(frame["proposal_text"])), 1),
             "acceptance": round(_per_call_us(extract_acceptance, list(frame["response_text"])), 1),

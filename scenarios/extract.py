@@ -67,7 +67,8 @@ _CENTS = re.compile(r"(\d)\.0+\b")
 _SPACES = re.compile(r"[ \t\r\f\v]{2,}|[\t\r\f\v]")
 _DIALECT_WORDS = {
     "meself": "myself", "me'self": "myself", "ye": "you", "yer": "your", "thee": "you",
-    "thou": "you", "thy": "your", "thine": "yours", "ya": "you", "fer": "for", "ye'll": "you will", "ye'd": "you would", "ye're": "you are", "yerself": "yourself",
+    "thou": "you", "thy": "your", "thine": "yours", "ya": "you", "fer": "for",
+    "ye'll": "you will", "ye'd": "you would", "ye're": "you are", "yerself": "yourself",
     "i'd": "i would", "i'll": "i will", "i'm": "i am", "you'll": "you will",
     "you'd": "you would", "you're": "you are", "we'll": "we will", "we'd": "we would",
     "let's": "let us", "that's": "that is", "it's": "it is", "can't": "cannot",
@@ -119,8 +120,8 @@ def normalize(text: str) -> str:
 def _num(name: str) -> str:
     """An amount: optional $, a number, optional % or unit; groups name, name_c, name_p."""
     return (
-        rf"(?<![\w.$])(?P<{name}_c>\$)?(?P<{name}>\d{{1,3}}(?:\.\d+)?)(?![\d])"
-        rf"(?P<{name}_p>\s?%)?"
+        rf"(?<![\w.$])(?P<{name}_c>\$)?(?P<{name}>\d{{1,7}}(?:\.\d+)?)(?![\d])"
+        rf"(?P<{name}_p>\s?%)?(?:\s?\$(?!\d))?"
         r"(?:\s?(?:gold\s|silver\s)?(?:coins?|units?|points?|credits?|pieces?|gold)\b)?"
     )
 
@@ -205,8 +206,8 @@ _BOTH_GET = re.compile(
 # where amounts start: the patterns that begin with an amount are only tried there
 _NUMBER_START = re.compile(r"(?<![\w.$])\$?\d")
 _BIG = (r"(?:the (?:[\w-]+\s)?(?:larger|bigger|greater|lion's|dominant|higher|largest|biggest)"
-        r"\s(?:share|portion|part|cut|amount|piece|percentage|stake|slice)|the lion's share|(?:the|a)"
-        r"\s(?:slight |clear |small |solid |significant |narrow |comfortable )?majority)"
+        r"\s(?:share|portion|part|cut|amount|piece|percentage|stake|slice)|the lion's share"
+        r"|(?:the|a)\s(?:slight |clear |small |solid |significant |narrow |comfortable )?majority)"
         r"(?!\s(?:than|of what))")
 _SOME_BIG = (r"(?:a|an) (?:slightly |somewhat |bit |little )?(?:larger|bigger|greater|dominant"
              r"|higher)\s(?:share|portion|part|cut|amount|piece|percentage|stake|slice)"
@@ -221,8 +222,8 @@ _FAVOR_YOU = re.compile(
     r"|in (?:the (?:\w+ )?\w+'s?|their|his|her) favou?r|in the favou?r of (?!me\b|myself\b|us\b)"
     r"|favou?ring (?!me\b|myself\b|us\b|both\b)\w+|to your advantage|with (?:the |a )?(?:majority"
     r"|larger|bigger|greater|lion's)[\w ]{0,20}?(?:going )?(?:to|for) (?:you|yourself|the|your"
-    r"|" + _OPPONENT + r")\b|\(you/me\)|for you/me|with you (?:taking|getting|receiving|keeping) the"
-    r" (?:larger|bigger|greater|majority))")
+    r"|" + _OPPONENT + r")\b|\(you/me\)|for you/me|with you (?:taking|getting|receiving"
+    r"|keeping) the (?:larger|bigger|greater|majority))")
 # a later clause or sentence that tells whose side a split favours ("This still gives you the
 # majority"); it outweighs an orientation phrase, which models sometimes get backwards
 _GIVE_VERB = (r"(?:gives?|giving|grants?|granting|leaves?|leaving|allows?|allowing|provides?"
@@ -273,8 +274,9 @@ _AFTER_PAST = re.compile(
     r"|was\b|we agreed|agreed|(?:has |have )?(?:served|worked|proven|proved)\b|has been\b)")
 _PROP = re.compile(
     r"\b(?:(?:i|we)(?: would| will| shall| must| can| could)?(?: like to| \w+)?"
-    r" (?:propose|offer|suggest|put forth|put forward|present|counter)|(?<!of )my (?!(?:initial|previous"
-    r"|last|original|earlier|first|prior|past|former)\b)(?:[\w-]+ )?"
+    r" (?:propose|offer|suggest|put forth|put forward|present|counter)"
+    r"|(?<!of )my (?!(?:initial|previous|last|original|earlier|first|prior|past|former)\b)"
+    r"(?:[\w-]+ )?"
     r"(?:proposal|offer|suggestion|counteroffer|counter-offer|terms)|how about|what about"
     r"|let us|proposal:|propose|here is|instead|this time|this round|now|revise"
     r"|compromise on|settle on|go with|perhaps|maybe|consider a|i (?:will|shall) (?:take|keep)"
@@ -474,8 +476,11 @@ def extract_claim(text: str, pie: float = 100.0) -> float | None:
     Reads the wordings models use ("$70 for me and $30 for you", "a 60-40 split", "60/40 in
     my favor", "I offer you 20%", "you get $45", "$50 each", written numbers, markdown,
     emotes ...) and, when the text names several amounts, the one it proposes now rather than
-    one it recalls or rejects. When the text only answers somebody else's proposal ("I reject
-    your offer of $70 for you"), that proposal's proposer is the one read. Never raises.
+    one it recalls, rejects or hedges ("if you reject, we both get $0"); a correction
+    ("actually, make that 60/40") replaces an earlier amount. A text that makes no proposal of
+    its own but names one it answers ("I reject your 70/30 offer") is read as that proposal,
+    as the paper's labeller read it. `pie` scales percentages and ratios ("60/40" of a $10
+    pie claims 6.0); the result always lies in 0..pie. Never raises.
     """
     try:
         return _extract_claim(text, float(pie))
@@ -484,8 +489,22 @@ def extract_claim(text: str, pie: float = 100.0) -> float | None:
 
 
 _WINDOW = 2  # sentences after the anchor whose stronger evidence may refine it
+_REVISION = re.compile(
+    r"\b(?:actually|on second thought|let me (?:revise|rephrase|correct|amend|adjust)|correction"
+    r"|scratch that|make (?:that|it)|i meant)\b[^.!?\n]{0,60}$")
 
 def _extract_claim(text: str, pie: float) -> float | None:
+    # 1. Every sentence yields candidate amounts: explicit shares ("$70 for me", "you get $45",
+    #    "$50 each"), splits read with their orientation ("60/40 in your favor", "... this
+    #    still gives you the majority") or as written (first share the proposer's), and even
+    #    splits ("split it evenly").
+    # 2. Each candidate is classed by the nearest cue before it in its sentence: proposed now
+    #    ("I propose", "how about"), neutral, the addressee's proposal ("your 70/30 offer",
+    #    "60-40 you say?"), past or foil ("last round", "rather than"), or a conditional 0/100
+    #    ("if you reject, we both get $0").
+    # 3. The best class wins; its first candidate anchors a window of a few sentences in which
+    #    explicit shares beat oriented splits beat plain splits beat "even"; a correction
+    #    ("actually, make that 60/40") replaces it.
     if not isinstance(text, str) or not text or not pie > 0:
         return None
     norm = normalize(text)
@@ -513,6 +532,12 @@ def _extract_claim(text: str, pie: float) -> float | None:
     else:
         pool = [c for c in pool if c.sent == anchor.sent]
     chosen = min(pool, key=lambda c: (c.kind, c.sent, c.start))
+    # "I propose 70/30. Actually, make that 60/40.": a later amount after a correction wins
+    for c in cands:
+        if c.klass <= _NEUTRAL and (c.sent, c.start) > (chosen.sent, chosen.start) and (
+                c.claim != chosen.claim) and _REVISION.search(
+                    sentences[c.sent], max(0, c.ctx - 60), c.ctx):
+            chosen = c
     if chosen.kind == _PLAIN:
         # "a 70-30 split ... allocating 70% to you and 30% to me": the explicit statement says
         # which side of the split is the proposer's
@@ -541,9 +566,10 @@ _ADV = (r"(?:,?\s+(?:\w+ly|will|shall|must|do|hereby|therefore|then|thus|hence|a
         r"|(?:have |am left with )?no choice but to|no other choice but to|find it necessary to"
         r"|find it best to|think it best to|see fit to|it|is|best|wise|necessary|satisfied"
         r"|proud|grateful|thankful|again|once|more)(?=[\s,]))*")
-_ACCEPT_VERB = (r"(?:accept(?:ing)?|agree to|agree with|agree on|settle for|take (?:it|the deal|this deal"
-                r"|your (?:offer|deal|proposal))|approve|consent to|acquiesce|concede to|embrace"
-                r"|welcome your|go along with|say yes|take you up on|accede to)")
+_ACCEPT_VERB = (r"(?:accept(?:ing)?|agree to|agree with|agree on|settle for|take (?:it|the deal"
+                r"|this deal|your (?:offer|deal|proposal))|approve|consent to|acquiesce"
+                r"|concede to|embrace|welcome your|go along with|say yes|take you up on"
+                r"|accede to)")
 _REJECT_VERB = (r"(?:reject(?:ing)?|declin(?:e|ing)|refus(?:e|ing)|turn down|pass on|say no"
                 r"|rebuff|spurn|veto)")
 # "I", "we" or "I, the wise gnome," - but not the question "can we agree on ...?"
@@ -561,11 +587,13 @@ _I_NOT_AGREE = re.compile(_SUBJ + _ADV + r"\s+" + _NEG + r"\s(?:\w+ly\s)?agree(?
                           r"(?:\$?\d|equal|even|half)"
                           r"|\bnot (?:\w+ ){0,3}?(?:i|we) (?:can|could|will|would|am willing to)"
                           r" (?:\w+ )?accept\b")
-_I_AGREE = re.compile(_SUBJ + _ADV + r"\s+agree(?=\s*[.!,;]|\sthat\b)|\bno reservations? (?:in|about)"
-                      r" accepting\b|\b\d+\s?[-/:]\s?\d+ it is\b|\b(?:this|our) (?:accord|deal"
-                      r"|agreement) is (?:sealed|settled|struck)\b")
-_THIRD_PERSON = re.compile(r"(?<!or )\b(?:(?P<a>accepts)|(?P<r>rejects|declines|refuses)) (?:your|the"
-                           r"|this)\b")
+_I_AGREE = re.compile(_SUBJ + _ADV + r"\s+agree(?=\s*[.!,;]|\sthat\b)"
+                      r"|\bno reservations? (?:in|about) accepting\b|\b\d+\s?[-/:]\s?\d+ it is\b"
+                      r"|\b(?:this|our) (?:accord|deal|agreement) is (?:sealed|settled|struck)\b")
+_THIRD_PERSON = re.compile(r"(?<!or )\b(?:(?P<a>accepts)|(?P<r>rejects|declines|refuses))"
+                           r" (?:your|the|this)\b")
+_NOT_MORE_LESS = re.compile(r"\b(?:not|more|less|be)\b")
+_NOT_BEFORE_ACCEPTABLE = re.compile(r"\bnot\b[^.!?\n]{0,20}$")
 _NOT_ACCEPTABLE = re.compile(r"\b(?:not|never|hardly|nor) (?:\w+ ){0,3}?acceptable\b")
 _I_NOT_REJECT = re.compile(_SUBJ + _ADV + r"\s+" + _NEG + r"\s" + _REJECT_VERB + r"\b")
 _AND_ACCEPT = re.compile(r"\band (?:\w+ ){0,2}?(?:accept|agree to) (?:it|this|that|your|the)\b")
@@ -711,9 +739,9 @@ def _voided(norm: str, regex: re.Pattern[str], m: re.Match[str], verdict: bool) 
     if regex in (_AND_ACCEPT, _AND_REJECT) and _YOU_BEFORE.search(norm, max(0, start - 60),
                                                                   start):
         return True
-    if regex is _ACCEPTABLE and (re.search(r"\b(?:not|more|less|be)\b", m.group(0))
+    if regex is _ACCEPTABLE and (_NOT_MORE_LESS.search(m.group(0))
                                  or _NOT_ACCEPTABLE.match(norm, max(0, start - 25))
-                                 or re.search(r"\bnot\b[^.!?\n]{0,20}$", norm[max(0, start - 25):start])):
+                                 or _NOT_BEFORE_ACCEPTABLE.search(norm, max(0, start - 25), start)):
         return True
     return False
 

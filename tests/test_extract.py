@@ -80,6 +80,9 @@ CLAIMS = [
     ("I propose a 60/40 split. If you reject it, we both get $0.", 60),
     ("I propose a 70/30 split in my favor. If you refuse, you get nothing and I get nothing.",
      70),
+    ("I propose 70/30. Actually, make that 60/40.", 60),
+    ("I was thinking 70/30, but on second thought, I propose 60/40.", 60),
+    ("I propose $70 for me. Scratch that: $65 for me and $35 for you.", 65),
     # non-$100 shares stay consistent with the split
     ("I propose $55 for me and $45 for you. It's a bit adjusted in my favor, but still close "
      "to an even split.", 55),
@@ -197,7 +200,8 @@ def test_no_decision(text: str) -> None:
 
 
 def test_normalize() -> None:
-    text = normalize("I'll be keepin' **Seventy-Five** percent for meself, ye dog! \u201c$ 60.00\u201d")
+    text = normalize("I'll be keepin' **Seventy-Five** percent for meself, ye dog! "
+                     "\u201c$ 60.00\u201d")
     assert "i will be keeping 75% for myself, you dog!" in text
     assert '"$60"' in text
 
@@ -282,7 +286,7 @@ def test_agreement_with_paper_labels(model: str) -> None:
 
     frame = read_study2(REFERENCE, model)
     assert len(frame) == 24_500
-    result = extractor_agreement(frame)
+    result = extractor_agreement(frame, detail=True)
     assert result["n_claim"] == result["n_acceptance"] == 24_500
     for measure in ("claim", "acceptance"):
         assert result[f"{measure}_unambiguous"] >= 0.98, (measure, result)
