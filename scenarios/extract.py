@@ -565,9 +565,10 @@ _ADV = (r"(?:,?\s+(?:\w+ly|will|shall|must|do|hereby|therefore|then|thus|hence|a
         r"|would like|would|could|might|be|decide|opt|elect|may|suppose|guess"
         r"|(?:have |am left with )?no choice but to|no other choice but to|find it necessary to"
         r"|find it best to|think it best to|see fit to|it|is|best|wise|necessary|satisfied"
-        r"|proud|grateful|thankful|again|once|more)(?=[\s,]))*")
+        r"|proud|grateful|thankful|again|once|more|with (?:all due |great )?(?:respect|regret)"
+        r"|in good conscience)(?=[\s,]))*")
 _ACCEPT_VERB = (r"(?:accept(?:ing)?|agree to|agree with|agree on|settle for|take (?:it|the deal"
-                r"|this deal|your (?:offer|deal|proposal))|approve|consent to|acquiesce"
+                r"|this deal|your (?:[$\w]+ )?(?:offer|deal|proposal))|approve|consent to|acquiesce"
                 r"|concede to|embrace|welcome your|go along with|say yes|take you up on"
                 r"|accede to)")
 _REJECT_VERB = (r"(?:reject(?:ing)?|declin(?:e|ing)|refus(?:e|ing)|turn down|pass on|say no"
@@ -590,15 +591,15 @@ _I_NOT_AGREE = re.compile(_SUBJ + _ADV + r"\s+" + _NEG + r"\s(?:\w+ly\s)?agree(?
 _I_AGREE = re.compile(_SUBJ + _ADV + r"\s+agree(?=\s*[.!,;]|\sthat\b)"
                       r"|\bno reservations? (?:in|about) accepting\b|\b\d+\s?[-/:]\s?\d+ it is\b"
                       r"|\b(?:this|our) (?:accord|deal|agreement) is (?:sealed|settled|struck)\b")
-_THIRD_PERSON = re.compile(r"(?<!or )\b(?:(?P<a>accepts)|(?P<r>rejects|declines|refuses))"
+_THIRD_PERSON = re.compile(r"(?<!\bor )\b(?:(?P<a>accepts)|(?P<r>rejects|declines|refuses))"
                            r" (?:your|the|this)\b")
 _NOT_MORE_LESS = re.compile(r"\b(?:not|more|less|be)\b")
 _NOT_BEFORE_ACCEPTABLE = re.compile(r"\bnot\b[^.!?\n]{0,20}$")
 _NOT_ACCEPTABLE = re.compile(r"\b(?:not|never|hardly|nor) (?:\w+ ){0,3}?acceptable\b")
 _I_NOT_REJECT = re.compile(_SUBJ + _ADV + r"\s+" + _NEG + r"\s" + _REJECT_VERB + r"\b")
 _AND_ACCEPT = re.compile(r"\band (?:\w+ ){0,2}?(?:accept|agree to) (?:it|this|that|your|the)\b")
-_AND_REJECT = re.compile(r"\band (?:\w+ ){0,2}?(?:reject|decline|refuse) (?:it|this|that|your"
-                         r"|the)\b")
+_AND_REJECT = re.compile(r"\band (?:\w+ ){0,2}?(?:reject|decline|refuse)(?: (?:it|this|that|your"
+                         r"|the)\b|(?=\s*[.!;]))")
 _CONCESSIVE_BEFORE = re.compile(r"\b(?:while|although|though|even if|even though|whilst)\b"
                                 r"[^.!?\n;,]{0,40}$")
 _ACCEPTABLE = re.compile(
@@ -646,7 +647,7 @@ _HEDGE = re.compile(r"\b(?:could|might|wish|want|like)\b")
 _HEDGE_REJECT = re.compile(r"\bwould\b")
 _DOUBT_BEFORE = re.compile(r"\b(?:not sure|unsure|doubt|wonder|whether|uncertain)\b"
                            r"[^.!?\n]{0,20}$")
-_YOU_BEFORE = re.compile(r"\byou\b[^.!?\n]{0,60}$")
+_YOU_BEFORE = re.compile(r"(?<!for )(?<!to )(?<!\$)\byou\b[^.!?\n]{0,60}$")
 # "I am willing to accept" counts when it takes the proposal on the table, not "a 50/50 split"
 _WILLING = re.compile(r"\b(?:willing|prepared|ready|inclined|open|happy|would)\b")
 _TAKES_OFFER = re.compile(r"\s(?:your|this|the|it|that|these|those)\b(?! counter)")
@@ -683,7 +684,7 @@ _WEAK_REJECT = re.compile(
     r" |more \w+ )?(?:proposal|offer)|i (?:\w+ ){0,3}?(?:propose|suggest|counter|insist|demand"
     r"|require|request)|counter-?offer|counter-?proposal|take it or leave it|remains? the fairest"
     r"|would be (?:a )?(?:more|fairer|better)|more (?:equitable|balanced|even|fair)|not"
-    r" (?:enough|acceptable|fair)|forfeit|walk away|nothing at all|remain unconvinced"
+    r" (?:enough|acceptable|fair)|forfeit\w*|walk away|nothing at all|remain unconvinced"
     r"|cannot engage|not (?:feel )?comfortable|i hope you (?:will|can|would) (?:agree|accept"
     r"|see|consider))\b")
 _TURN_BEFORE = re.compile(
