@@ -17,10 +17,9 @@ from agents.prompts import fill, lookup, private_fields, seat_of
 from arena.config import AgentConfig, load_config
 from arena.factory import AgentFactory
 from arena.match import MatchSpec, play_match
-from arena.personas import load_personas
+from arena.tournament import scenario_and_personas
 from arena.seeds import derive_seed
 from scenarios.errors import InputError
-from scenarios.loader import load_scenario
 
 
 def _machine_agent(config: Any, machine_side: str) -> AgentConfig:
@@ -46,13 +45,7 @@ def play(config_path: Path, persona: str | None = None, side: str | None = None,
     machine_side = "b" if side == "a" else "a"
     agent = _machine_agent(config, machine_side)
     config = config.model_copy(update={"agents": {"default": agent}})
-    scenario = load_scenario(config.scenario, base)
-    if config.prompts:
-        scenario = scenario.with_prompts(config.prompts)
-    pool = (base / config.personas.pool).resolve()
-    ratings_file = (base / config.personas.ratings_file) if config.personas.ratings_file else None
-    personas = load_personas(pool, config.personas.rating, config.design.levels, ratings_file)
-    by_id = {p.persona_id: p for p in personas}
+    scenario, pool, by_id = scenario_and_personas(config, base)
     seed = config.seed if seed is None else seed
     rng = random.Random(derive_seed(seed, "play"))
     for given, flag in ((persona, "--persona"), (you, "--you")):

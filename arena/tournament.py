@@ -70,16 +70,23 @@ class Plan:
         return (n // 2) * rounds * self.config.design.repetitions
 
 
-def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool = True) -> Plan:
-    """Check everything and expand the design; with LLM agents, build their model context once
-    (clients, reply cache, encoded images) and, when `check_models`, probe each endpoint."""
+def scenario_and_personas(config: RunConfig,
+                          base: Path) -> tuple[Scenario, Path, dict[str, Persona]]:
+    """The config's scenario (with its prompt overrides), pool folder and personas by id."""
     scenario = load_scenario(config.scenario, base)
     if config.prompts:
         scenario = scenario.with_prompts(config.prompts)
     pool = (base / config.personas.pool).resolve()
     ratings_file = (base / config.personas.ratings_file) if config.personas.ratings_file else None
     personas = load_personas(pool, config.personas.rating, config.design.levels, ratings_file)
-    by_id = {p.persona_id: p for p in personas}
+    return scenario, pool, {p.persona_id: p for p in personas}
+
+
+def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool = True) -> Plan:
+    """Check everything and expand the design; with LLM agents, build their model context once
+    (clients, reply cache, encoded images) and, when `check_models`, probe each endpoint."""
+    scenario, _, by_id = scenario_and_personas(config, base)
+    personas = list(by_id.values())
     if llm is None and any(a.kind == "llm" for a in config.agents.values()):
         from arena.llm_context import build_llm_context
 

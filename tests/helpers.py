@@ -41,3 +41,17 @@ def match_table(db: Path) -> list[tuple]:
 
 def turn_table(db: Path) -> list[tuple]:
     return table(db, f"SELECT {TURN_FIELDS} FROM turns ORDER BY match_id, turn_index")
+
+
+# A small surrogate tournament (7 levels x 1 persona, all ordered pairs) for input and crash tests.
+SURROGATE = '''seed = 4
+scenario = "ultimatum-4"
+[design]
+kind = "factorial"
+levels = 7
+per_level = 1
+[agents.default]
+kind = "surrogate"
+[execution]
+progress = "none"
+'''

@@ -26,19 +26,9 @@ from PIL import Image
 
 from tests.helpers import ROOT, cli, match_table, table
 from tests.llm_helpers import cli_here
+from tests.helpers import SURROGATE
 from tests.test_run_config import write_config
 
-SURROGATE = '''seed = 4
-scenario = "ultimatum-4"
-[design]
-kind = "factorial"
-levels = 7
-per_level = 1
-[agents.default]
-kind = "surrogate"
-[execution]
-progress = "none"
-'''
 LLM = '''seed = 4
 scenario = "ultimatum-4"
 condition = "both-images"

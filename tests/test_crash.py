@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT, match_table, table, turn_table
+from tests.helpers import ROOT, SURROGATE, match_table, table, turn_table
 from tests.llm_helpers import cli_here
 from tests.openai_server import start_server_process
 from tests.test_llm import env_for, llm_config
@@ -246,17 +246,6 @@ def test_sigkill_mid_write_and_at_random_then_resume(tmp_path: Path, small_pool:
 
 
 # -- a kill while RUN_DIR is being created -------------------------------------------------------
-SURROGATE = '''seed = 4
-scenario = "ultimatum-4"
-[design]
-kind = "factorial"
-levels = 7
-per_level = 1
-[agents.default]
-kind = "surrogate"
-[execution]
-progress = "none"
-'''
 
 
 def _leftovers(out: Path, state: str) -> None:

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import cli, table
+from tests.helpers import SURROGATE, cli, table
 from tests.llm_helpers import cli_here
 from tests.test_llm import llm_config
+from tests.helpers import SURROGATE
 from tests.test_run_config import write_config
 
 CONFEDERATE = 'kind = "confederate"\nlevels = 7\nper_level = 1'
@@ -83,15 +84,6 @@ def test_the_api_key_reaches_no_file_log_or_message(tmp_path: Path, small_pool: 
 
 
 # -- image paths in a manifest stay inside the pool ----------------------------------------------
-SURROGATE = '''seed = 4
-scenario = "ultimatum-4"
-[design]
-kind = "factorial"
-levels = 7
-per_level = 1
-[agents.default]
-kind = "surrogate"
-'''
 
 
 def _point(pool: Path, persona: str, image: str) -> None:
