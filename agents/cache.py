@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +61,11 @@ def resolve_cache_dir(configured: str | None, base: Path) -> Path:
 
 
 class ReplyCache:
-    """One SQLite file of replies. Use from one event-loop thread per process."""
+    """One SQLite file of replies. Use from one event-loop thread per process.
+
+    A reply that cannot be written (a full disk, a read-only or locked file) is not dropped: it
+    stays in memory, answers `get` for the rest of the run, and every later `put` and `close`
+    try to write it again; the first failure is reported on stderr, the rest counted."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
@@ -77,27 +82,92 @@ class ReplyCache:
             raise InputError(f"cache.dir: cannot open the reply cache {self.path} ({error})") from None
         self.hits = 0
         self.writes = 0
+        self.errors = 0  # failed reads and writes (a write is retried later)
+        self.last_error: str | None = None
+        self._unsaved: dict[str, tuple[str, CachedReply, float]] = {}  # key -> model, reply, when
+
+    @property
+    def unsaved(self) -> int:
+        """Replies held in memory because the file could not take them (yet)."""
+        return len(self._unsaved)
 
     def get(self, key: str) -> CachedReply | None:
-        row = self.conn.execute(
-            "SELECT text, finish_reason, prompt_tokens, completion_tokens, latency_ms "
-            "FROM replies WHERE key = ?", (key,)).fetchone()
+        held = self._unsaved.get(key)
+        if held is not None:
+            self.hits += 1
+            return held[1]
+        try:
+            row = self.conn.execute(
+                "SELECT text, finish_reason, prompt_tokens, completion_tokens, latency_ms "
+                "FROM replies WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error as error:  # an unreadable cache is a miss, never a failed match
+            self._failed(error)
+            return None
         if row is None:
             return None
         self.hits += 1
         return CachedReply(*row)
 
     def put(self, key: str, model: str, reply: CachedReply) -> None:
-        """Store at once, in its own transaction. The first reply stored under a key wins."""
-        self.conn.execute(
-            "INSERT OR IGNORE INTO replies(key, model, text, finish_reason, prompt_tokens, "
-            "completion_tokens, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (key, model, reply.text, reply.finish_reason, reply.prompt_tokens,
-             reply.completion_tokens, reply.latency_ms, time.time()))
-        self.writes += 1
+        """Store at once (with any reply an earlier write could not store), in one transaction.
+        The first reply stored under a key wins."""
+        if key not in self._unsaved:
+            self._unsaved[key] = (model, reply, time.time())
+        self.flush()
+
+    def flush(self) -> bool:
+        """Write every reply held in memory; True when none is left."""
+        if not self._unsaved:
+            return True
+        rows = [(key, model, r.text, r.finish_reason, r.prompt_tokens, r.completion_tokens,
+                 r.latency_ms, when) for key, (model, r, when) in self._unsaved.items()]
+        try:
+            if len(rows) == 1:
+                self.conn.execute(_INSERT, rows[0])
+            else:
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self.conn.executemany(_INSERT, rows)
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    if self.conn.in_transaction:
+                        try:
+                            self.conn.execute("ROLLBACK")
+                        except sqlite3.Error:
+                            pass
+                    raise
+        except (sqlite3.Error, OSError) as error:
+            self._failed(error)
+            return False
+        self.writes += len(rows)
+        self._unsaved.clear()
+        return True
+
+    def _failed(self, error: Exception) -> None:
+        self.errors += 1
+        first = self.last_error is None
+        self.last_error = str(error)
+        if first:
+            print(f"persona-arena: warning: reply cache {self.path}: {error}; replies are kept "
+                  "in memory and written when it works again", file=sys.stderr)
 
     def count(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
 
+    def stats(self) -> dict[str, Any]:
+        return {"path": str(self.path), "written": self.writes, "errors": self.errors,
+                "unsaved": self.unsaved}
+
     def close(self) -> None:
+        """Write what is held, then close; replies still unwritable are reported on stderr (a
+        finished match's replies are in its RUN_DIR's turns table all the same)."""
+        if not self.flush():
+            print(f"persona-arena: warning: reply cache {self.path}: {self.unsaved} "
+                  f"repl{'y' if self.unsaved == 1 else 'ies'} could not be written "
+                  f"({self.last_error}); finished matches keep their texts in the run's store",
+                  file=sys.stderr)
         self.conn.close()
+
+
+_INSERT = ("INSERT OR IGNORE INTO replies(key, model, text, finish_reason, prompt_tokens, "
+           "completion_tokens, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")

@@ -138,6 +138,28 @@ def _is_level(level: Any) -> bool:
     return level is not None and not (isinstance(level, float) and math.isnan(level))
 
 
+MAX_IMAGE_BYTES = 32 * 1024 * 1024  # larger files are no avatars: never read into a page
+
+
+def _pool_image_bytes(image: Any, sha256: Any) -> bytes | None:
+    """The bytes of a persona's image when they are the very image the run recorded, else None.
+
+    A RUN_DIR may come from someone else, and its `personas.image` can name any file on this
+    machine: a report would then carry that file, thumbnailed, to wherever the page is sent.
+    Only a file whose sha256 equals the one stored when the pool was checked is shown (whoever
+    wrote that hash already had the image), and only a regular file of sensible size."""
+    if not (image and isinstance(image, str) and isinstance(sha256, str) and len(sha256) == 64):
+        return None
+    path = Path(image)
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_IMAGE_BYTES:
+            return None
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return data if hashlib.sha256(data).hexdigest() == sha256.lower() else None
+
+
 class Thumbnails:
     """Each persona's avatar as a small PNG data URI, made once per report."""
 
@@ -150,7 +172,8 @@ class Thumbnails:
         key = str(persona_id)
         if key not in self.cache:
             row = self.rows.get(key, {})
-            self.cache[key] = self._make(row.get("image"), key, row.get("level"))
+            self.cache[key] = self._make(row.get("image"), row.get("image_sha256"), key,
+                                         row.get("level"))
         return self.cache[key]
 
     def css_class(self, persona_id: Any) -> str:
@@ -165,12 +188,13 @@ class Thumbnails:
                        for key, name in self.classes.items())
 
     @staticmethod
-    def _make(image: Any, persona_id: str, level: Any) -> str:
-        if image and isinstance(image, str) and Path(image).is_file():
+    def _make(image: Any, sha256: Any, persona_id: str, level: Any) -> str:
+        data = _pool_image_bytes(image, sha256)
+        if data is not None:
             try:
                 from PIL import Image
 
-                with Image.open(image) as img:
+                with Image.open(io.BytesIO(data)) as img:
                     img = img.convert("RGBA")
                     img.thumbnail((THUMB, THUMB))
                     buffer = io.BytesIO()

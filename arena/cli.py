@@ -35,12 +35,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _note_prompt_overrides(config: Any, base: Path) -> None:
+    """Say which of the scenario's seat or condition texts a `[prompts]` override replaces, so
+    nobody wonders where the paper's per-seat wording went."""
+    if not config.prompts:
+        return
+    from scenarios.loader import is_variant, load_scenario
+
+    shadowed = load_scenario(config.scenario, base).shadowed_by(config.prompts)
+    for key in sorted(config.prompts):
+        gone = [name for name in shadowed if is_variant(name, key)]
+        if gone:
+            print(f"note: prompts.{key} also replaces the scenario's {', '.join(gone)} "
+                  f"(override those keys to vary the text by seat or condition)", file=sys.stderr)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from arena.config import load_config
     from arena.tournament import plan_run, run
 
     config, base = load_config(Path(args.config))
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
+    _note_prompt_overrides(config, base)
     if args.dry_run:
         from arena.estimate import estimate
 

@@ -84,7 +84,10 @@ def merged_stats(accesses: dict[str, ModelAccess], cache: ReplyCache | None) -> 
             "retries": dict(retries), "failures_by_kind": dict(failures_by_kind),
             "models": per_model,
             "cost_usd": round(cost, 6) if priced else None,  # of this run's requests only
-            "cache": str(cache.path) if cache is not None else None}
+            "cache": str(cache.path) if cache is not None else None,
+            # replies the cache file could not take (e.g. a full disk): kept for the run
+            "cache_errors": cache.errors if cache is not None else 0,
+            "cache_unsaved": cache.unsaved if cache is not None else 0}
 
 
 class LLMContext:

@@ -74,8 +74,32 @@ class Scenario:
         return ItemDivisionState(spec)
 
     def with_prompts(self, overrides: dict[str, str]) -> "Scenario":
-        prompts = {**self.spec.prompts, **overrides}
+        """The scenario with a config's `[prompts]` overrides. Overriding a key replaces it for
+        every seat and condition: the scenario's own seat or condition variants of that key
+        (`instructions_first`, `instructions_second_self_only`, ...) would otherwise shadow the
+        override, so they go too, unless the config overrides them as well."""
+        shadowing = set(self.shadowed_by(overrides))
+        prompts = {k: v for k, v in self.spec.prompts.items() if k not in shadowing}
+        prompts.update(overrides)
         return Scenario(self.spec.model_copy(update={"prompts": prompts}), self.source)
+
+    def shadowed_by(self, overrides: dict[str, str]) -> list[str]:
+        """The scenario's prompt keys an override set replaces without naming them."""
+        return sorted(key for key in self.spec.prompts
+                      if key not in overrides and any(is_variant(key, o) for o in overrides))
+
+
+PROMPT_SEATS = ("first", "second")
+PROMPT_CONDITIONS = ("self_only", "both_images", "text", "none")  # conditions, '-' as '_'
+_VARIANT_SUFFIXES = frozenset(
+    [*PROMPT_SEATS, *PROMPT_CONDITIONS,
+     *(f"{seat}_{cond}" for seat in PROMPT_SEATS for cond in PROMPT_CONDITIONS)])
+
+
+def is_variant(key: str, base: str) -> bool:
+    """Whether prompt `key` is a seat or condition variant of `base` (the lookup's fallbacks:
+    `{base}_{seat}_{condition}`, `{base}_{seat}`, `{base}_{condition}`)."""
+    return key.startswith(base + "_") and key[len(base) + 1:] in _VARIANT_SUFFIXES
 
 
 def builtin_names() -> list[str]:

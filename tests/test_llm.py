@@ -480,6 +480,35 @@ def test_text_and_none_conditions_and_image_options(tmp_path: Path, small_pool: 
                 assert image_size(data) == (32, 32)
 
 
+def test_a_prompts_override_reaches_both_seats_and_says_what_it_replaces(
+        tmp_path: Path, small_pool: Path, loopback: LoopbackServer,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`[prompts] instructions` in a config must not be shadowed by ultimatum-4's per-seat
+    `instructions_first` / `instructions_second`: both seats see it, and `run` says so."""
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("PERSONA_ARENA_CACHE", str(tmp_path / "cache"))
+    mine = "House rules: split $100 over four rounds; be brief."
+    config = llm_config(tmp_path, small_pool, loopback.base_url,
+                        design='kind = "factorial"\nlevels = 2\nper_level = 1')
+    config.write_text(config.read_text() + f'\n[prompts]\ninstructions = "{mine}"\n')
+    summary = _run_in_process(config, tmp_path / "out")
+    assert summary.ok == 4
+    bodies = chats(loopback)
+    seen = {part["text"] for body in bodies for part in body["messages"][1]["content"]
+            if part["type"] == "text" and part["text"] not in (OWN, OPP)}
+    assert seen == {mine}
+    dry = cli("run", str(config), "--dry-run", env=env_for(tmp_path))
+    assert dry.returncode == 0, dry.stderr
+    note = [line for line in dry.stderr.splitlines() if line.startswith("note: prompts.")]
+    assert len(note) == 1 and "instructions_first" in note[0] and "instructions_second" in note[0]
+    # naming a seat's key as well keeps that seat's own override, and the note drops it
+    config.write_text(config.read_text() + 'instructions_second = "Second seat: be brief."\n')
+    dry = cli("run", str(config), "--dry-run", env=env_for(tmp_path))
+    note = [line for line in dry.stderr.splitlines() if line.startswith("note: prompts.")]
+    assert "instructions_first" in note[0] and "instructions_second," not in note[0]
+    assert not note[0].rstrip().endswith("instructions_second")
+
+
 # -- nothing paid is lost; several processes share one cache -----------------------------------------
 def test_replies_are_kept_when_a_match_fails_later(tmp_path: Path, small_pool: Path,
                                                    loopback_factory: Any) -> None:
@@ -591,3 +620,95 @@ def test_concurrency_rpm_and_retry_after_are_honoured(loopback_factory: Any) -> 
         _ask(_access(busy.base_url, max_retries=1), 1)
     assert time.monotonic() - started >= 0.4  # waited as long as Retry-After said
     assert len(busy.requests) == 2
+
+
+# -- a reply cache that cannot be written (a full disk) loses nothing ----------------------------------
+def _full(cache: Any) -> int:
+    """Make the cache's file full, as a full disk does: SQLite may grow it by no page, and tiny
+    filler rows take every byte its pages have left, so the next reply gets SQLITE_FULL
+    ("database or disk is full"). Returns how many filler rows that took."""
+    import sqlite3
+
+    pages = cache.conn.execute("PRAGMA page_count").fetchone()[0]
+    cache.conn.execute(f"PRAGMA max_page_count = {pages}")
+    filler = 0
+    while True:
+        try:
+            cache.conn.execute("INSERT INTO replies(key, model, text, created_at) "
+                               "VALUES (?, '', '', 0)", (f"{filler:x}",))
+        except sqlite3.OperationalError as error:
+            assert "full" in str(error)
+            return filler
+        filler += 1
+
+
+def test_replies_outlive_a_full_cache_disk_and_are_written_when_it_frees(
+        tmp_path: Path, loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
+    from agents.cache import ReplyCache
+
+    cache = ReplyCache(tmp_path / "cache")
+    filler = _full(cache)
+    access = _access(loopback.base_url)
+    access.cache = cache
+    big = "x" * 9000  # each reply needs pages of its own
+    first = _ask_with(access, [f"{big} {i}" for i in range(6)])
+    assert [r.cached for r in first] == [False] * 6 and len(loopback.requests) == 6
+    assert cache.unsaved == 6 and cache.errors >= 1 and cache.count() == filler
+    assert "database or disk is full" in capsys.readouterr().err
+    # the same requests again: answered from memory, nothing bought twice
+    again = _ask_with(_with_cache(loopback, cache), [f"{big} {i}" for i in range(6)])
+    assert [r.text for r in again] == [r.text for r in first] and len(loopback.requests) == 6
+    # room again: the next write takes every held reply with it; a new process finds them all
+    cache.conn.execute("PRAGMA max_page_count = 1073741823")
+    _ask_with(_with_cache(loopback, cache), ["one more"])
+    assert cache.unsaved == 0 and cache.count() == filler + 7
+    cache.close()
+    reopened = ReplyCache(tmp_path / "cache")
+    assert reopened.count() == filler + 7
+    reopened.close()
+
+
+def test_a_run_whose_cache_disk_is_full_finishes_and_reports_it(
+        tmp_path: Path, small_pool: Path, loopback: LoopbackServer,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import arena.llm_context as llm_context
+    from agents.cache import ReplyCache
+
+    def full_cache(cache_config: Any, base: Path) -> ReplyCache:
+        cache = ReplyCache(tmp_path / "cache")
+        _full(cache)
+        return cache
+
+    monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setattr(llm_context, "open_cache", full_cache)
+    config = llm_config(tmp_path, small_pool, loopback.base_url,
+                        design='kind = "factorial"\nlevels = 2\nper_level = 1')
+    summary = _run_in_process(config, tmp_path / "out")
+    assert summary.ok == 4 and summary.failed == 0
+    llm = summary.llm
+    assert llm["requests"] == 4 * 8 and llm["cache_unsaved"] == 4 * 8 and llm["cache_errors"] > 0
+    err = capsys.readouterr().err
+    assert "database or disk is full" in err and "32 replies could not be written" in err
+    texts = table(tmp_path / "out" / "arena.sqlite", "SELECT COUNT(*) FROM turns WHERE text != ''")
+    assert texts[0][0] == 4 * 8  # every reply bought is in the run's store
+
+
+def _with_cache(loopback: LoopbackServer, cache: Any) -> Any:
+    access = _access(loopback.base_url)
+    access.cache = cache
+    return access
+
+
+def _ask_with(access: Any, prompts: list[str]) -> list[Any]:
+    import asyncio
+
+    from agents.models import ChatMessage
+
+    async def go() -> list[Any]:
+        try:
+            return await asyncio.gather(*(access.complete([ChatMessage("user", p)], sample="s")
+                                          for p in prompts))
+        finally:
+            await access.aclose()
+
+    return asyncio.run(go())

@@ -58,6 +58,51 @@ def test_report_command_default_and_bad_input(tmp_path: Path) -> None:
     assert code == 2 and "no arena.sqlite" in err and "Traceback" not in err
 
 
+def test_report_shows_only_the_images_the_run_recorded(tmp_path: Path) -> None:
+    """A hostile RUN_DIR may point `personas.image` at any file on this machine: the report
+    embeds an image only when its bytes hash to the sha256 the run stored for that persona."""
+    import hashlib
+    import io
+    import sqlite3
+
+    from PIL import Image
+
+    run = copy_run(demo_dir() / "study2", tmp_path / "run")
+    private = tmp_path / "elsewhere" / "holiday.png"  # a user's own picture, outside any pool
+    private.parent.mkdir()
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), (201, 13, 77)).save(buffer, format="PNG")
+    private.write_bytes(buffer.getvalue())
+    digest = hashlib.sha256(private.read_bytes()).hexdigest()
+    with sqlite3.connect(run / "arena.sqlite") as conn:
+        (victim, image, sha), (honest, _, _) = conn.execute(
+            "SELECT persona_id, image, image_sha256 FROM personas ORDER BY persona_id LIMIT 2")
+        conn.execute("UPDATE personas SET image = ? WHERE persona_id = ?", (str(private), victim))
+    page = write_report(run, tmp_path / "hostile.html").read_text(encoding="utf-8")
+
+    def thumbnail_colours(page: str) -> set[tuple[int, int, int]]:
+        import base64
+
+        colours = set()
+        for data in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page):
+            with Image.open(io.BytesIO(base64.b64decode(data))) as img:
+                colours.add(img.convert("RGB").getpixel((img.width // 2, img.height // 2)))
+        return colours
+
+    assert (201, 13, 77) not in thumbnail_colours(page)  # the private file stayed out
+    victim_img = re.search(rf'<img src="(data:[^"]+)" alt="[^"]*{victim}\b', page)
+    assert victim_img and victim_img.group(1).startswith("data:image/svg+xml")  # a level tile
+    honest_img = re.search(rf'<img src="(data:[^"]+)" alt="[^"]*{honest}\b', page)
+    assert honest_img and honest_img.group(1).startswith("data:image/png")  # untouched persona
+    # the control: had the run recorded that very file, the report would show it
+    with sqlite3.connect(run / "arena.sqlite") as conn:
+        conn.execute("UPDATE personas SET image_sha256 = ? WHERE persona_id = ?",
+                     (digest, victim))
+    page = write_report(run, tmp_path / "recorded.html").read_text(encoding="utf-8")
+    assert (201, 13, 77) in thumbnail_colours(page)
+    assert image and sha
+
+
 def _chromium() -> str | None:
     """Debian's chromium; installed once with apt-get when missing and allowed (root)."""
     found = shutil.which("chromium") or shutil.which("chromium-browser")

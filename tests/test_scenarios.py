@@ -187,3 +187,22 @@ def test_cli_validate_and_unknown_name(tmp_path: Path) -> None:
     assert result.returncode == 0 and "ok (split-10, game ultimatum)" in result.stdout
     shown = cli("scenarios", "show", "ultimatum-4")
     assert shown.returncode == 0 and 'game = "ultimatum"' in shown.stdout
+
+
+def test_a_prompt_override_replaces_the_scenarios_seat_and_condition_variants() -> None:
+    from agents.prompts import lookup
+
+    base = load_scenario("ultimatum-4")
+    assert base.prompts["instructions_first"] != base.prompts["instructions_second"]
+    over = base.with_prompts({"instructions": "Mine."})
+    for seat in ("first", "second"):
+        for condition in ("self-only", "both-images", "text", "none"):
+            assert lookup(over.prompts, "instructions", seat, condition) == "Mine."
+    # a more specific override survives; unrelated keys sharing a prefix are untouched
+    both = base.with_prompts({"instructions": "Mine.", "instructions_second_none": "Theirs."})
+    assert lookup(both.prompts, "instructions", "second", "none") == "Theirs."
+    assert lookup(both.prompts, "instructions", "second", "text") == "Mine."
+    marker = base.with_prompts({"round_marker": "[{round}]"})
+    assert marker.prompts["round_marker_to"] == base.prompts["round_marker_to"]
+    assert marker.prompts["round_marker_to_self_only"] == base.prompts["round_marker_to_self_only"]
+    assert base.shadowed_by({"round_marker_to": "all"}) == ["round_marker_to_self_only"]
