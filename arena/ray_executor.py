@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from arena.match import MatchSpec
 from arena.progress import Progress
 from arena.store import MatchRow, Store
+from arena.remote_plan import (add_stats, call_stats, key_variables, stats_delta,
+                               worker_config, worker_plan)
 from scenarios.errors import InputError
 
 if TYPE_CHECKING:
@@ -35,26 +37,7 @@ CPUS_ENV = "PERSONA_ARENA_RAY_CPUS"  # the CPUs of a Ray this command starts (de
 # One plan and one event loop per worker process: rebuilding the plan per batch would reload the
 # pool (and, with LLM agents, the reply cache and images), and async clients stay bound to the
 # loop they first ran on.
-_PLANS: dict[str, Plan] = {}
 _LOOP: asyncio.AbstractEventLoop | None = None
-
-
-def _worker_plan(config: dict[str, Any], base: str, digest: str) -> Plan:
-    """This process's plan of the run, built on first use and checked against the driver's."""
-    from arena.config import RunConfig
-    from arena.tournament import plan_run
-
-    key = json.dumps([config, base], sort_keys=True, default=str)
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = plan_run(RunConfig.model_validate(config), Path(base), check_models=False)
-        if plan.match_list_sha256 != digest:
-            raise InputError(f"execution.executor: a Ray worker on {socket.gethostname()} built "
-                             "a different match list than the driver (does every node see the "
-                             "same persona pool and scenario files at the same paths?)")
-        _PLANS.clear()  # one run at a time per process; do not keep old LLM contexts alive
-        _PLANS[key] = plan
-    return plan
 
 
 def play_batch(job: dict[str, Any], specs: list[MatchSpec],
@@ -69,43 +52,13 @@ def play_batch(job: dict[str, Any], specs: list[MatchSpec],
         raise InputError(f"execution.executor: environment variable {missing[0]} is set here "
                          f"but not on the Ray worker on {socket.gethostname()}; set it where "
                          "the cluster's nodes are started")
-    plan = _worker_plan(job["config"], job["base"], job["digest"])
+    plan = worker_plan(job["config"], job["base"], job["digest"])
     if _LOOP is None or _LOOP.is_closed():
         _LOOP = asyncio.new_event_loop()
-    before = _call_stats(plan)
+    before = call_stats(plan)
     rows: list[MatchRow] = []
     _LOOP.run_until_complete(play_specs(plan, specs, concurrency, rows.append))
-    return rows, _stats_delta(before, _call_stats(plan))
-
-
-def _call_stats(plan: Plan) -> dict[str, dict[str, Any]]:
-    llm = plan.factory.llm
-    return {} if llm is None else {n: a.stats.as_dict() for n, a in llm.accesses.items()}
-
-
-def _stats_delta(before: dict[str, dict[str, Any]],
-                 after: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    delta: dict[str, dict[str, Any]] = {}
-    for name, now in after.items():
-        was = before.get(name, {})
-        delta[name] = {k: ({r: n - was.get(k, {}).get(r, 0) for r, n in v.items()}
-                           if isinstance(v, dict) else v - was.get(k, 0))
-                       for k, v in now.items()}
-    return delta
-
-
-def _add_stats(plan: Plan, delta: dict[str, dict[str, Any]]) -> None:
-    """Fold a worker's counters into the driver's, so the run summary counts every call."""
-    llm = plan.factory.llm
-    for name, fields in delta.items():
-        if llm is None or name not in llm.accesses:
-            continue
-        stats = llm.accesses[name].stats
-        for key, value in fields.items():
-            if isinstance(value, dict):
-                getattr(stats, key).update({k: v for k, v in value.items() if v})
-            else:
-                setattr(stats, key, getattr(stats, key) + value)
+    return rows, stats_delta(before, call_stats(plan))
 
 
 # -- driver side ------------------------------------------------------------------------------
@@ -174,32 +127,6 @@ def _batches(todo: list[MatchSpec], slots: int, per_task: int, offline: bool) ->
     return [todo[i:i + size] for i in range(0, len(todo), size)]
 
 
-def _worker_config(config: RunConfig, base: Path, slots: int) -> dict[str, Any]:
-    """The config each worker plans with. The reply cache folder is fixed here, as the driver
-    sees it ($PERSONA_ARENA_CACHE may differ on a cluster's nodes). A model's `concurrency` and
-    `rpm` are limits of the whole run and every worker process enforces its own: each gets its
-    share."""
-    from agents.cache import resolve_cache_dir
-
-    data = config.model_dump(mode="json")
-    data["cache"]["dir"] = str(resolve_cache_dir(config.cache.dir, base).resolve())
-    for model in data.get("models", {}).values():
-        model["concurrency"] = max(1, model["concurrency"] // slots)
-        if model.get("rpm"):
-            model["rpm"] = max(1, model["rpm"] // slots)
-    return data
-
-
-def _key_variables(config: RunConfig) -> list[str]:
-    """Names (never values) of the API-key variables set here that the run's LLM agents use;
-    workers need them as well."""
-    used = {name for a in config.agents.values() if a.kind == "llm"
-            for name in (a.model, a.extractor_model) if name in config.models}
-    return sorted({config.models[n].api_key_env for n in used
-                   if config.models[n].api_key_env
-                   and os.environ.get(config.models[n].api_key_env, "").strip()})
-
-
 def execute_on_ray(plan: Plan, store: Store, progress: Progress) -> tuple[int, int]:
     """Run the plan's unfinished matches on Ray; the driver writes every returned match.
 
@@ -237,9 +164,9 @@ class _Runner:
         self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
         # the config's concurrency is for the whole run: share it among the busy workers
         self.per_task = max(1, plan.config.execution.concurrency // self.slots)
-        self.job = ray.put({"config": _worker_config(plan.config, plan.base, self.slots),
+        self.job = ray.put({"config": worker_config(plan.config, plan.base, self.slots),
                             "base": str(plan.base), "digest": plan.match_list_sha256,
-                            "keys": _key_variables(plan.config)})
+                            "keys": key_variables(plan.config)})
         self.remote = ray.remote(num_cpus=1)(play_batch)
 
     def run(self, todo: list[MatchSpec]) -> tuple[int, int]:
@@ -259,7 +186,7 @@ class _Runner:
                     rows, stats = _get(ray, ref, in_flight.pop(ref))
                     for row in rows:
                         counts[0 if record(self.store, self.progress, row) else 1] += 1
-                    _add_stats(self.plan, stats)
+                    add_stats(self.plan, stats)
         finally:
             for ref in in_flight:  # interrupted or failed: stop what is still running
                 ray.cancel(ref, force=True)

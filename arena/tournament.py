@@ -17,6 +17,7 @@ from agents.persona import Persona
 from arena.config import RunConfig, resolved_json
 from arena.designs import Entrant, expand, select_per_level, shuffled
 from arena.factory import AgentFactory
+from arena.llm_processes import llm_workers_for, play_llm_in_processes
 from arena.match import MatchSpec, play_match
 from arena.personas import load_personas
 from arena.processes import play_in_processes, workers_for
@@ -43,6 +44,7 @@ class RunSummary:
     seconds: float
     llm: dict[str, Any] | None = None  # model requests, cache hits, retries by kind
     invalid_turns: int = 0  # stored turns whose move was unusable (each has its reason)
+    workers: int = 0  # worker processes that played (0: this process; see [execution] workers)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -60,6 +62,7 @@ class Plan:
     factory: AgentFactory
     match_list_sha256: str
     entrants: list[Entrant] | None = None  # swiss: who is paired, round by round
+    workers_used: int = 0  # the most worker processes that played this run's matches
 
     @property
     def planned(self) -> int:
@@ -266,7 +269,13 @@ async def execute(plan: Plan, store: Store, concurrency: int, progress: Progress
     todo = pending(plan, store, specs)
     workers = workers_for(plan, len(todo))
     if workers:  # offline agents: other processes play, this one stores
+        plan.workers_used = max(plan.workers_used, workers)
         play_in_processes(plan, todo, workers, on_row)
+    elif (plan.config.design.kind != "swiss"
+          and (llm_workers := llm_workers_for(plan, len(todo)))):
+        # many LLM matches in flight: each process has its own clients (see llm_processes)
+        plan.workers_used = max(plan.workers_used, llm_workers)
+        play_llm_in_processes(plan, todo, llm_workers, on_row)
     else:
         await play_specs(plan, todo, concurrency, on_row)
     return counts[0], counts[1]
@@ -367,4 +376,5 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
             plan.factory.llm.close()
     llm_stats = plan.factory.llm.stats() if plan.factory.llm is not None else None
     return RunSummary(str(run_dir), plan.planned, already, ok + failed, ok, failed,
-                      row[0], row[1], row[2], time.perf_counter() - started, llm_stats, row[3])
+                      row[0], row[1], row[2], time.perf_counter() - started, llm_stats, row[3],
+                      plan.workers_used)

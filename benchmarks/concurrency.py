@@ -68,12 +68,13 @@ def run(quick: bool, log: Log, ctx: dict[str, Any]) -> dict[str, Any]:
             "client_cpu_ms_per_call": round(1000 * r["cpu_s"] / max(1, r["calls"]), 2),
             "server_cpu_per_wall": (round(server_ms * r["calls"] / 1000 / r["seconds"], 2)
                                     if server_ms is not None else None),
-            "retries": r["retries"]}
+            "retries": r["retries"], "client_processes": 1 + (r.get("workers") or 0)}
         log(f"  concurrency {c:>3}: {seconds:8.1f} s for {size['matches']:,} matches"
             f"{' (scaled from ' + str(r['matches']) + ')' if scale != 1 else ''}; ideal "
             f"{ideal:7.1f} s; efficiency {ideal / seconds:.2f}; client CPU "
             f"{r['cpu_s'] / r['seconds']:.2f} of a core "
-            f"({1000 * r['cpu_s'] / max(1, r['calls']):.1f} ms a call)")
+            f"({1000 * r['cpu_s'] / max(1, r['calls']):.1f} ms a call); "
+            f"{r.get('workers') or 0} LLM worker processes")
     serial = per_level["1"]["seconds"]
     efficiency = {c: v["efficiency"] for c, v in per_level.items()}
     speedup = {c: round(serial / v["seconds"], 1) for c, v in per_level.items()}
@@ -96,13 +97,15 @@ def run(quick: bool, log: Log, ctx: dict[str, Any]) -> dict[str, Any]:
 
 def markdown(r: dict[str, Any]) -> list[str]:
     lines = ["| concurrency | matches played | wall time | ideal (calls x latency / c) | "
-             "efficiency | speed-up over 1 | client CPU (cores) | server CPU (cores) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "efficiency | speed-up over 1 | LLM worker processes | client CPU (cores) | "
+             "server CPU (cores) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for c, v in r["levels"].items():
         played = f"{v['matches_played']:,}" + (f" (scaled to {v['scaled_to']:,})"
                                                 if v["scaled_to"] else "")
         lines.append(f"| {c} | {played} | {v['seconds']:.1f} s | {v['ideal_s']:.1f} s | "
-                     f"{v['efficiency']:.2f} | {r['speedup'][c]}x | {v['client_cpu_per_wall']} | "
+                     f"{v['efficiency']:.2f} | {r['speedup'][c]}x | "
+                     f"{v.get('client_processes', 1) - 1} | {v['client_cpu_per_wall']} | "
                      f"{v.get('server_cpu_per_wall')} |")
     eff_ok = "met" if r["efficiency_at_64"] >= TARGETS["efficiency_at_64"] else "MISSED"
     sp_ok = "met" if r["speedup_at_64"] >= TARGETS["speedup_at_64"] else "MISSED"
@@ -111,7 +114,10 @@ def markdown(r: dict[str, Any]) -> list[str]:
               f"Efficiency at 64: **{r['efficiency_at_64']}** (target >= 0.9: {eff_ok}); "
               f"speed-up over one at a time at 64: **{r['speedup_at_64']}x** (target >= 50: "
               f"{sp_ok}). The knee on this {r['nproc']}-CPU machine (the last concurrency with "
-              f"efficiency >= 0.9): **{r['knee']}**; beyond it the client and the server "
+              f"efficiency >= 0.9): **{r['knee']}**. A run keeps more than 32 matches in "
+              f"flight in LLM worker processes of their own (`[execution] workers`, one per 32 "
+              f"up to the CPUs; client CPU counts them all), since one process's client tops out "
+              f"near 150 calls a second; beyond the knee the client and the server "
               f"(same machine) run out of CPU: the client spends "
               f"{r['levels'].get('64', {}).get('client_cpu_ms_per_call')} "
               f"ms of CPU a call (see `overhead`: mostly the openai SDK) and the loopback server "

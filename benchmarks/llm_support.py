@@ -82,13 +82,13 @@ def play(cfg: dict[str, Any], run_dir: Path, matches: int, profile: bool = False
         import cProfile
 
         profiler = cProfile.Profile()
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu = time.perf_counter(), _cpu_with_children()
     if profiler is not None:
         profiler.enable()
     ok, failed = asyncio.run(go())
     if profiler is not None:
         profiler.disable()
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    wall, cpu = time.perf_counter() - wall, _cpu_with_children() - cpu
     stats = plan.factory.llm.stats()
     calls, prompt, completion = store.conn.execute(
         "SELECT COALESCE(SUM(calls),0), COALESCE(SUM(prompt_tokens),0), "
@@ -97,12 +97,22 @@ def play(cfg: dict[str, Any], run_dir: Path, matches: int, profile: bool = False
     store.close()
     plan.factory.llm.close()
     out = {"matches": len(specs), "ok": ok, "failed": failed, "turns": turns, "seconds": wall,
+           "workers": plan.workers_used,
            "cpu_s": cpu, "requests": stats["requests"], "replies": stats["replies"],
            "cache_hits": stats["cache_hits"], "retries": stats["retries"], "calls": calls,
            "prompt_tokens": prompt, "completion_tokens": completion}
     if profiler is not None:
         out["profile"] = profile_buckets(profiler)
     return out
+
+
+def _cpu_with_children() -> float:
+    """This process's CPU time plus that of its finished children (LLM worker processes, when
+    the run used them): the whole client's CPU."""
+    import resource
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def replay_bodies(base_url: str, bodies: Path, concurrency: int) -> dict[str, Any]:

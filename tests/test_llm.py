@@ -712,3 +712,36 @@ def _ask_with(access: Any, prompts: list[str]) -> list[Any]:
             await access.aclose()
 
     return asyncio.run(go())
+
+
+# -- LLM matches in worker processes (each with its own clients) ------------------------------------
+def test_llm_worker_processes_store_the_same_tables_and_count_every_call(
+        tmp_path: Path, small_pool: Path, loopback_factory: Any) -> None:
+    server = loopback_factory(latency_ms=20)
+    tables, summaries = {}, {}
+    for workers in (0, 2):
+        config = llm_config(tmp_path, small_pool, server.base_url, name=f"w{workers}.toml",
+                            model="concurrency = 4\nrpm = 100000",
+                            cache=f"workers = {workers}\n[cache]\ndir = \"cache{workers}\"")
+        config.write_text(config.read_text().replace("concurrency = 16", "concurrency = 8"))
+        server.reset()
+        result = cli("run", str(config), "--out", str(tmp_path / f"out{workers}"), "--json",
+                     env=env_for(tmp_path))
+        summaries[workers] = run_json(result)
+        assert result.returncode == 0, result.stderr
+        tables[workers] = (match_table(tmp_path / f"out{workers}" / "arena.sqlite"),
+                           turn_table(tmp_path / f"out{workers}" / "arena.sqlite"))
+        assert summaries[workers]["workers"] == workers
+        # two client processes, each held to its share of the model's concurrency (2 each)
+        assert server.stats()["max_in_flight"] <= 4
+        if workers:
+            assert server.stats()["max_in_flight"] >= 3  # both processes at work together
+    assert tables[2] == tables[0] and len(tables[0][0]) == 49
+    for key in ("requests", "replies", "prompt_tokens", "completion_tokens"):
+        assert summaries[2]["llm"][key] == summaries[0]["llm"][key] > 0
+    assert summaries[2]["llm"]["requests"] == 49 * 8
+    # the worker processes wrote the shared reply cache: a rerun sends nothing
+    again = cli("run", str(tmp_path / "w2.toml"), "--out", str(tmp_path / "again"), "--json",
+                env=env_for(tmp_path))
+    assert run_json(again)["llm"]["requests"] == 0
+    assert turn_table(tmp_path / "again" / "arena.sqlite") == tables[0][1]

@@ -1,0 +1,192 @@
+"""LLM matches on every core: worker processes hold their own model clients, this one stores.
+
+One Python process drives at most about 150 LLM calls a second: the openai SDK spends some 6 ms
+of CPU on each request (mostly its request transform, which walks every message part against
+every message type; see BENCHMARKS.md, `overhead`). With many matches in flight against a fast
+server the client, not the model, becomes the limit. Here `workers` child processes each play an
+interleaved share of the running order with their own event loop, AutoGen clients and share of
+every model's `concurrency` and `rpm`, and all of them use the one reply cache (SQLite in WAL
+mode). Each finished match streams back at once and is committed here, one transaction per
+match, as in one process; each worker's call counters come back at its end for the summary.
+
+A worker rebuilds the plan from the resolved config (as a Ray worker does) and checks its match
+list against ours. API keys reach it only through the environment it inherits. If this process
+dies, its workers read end-of-file on their input and exit; every reply they bought is cached.
+"""
+from __future__ import annotations
+
+import math
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from arena.match import MatchSpec
+from arena.remote_plan import add_stats, call_stats, stats_delta, worker_config, worker_plan
+from arena.store import MatchRow
+from scenarios.errors import InputError
+
+if TYPE_CHECKING:
+    from arena.tournament import Plan
+
+IN_FLIGHT_PER_WORKER = 32  # auto: a process per this many matches in flight (~100 calls/s each)
+MAX_AUTO_WORKERS = 8
+MIN_MATCHES_PER_WORKER = 8  # fewer pending matches than this per worker: play in one process
+
+
+def llm_workers_for(plan: Plan, pending: int) -> int:
+    """How many worker processes to play `pending` LLM matches with; 0 means in this process.
+
+    `[execution] workers` decides when set; otherwise one process per IN_FLIGHT_PER_WORKER
+    matches in flight, up to the CPUs this process may use."""
+    configured = plan.config.execution.workers
+    concurrency = plan.config.execution.concurrency
+    if configured is not None:
+        workers = configured
+    else:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        workers = min(cpus or 1, MAX_AUTO_WORKERS, math.ceil(concurrency / IN_FLIGHT_PER_WORKER))
+    workers = min(workers, concurrency, pending // MIN_MATCHES_PER_WORKER)
+    return workers if workers >= 2 else 0
+
+
+class _Worker:
+    """One child process, its pipes, and a thread that forwards what it says to `inbox`."""
+
+    def __init__(self, index: int, setup: bytes, inbox: queue.SimpleQueue[Any]) -> None:
+        root = str(Path(__file__).resolve().parents[1])  # where `arena` is importable from
+        env = {**os.environ,
+               "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+        self.index = index
+        self.proc = subprocess.Popen([sys.executable, "-m", "arena.llm_processes"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin: IO[bytes] = self.proc.stdin
+        self.stdout: IO[bytes] = self.proc.stdout
+        self.stdin.write(setup)
+        self.stdin.flush()  # stdin stays open: its end-of-file tells the worker to stop
+        self.thread = threading.Thread(target=self._forward, args=(inbox,), daemon=True)
+        self.thread.start()
+
+    def _forward(self, inbox: queue.SimpleQueue[Any]) -> None:
+        while True:
+            try:
+                message = pickle.load(self.stdout)
+            except (EOFError, OSError, pickle.UnpicklingError):
+                inbox.put((self.index, ("exit", self.proc.wait())))
+                return
+            inbox.put((self.index, message))
+
+    def close(self, kill: bool = False) -> None:
+        if kill:
+            self.proc.kill()
+        try:
+            self.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.thread.join(timeout=5)
+        self.stdout.close()
+
+
+def play_llm_in_processes(plan: Plan, specs: list[MatchSpec], workers: int,
+                          on_row: Callable[[MatchRow], None]) -> None:
+    """Play LLM `specs` in `workers` processes; hand every finished row to `on_row` here."""
+    config = worker_config(plan.config, plan.base, workers)
+    per_worker = max(1, plan.config.execution.concurrency // workers)
+    inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    pool: list[_Worker] = []
+    finished = False
+    try:
+        for i in range(workers):
+            share = specs[i::workers]  # interleaved: every worker gets a slice of the whole order
+            setup = pickle.dumps({"config": config, "base": str(plan.base),
+                                  "digest": plan.match_list_sha256, "specs": share,
+                                  "concurrency": per_worker}, pickle.HIGHEST_PROTOCOL)
+            pool.append(_Worker(i, setup, inbox))
+        running = workers
+        while running:
+            _, (kind, payload) = inbox.get()
+            if kind == "row":
+                on_row(MatchRow(*payload))
+            elif kind == "stats":
+                add_stats(plan, payload)
+            elif kind == "done":
+                running -= 1
+            elif kind == "input":
+                raise InputError(payload)
+            elif kind == "error":
+                raise RuntimeError(f"an LLM worker process failed:\n{payload}")
+            else:  # "exit" before "done"
+                raise RuntimeError(f"an LLM worker process ended unexpectedly (exit {payload}); "
+                                   "finished matches are stored: rerun with --resume")
+        finished = True
+    finally:
+        for worker in pool:
+            worker.close(kill=not finished)
+
+
+# -- the worker process ------------------------------------------------------------------------
+def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
+    import asyncio
+    import traceback
+
+    from arena.tournament import play_specs
+
+    job = pickle.load(inbox)
+    lock = threading.Lock()
+
+    def send(kind: str, payload: Any) -> None:
+        with lock:
+            pickle.dump((kind, payload), outbox, pickle.HIGHEST_PROTOCOL)
+            outbox.flush()
+
+    def watch_parent() -> None:  # end of input: the parent is gone or wants us to stop
+        try:
+            inbox.read()
+        finally:
+            os._exit(0)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    try:
+        plan = worker_plan(job["config"], job["base"], job["digest"])
+        before = call_stats(plan)
+
+        async def play() -> None:
+            try:
+                await play_specs(plan, job["specs"], job["concurrency"],
+                                 lambda row: send("row", (row.match, row.turns)))
+            finally:
+                if plan.factory.llm is not None:
+                    await plan.factory.llm.aclose()
+
+        asyncio.run(play())
+        if plan.factory.llm is not None:
+            plan.factory.llm.close()  # writes any reply the cache could not take before
+        send("stats", stats_delta(before, call_stats(plan)))
+        send("done", None)
+    except InputError as error:
+        send("input", str(error))
+    except BrokenPipeError:
+        os._exit(0)
+    except Exception:  # a bug: report it to the parent, which raises
+        send("error", traceback.format_exc())
+
+
+def main() -> None:
+    outbox = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed by accident goes to stderr, not into the results pipe
+    _serve(sys.stdin.buffer, outbox)
+
+
+if __name__ == "__main__":
+    main()
