@@ -27,6 +27,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from scenarios.errors import InputError
 
 if TYPE_CHECKING:
+    from agents.image_checks import ImageChecks
     from agents.persona import Persona
 
 MANIFEST = "manifest.csv"
@@ -85,6 +86,11 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _inside_str(path: str, root: str) -> bool:
+    """`path` is `root` or below it (both absolute and normalised)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
 def _inside(path: Path, root: Path) -> bool:
     try:
         path.relative_to(root)
@@ -105,19 +111,22 @@ def load_image_checked(
     `path` as given.
     """
     name = str(path)
-    root = Path(pool_root).resolve()
-    try:
-        real = Path(path).resolve(strict=True)
-    except FileNotFoundError:
-        raise InputError(f"{name}: image file not found") from None
-    except (OSError, RuntimeError) as exc:  # symlink loops and the like
-        raise InputError(f"{name}: cannot resolve path ({exc})") from None
-    if not _inside(real, root):
+    root = os.path.realpath(pool_root)
+    real = os.path.realpath(path)
+    if not os.path.lexists(path) or not os.path.exists(real):
+        if os.path.islink(path) and os.path.lexists(path):
+            raise InputError(f"{name}: cannot resolve path (a dangling or looping symlink)")
+        raise InputError(f"{name}: image file not found")
+    if not _inside_str(real, root):
         what = "symlink resolves" if Path(path).is_symlink() else "path is"
         raise InputError(f"{name}: {what} outside the pool ({real} is not under {root})")
-    if not real.is_file():
+    if not os.path.isfile(real):
         raise InputError(f"{name}: not a regular file")
-    data = real.read_bytes()
+    try:
+        with open(real, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror})") from None
     if not data:
         raise InputError(f"{name}: empty file (expected a PNG, JPEG or WebP image)")
     with warnings.catch_warnings():
@@ -146,7 +155,7 @@ def load_image_checked(
             raise InputError(f"{name}: not an image (cannot identify image file)") from None
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise InputError(f"{name}: truncated or corrupt image ({exc})") from None
-    return ImageInfo(real, fmt, mode, width, height, sha256_bytes(data), data)
+    return ImageInfo(Path(real), fmt, mode, width, height, sha256_bytes(data), data)
 
 
 # ----------------------------------------------------------------------------- manifest
@@ -155,13 +164,16 @@ def _manifest_error(where: str, message: str) -> InputError:
     return InputError(f"{where}: {message}")
 
 
-def read_manifest(pool: Path, verify: bool | str = "full") -> list[PoolEntry]:
+def read_manifest(pool: Path, verify: bool | str = "full",
+                  checks: ImageChecks | None = None) -> list[PoolEntry]:
     """Read `pool/manifest.csv` and return its entries in file order.
 
     `verify="full"` (default, or True) decodes every image and compares its sha256 with the
     manifest, so a run never starts on a pool whose images changed since they were rated or
     that a vision model cannot read; `"hash"` checks the hash and image header only (about 10x
     faster); `"none"` (or False) checks only the manifest itself and that paths stay in the pool.
+    With `checks`, an image that passed before and whose file is unchanged since (same size,
+    mtime, ctime, inode) is not decoded again; its sha256 must still be the manifest's.
     """
     mode = ("full" if verify else "none") if isinstance(verify, bool) else verify
     if mode not in ("full", "hash", "none"):
@@ -178,6 +190,7 @@ def read_manifest(pool: Path, verify: bool | str = "full") -> list[PoolEntry]:
             f" {', '.join(REQUIRED_COLUMNS)}; create one with `persona-arena avatars import`)"
         )
     root = pool.resolve()
+    root_str = str(root)
     try:
         text = mpath.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -231,13 +244,11 @@ def read_manifest(pool: Path, verify: bool | str = "full") -> list[PoolEntry]:
         img = rec["image"]
         if not img:
             raise _manifest_error(where, "empty image (expected a file name relative to the pool)")
-        rel = Path(img)
-        candidate = pool / rel
-        normal = Path(os.path.normpath(root / rel))
-        if rel.is_absolute() or not _inside(normal, root):
+        normal = os.path.normpath(os.path.join(root_str, img))
+        if os.path.isabs(img) or not _inside_str(normal, root_str):
             raise _manifest_error(where, f"image '{img}' is outside the pool")
-        real = normal.resolve()
-        if not _inside(real, root):
+        real = os.path.realpath(normal)
+        if not _inside_str(real, root_str):
             raise _manifest_error(where, f"image '{img}' resolves outside the pool (symlink to {real})")
         sha = rec["sha256"].lower()
         if not _SHA_RE.match(sha):
@@ -256,14 +267,19 @@ def read_manifest(pool: Path, verify: bool | str = "full") -> list[PoolEntry]:
         else:
             raise _manifest_error(where, f"level '{lv}' is not an integer (expected e.g. 1..7, or empty if unknown)")
         if mode != "none":
-            info = load_image_checked(candidate, root, decode=mode == "full")
-            if info.sha256 != sha:
-                raise _manifest_error(
-                    where, f"sha256 mismatch for image '{img}': manifest has {sha}, file has {info.sha256}"
-                )
+            stamp = checks.stamp(real) if checks is not None else None
+            if stamp is None or not checks.passed(real, stamp, sha, mode):  # type: ignore[union-attr]
+                info = load_image_checked(os.path.join(str(pool), img), root_str,
+                                          decode=mode == "full")
+                if info.sha256 != sha:
+                    raise _manifest_error(
+                        where, f"sha256 mismatch for image '{img}': manifest has {sha}, file has {info.sha256}"
+                    )
+                if stamp is not None:
+                    checks.record(real, stamp, sha, mode)  # type: ignore[union-attr]
         extra = {k: v for k, v in rec.items() if k not in STANDARD_COLUMNS}
         entries.append(
-            PoolEntry(pid, normal, sha, level, rec.get("description", ""), extra)
+            PoolEntry(pid, Path(normal), sha, level, rec.get("description", ""), extra)
         )
     if not entries:
         raise InputError(f"{mpath}: no personas (expected one row per persona after the header)")

@@ -81,7 +81,7 @@ class ExecutionConfig(_Strict):
     ray_address: str | None = None
     progress: Literal["auto", "bar", "plain", "none"] = "auto"
     # local executor: processes that play while this one stores. None (auto): offline agents,
-    # one per CPU but one for runs of 4,000+ matches; LLM agents, one per 32 matches in flight
+    # one per CPU but one for runs of 4,000+ matches; LLM agents, one per 64 matches in flight
     # (`concurrency`), up to the CPUs, each with its share of every model's limits.
     # 0: play in this process.
     workers: int | None = Field(default=None, ge=0, le=256)

@@ -34,7 +34,8 @@ from scenarios.errors import InputError
 if TYPE_CHECKING:
     from arena.tournament import Plan
 
-IN_FLIGHT_PER_WORKER = 32  # auto: a process per this many matches in flight (~100 calls/s each)
+IN_FLIGHT_PER_WORKER = 64  # auto: a process per this many in flight (measured: 1 process is
+# best at 64 in flight against a 500 ms server, 2 beat it from 128 on; see BENCHMARKS.md)
 MAX_AUTO_WORKERS = 8
 MIN_MATCHES_PER_WORKER = 8  # fewer pending matches than this per worker: play in one process
 
@@ -183,6 +184,9 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
 
 
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops us cleanly
     outbox = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed by accident goes to stderr, not into the results pipe
     _serve(sys.stdin.buffer, outbox)

@@ -66,12 +66,23 @@ def pool_ratings(pool: Path) -> dict[str, dict[str, float]]:
         conn.close()
 
 
-def load_personas(pool: Path, rating: str, levels: int,
-                  ratings_file: Path | None = None) -> list[Persona]:
-    """The pool's personas with all known ratings, and levels from the chosen rating."""
+def load_personas(pool: Path, rating: str, levels: int, ratings_file: Path | None = None,
+                  checks_dir: Path | None = None) -> list[Persona]:
+    """The pool's personas with all known ratings, and levels from the chosen rating. With
+    `checks_dir`, images that passed the pool check before and are unchanged are not decoded
+    again (see agents/image_checks)."""
     from agents.pool import read_manifest
 
-    entries = read_manifest(pool)
+    if checks_dir is None:
+        entries = read_manifest(pool)
+    else:
+        from agents.image_checks import ImageChecks
+
+        checks = ImageChecks(checks_dir)
+        try:
+            entries = read_manifest(pool, checks=checks)
+        finally:
+            checks.close()
     ratings = pool_ratings(pool)
     if ratings_file is not None:
         known = {e.persona_id for e in entries}

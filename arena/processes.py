@@ -174,6 +174,9 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
 
 
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops us cleanly
     outbox = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed by accident goes to stderr, not into the results pipe
     _serve(sys.stdin.buffer, outbox)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.cache import resolve_cache_dir
 from agents.persona import Persona
 from arena.config import RunConfig, resolved_json
 from arena.designs import Entrant, expand, select_per_level, shuffled
@@ -81,7 +82,9 @@ def scenario_and_personas(config: RunConfig,
         scenario = scenario.with_prompts(config.prompts)
     pool = (base / config.personas.pool).resolve()
     ratings_file = (base / config.personas.ratings_file) if config.personas.ratings_file else None
-    personas = load_personas(pool, config.personas.rating, config.design.levels, ratings_file)
+    checks_dir = (resolve_cache_dir(config.cache.dir, base) if config.cache.enabled else None)
+    personas = load_personas(pool, config.personas.rating, config.design.levels, ratings_file,
+                             checks_dir)
     return scenario, pool, {p.persona_id: p for p in personas}
 
 

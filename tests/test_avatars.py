@@ -405,3 +405,44 @@ def test_write_manifest_is_atomic_and_round_trips(pool, tmp_path: Path) -> None:
     assert not [p for p in os.listdir(dst) if p.startswith(".manifest")]
     back = read_manifest(dst)
     assert [(e.persona_id, e.level, e.extra) for e in back] == [(e.persona_id, e.level, {"note": "x"}) for e in moved]
+
+
+def test_a_pool_check_memo_skips_unchanged_images_and_catches_any_rewrite(
+        tmp_path: Path, small_pool: Path) -> None:
+    """Images that passed the full check are not decoded again while their file is untouched;
+    a rewrite, even one that keeps the size and puts the modification time back, is checked."""
+    import os
+    import shutil
+
+    from agents.image_checks import ImageChecks
+
+    pool = tmp_path / "pool"
+    shutil.copytree(small_pool, pool)
+    n = len(read_manifest(pool))
+
+    def check() -> int:
+        memo = ImageChecks(tmp_path / "memo")
+        try:
+            read_manifest(pool, checks=memo)
+        finally:
+            memo.close()
+        return memo.hits
+
+    assert check() == 0 and check() == n  # a new process (a new memo) trusts the record
+    victim = sorted(pool.glob("*.png"))[0]
+    data, st = victim.read_bytes(), victim.stat()
+    corrupt = data[:-40] + bytes(40)  # same size, broken end
+    victim.write_bytes(corrupt)
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns))  # the modification time put back
+    with pytest.raises(InputError, match=f"{victim.name}"):
+        check()
+    victim.write_bytes(data)
+    assert check() == n - 1  # the restored file is checked again, the others are not
+    assert check() == n
+    # a memo that cannot be written is no memo: every image is checked, nothing fails
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the memo's folder should be")
+    memo = ImageChecks(blocked)
+    assert memo.conn is None
+    read_manifest(pool, checks=memo)
+    memo.close()
