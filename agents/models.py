@@ -330,6 +330,9 @@ class ModelAccess:
         self._limiter = RateLimiter(config.rpm) if config.rpm else None
         self._in_flight: dict[str, asyncio.Future[Completion]] = {}
         self._fatal: str | None = None
+        # requests whose caller was cancelled (Ctrl-C) but which the server may still answer:
+        # an answer is paid for, so it is cached when it comes (see `drain`)
+        self._orphans: set[asyncio.Task[Any]] = set()
 
     def _scrub(self, text: str) -> str:
         if self._secret and len(self._secret) >= 4:
@@ -405,11 +408,18 @@ class ModelAccess:
                     raise ModelError(self._fatal)
                 self.stats.requests += 1
                 sent = time.perf_counter()
+                request = asyncio.ensure_future(self.client.create(
+                    autogen_messages, json_output=True if json_mode else None,
+                    extra_create_args=extra))
                 try:
-                    result = await self.client.create(autogen_messages,
-                                                      json_output=True if json_mode else None,
-                                                      extra_create_args=extra)
+                    result = await asyncio.shield(request)
                 except asyncio.CancelledError:
+                    if not request.done():  # sent: keep it running and keep what it brings
+                        self._orphans.add(request)
+                        request.add_done_callback(lambda task, k=key, t=sent:
+                                                  self._keep_orphan(task, k, t))
+                    elif not request.cancelled() and request.exception() is None:
+                        self._keep_orphan(request, key, sent)
                     raise
                 except Exception as error:  # sorted below: retried, or fatal
                     last = classify(error)
@@ -427,24 +437,49 @@ class ModelAccess:
                         self.stats.retries[last.kind] += 1
                     continue
                 latency_ms = (time.perf_counter() - sent) * 1000.0
-            text = result.content if isinstance(result.content, str) else json.dumps(
-                [str(c) for c in result.content])
-            usage = result.usage
-            reply = CachedReply(text, str(result.finish_reason), usage.prompt_tokens,
-                                usage.completion_tokens, latency_ms)
-            self.stats.replies += 1
-            self.stats.prompt_tokens += usage.prompt_tokens or 0
-            self.stats.completion_tokens += usage.completion_tokens or 0
-            if self.cache is not None:
-                self.cache.put(key, self.config.model, reply)
-            return Completion(text, usage.prompt_tokens, usage.completion_tokens, latency_ms,
-                              False, reply.finish_reason)
+            reply = self._received(result, key, latency_ms)
+            return Completion(reply.text, reply.prompt_tokens, reply.completion_tokens,
+                              latency_ms, False, reply.finish_reason)
         assert last is not None
         self.stats.failures += 1
         self.stats.failures_by_kind[last.kind] += 1
         raise ModelError(self._scrub(
             f"models.{self.name} ({self.config.model} at {self.config.base_url}): gave up after "
             f"{attempts} attempt{'s' if attempts != 1 else ''}; last: {last.message}"))
+
+    def _received(self, result: Any, key: str, latency_ms: float) -> CachedReply:
+        """Count a model's answer and cache it at once."""
+        text = result.content if isinstance(result.content, str) else json.dumps(
+            [str(c) for c in result.content])
+        usage = result.usage
+        reply = CachedReply(text, str(result.finish_reason), usage.prompt_tokens,
+                            usage.completion_tokens, latency_ms)
+        self.stats.replies += 1
+        self.stats.prompt_tokens += usage.prompt_tokens or 0
+        self.stats.completion_tokens += usage.completion_tokens or 0
+        if self.cache is not None:
+            self.cache.put(key, self.config.model, reply)
+        return reply
+
+    def _keep_orphan(self, task: asyncio.Task[Any], key: str, sent: float) -> None:
+        self._orphans.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            return  # no answer came: nothing was bought
+        self._received(task.result(), key, (time.perf_counter() - sent) * 1000.0)
+
+    @property
+    def orphans(self) -> int:
+        return len(self._orphans)
+
+    async def drain(self, timeout: float) -> int:
+        """Wait (up to `timeout` s) for requests sent before a cancellation to be answered and
+        cached; give up on the rest. Returns how many were abandoned."""
+        if self._orphans:
+            await asyncio.wait(set(self._orphans), timeout=timeout)
+        left = list(self._orphans)
+        for task in left:
+            task.cancel()
+        return len(left)
 
     def _delay(self, attempt: int, last: _Failure | None) -> float:
         """Exponential backoff with jitter; never shorter than a Retry-After the server sent."""

@@ -7,6 +7,7 @@ lacks. The factory asks it for a fresh negotiator per seat per match.
 """
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
@@ -128,6 +129,17 @@ class LLMContext:
         return merged_stats(self.accesses, self.cache)
 
     async def aclose(self) -> None:
+        """Close the clients; first, after an interruption, wait for the requests already sent
+        (each answer is paid for, so it goes into the cache)."""
+        sent = sum(access.orphans for access in self.accesses.values())
+        if sent:
+            limit = max(access.config.timeout for access in self.accesses.values())
+            sys.stderr.write(f"persona-arena: waiting up to {limit:g} s for {sent} "
+                             f"request{'s' if sent != 1 else ''} already sent, to keep the "
+                             "replies (Ctrl-C again to abandon them)\n")
+            sys.stderr.flush()  # one write: lines of several worker processes do not mix
+            for access in self.accesses.values():
+                await access.drain(limit)
         for access in self.accesses.values():
             await access.aclose()
 

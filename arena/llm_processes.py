@@ -114,15 +114,17 @@ def play_llm_in_processes(plan: Plan, specs: list[MatchSpec], workers: int,
                                   "digest": plan.match_list_sha256, "specs": share,
                                   "concurrency": per_worker}, pickle.HIGHEST_PROTOCOL)
             pool.append(_Worker(i, setup, inbox))
-        running = workers
+        running = set(range(workers))
         while running:
-            _, (kind, payload) = inbox.get()
+            index, (kind, payload) = inbox.get()
             if kind == "row":
                 on_row(MatchRow(*payload))
             elif kind == "stats":
                 add_stats(plan, payload)
             elif kind == "done":
-                running -= 1
+                running.discard(index)
+            elif kind == "exit" and index not in running:
+                continue  # a worker that finished, leaving
             elif kind == "input":
                 raise InputError(payload)
             elif kind == "error":
@@ -131,9 +133,30 @@ def play_llm_in_processes(plan: Plan, specs: list[MatchSpec], workers: int,
                 raise RuntimeError(f"an LLM worker process ended unexpectedly (exit {payload}); "
                                    "finished matches are stored: rerun with --resume")
         finished = True
+    except KeyboardInterrupt:  # Ctrl-C: let each worker keep the replies it already asked for
+        _stop_gently(pool, max(m.timeout for m in plan.config.models.values()) + 10.0)
+        raise
     finally:
         for worker in pool:
             worker.close(kill=not finished)
+
+
+def _stop_gently(pool: list[_Worker], timeout: float) -> None:
+    """End of input tells a worker to stop: it cancels its matches, waits for the requests it
+    already sent (their replies are paid for) and caches them. A second Ctrl-C ends the wait."""
+    import time
+
+    for worker in pool:
+        try:
+            worker.stdin.close()
+        except OSError:
+            pass
+    deadline = time.monotonic() + timeout
+    try:
+        for worker in pool:
+            worker.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        pass
 
 
 # -- the worker process ------------------------------------------------------------------------
@@ -145,42 +168,63 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
 
     job = pickle.load(inbox)
     lock = threading.Lock()
+    stop = threading.Event()
+    running: dict[str, Any] = {}  # the event loop and the task playing, once started
+
+    def request_stop() -> None:
+        stop.set()
+        loop, task = running.get("loop"), running.get("task")
+        if loop is not None and task is not None:
+            try:
+                loop.call_soon_threadsafe(task.cancel)
+            except RuntimeError:  # the loop has ended already
+                pass
 
     def send(kind: str, payload: Any) -> None:
         with lock:
-            pickle.dump((kind, payload), outbox, pickle.HIGHEST_PROTOCOL)
-            outbox.flush()
+            try:
+                pickle.dump((kind, payload), outbox, pickle.HIGHEST_PROTOCOL)
+                outbox.flush()
+            except OSError:  # the parent is gone: stop, keeping what was bought
+                request_stop()
 
-    def watch_parent() -> None:  # end of input: the parent is gone or wants us to stop
+    def watch_parent() -> None:  # end of input: the parent is gone or asks us to stop
         try:
             inbox.read()
-        finally:
+        except OSError:
+            pass
+        if "task" not in running:
             os._exit(0)
+        request_stop()
 
     threading.Thread(target=watch_parent, daemon=True).start()
+    plan = None
     try:
         plan = worker_plan(job["config"], job["base"], job["digest"])
         before = call_stats(plan)
 
         async def play() -> None:
+            running["loop"], running["task"] = asyncio.get_running_loop(), asyncio.current_task()
             try:
-                await play_specs(plan, job["specs"], job["concurrency"],
-                                 lambda row: send("row", (row.match, row.turns)))
-            finally:
+                if not stop.is_set():
+                    await play_specs(plan, job["specs"], job["concurrency"],
+                                     lambda row: send("row", (row.match, row.turns)))
+            finally:  # after a stop too: waits for requests already sent, caches their replies
                 if plan.factory.llm is not None:
                     await plan.factory.llm.aclose()
 
         asyncio.run(play())
-        if plan.factory.llm is not None:
-            plan.factory.llm.close()  # writes any reply the cache could not take before
         send("stats", stats_delta(before, call_stats(plan)))
         send("done", None)
+    except asyncio.CancelledError:  # stopped by the parent
+        pass
     except InputError as error:
         send("input", str(error))
-    except BrokenPipeError:
-        os._exit(0)
     except Exception:  # a bug: report it to the parent, which raises
         send("error", traceback.format_exc())
+    finally:
+        if plan is not None and plan.factory.llm is not None:
+            plan.factory.llm.close()  # writes any reply the cache could not take before
 
 
 def main() -> None:
@@ -189,7 +233,15 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops us cleanly
     outbox = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed by accident goes to stderr, not into the results pipe
-    _serve(sys.stdin.buffer, outbox)
+    try:
+        _serve(sys.stdin.buffer, outbox)
+    finally:  # the stdin watcher may still be reading: leave without interpreter teardown
+        for stream in (outbox, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(0)
 
 
 if __name__ == "__main__":

@@ -264,12 +264,31 @@ async def execute(plan: Plan, store: Store, concurrency: int, progress: Progress
     """Run every planned match (or `specs`) not yet stored as ok; return (ok, failed) counts."""
     if specs is None and plan.config.design.kind == "swiss":
         return await execute_swiss(plan, store, concurrency, progress)
+    todo = pending(plan, store, specs)
+    played = execute_in_processes(plan, store, progress, todo)
+    if played is not None:
+        return played
     counts = [0, 0]
 
     def on_row(row: MatchRow) -> None:
         counts[0 if record(store, progress, row) else 1] += 1
 
-    todo = pending(plan, store, specs)
+    await play_specs(plan, todo, concurrency, on_row)
+    return counts[0], counts[1]
+
+
+def execute_in_processes(plan: Plan, store: Store, progress: Progress,
+                         todo: list[MatchSpec]) -> tuple[int, int] | None:
+    """Play `todo` in worker processes when the run calls for them (see processes and
+    llm_processes) and return (ok, failed); None when this process should play them itself.
+
+    Blocking, not async: `run` calls it outside any event loop, so Ctrl-C arrives as
+    KeyboardInterrupt at once (asyncio.run would only cancel a task that never awaits)."""
+    counts = [0, 0]
+
+    def on_row(row: MatchRow) -> None:
+        counts[0 if record(store, progress, row) else 1] += 1
+
     workers = workers_for(plan, len(todo))
     if workers:  # offline agents: other processes play, this one stores
         plan.workers_used = max(plan.workers_used, workers)
@@ -280,7 +299,7 @@ async def execute(plan: Plan, store: Store, concurrency: int, progress: Progress
         plan.workers_used = max(plan.workers_used, llm_workers)
         play_llm_in_processes(plan, todo, llm_workers, on_row)
     else:
-        await play_specs(plan, todo, concurrency, on_row)
+        return None
     return counts[0], counts[1]
 
 
@@ -360,7 +379,14 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
 
                 ok, failed = execute_on_ray(plan, store, progress)
             else:
-                ok, failed = asyncio.run(_execute_then_close(plan, store, progress))
+                played = (execute_in_processes(plan, store, progress, pending(plan, store))
+                          if config.design.kind != "swiss" else None)
+                if played is not None:
+                    ok, failed = played
+                    if plan.factory.llm is not None:
+                        asyncio.run(plan.factory.llm.aclose())
+                else:
+                    ok, failed = asyncio.run(_execute_then_close(plan, store, progress))
         finally:
             progress.close()
         row = store.conn.execute(

@@ -745,3 +745,49 @@ def test_llm_worker_processes_store_the_same_tables_and_count_every_call(
                 env=env_for(tmp_path))
     assert run_json(again)["llm"]["requests"] == 0
     assert turn_table(tmp_path / "again" / "arena.sqlite") == tables[0][1]
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_ctrl_c_stops_with_one_line_and_resume_pays_nothing_twice(
+        tmp_path: Path, small_pool: Path, loopback_factory: Any, workers: int) -> None:
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) stops a run at once:
+    exit 130, one line, no traceback from any process; `--resume` then finishes it with the
+    replies bought before the interrupt taken from the cache."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server = loopback_factory(latency_ms=150)
+    config = llm_config(tmp_path, small_pool, server.base_url,
+                        cache=f"workers = {workers}")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(config), "--out",
+                             str(out)], env={**os.environ, **env_for(tmp_path)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # wait until some matches are stored, others in flight
+        try:
+            done = table(out / "arena.sqlite", "SELECT COUNT(*) FROM matches")[0][0]
+        except __import__("sqlite3").OperationalError:  # not created yet
+            done = 0
+        if done >= 3:
+            break
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    lines = err.strip().splitlines()
+    assert lines[-1] == ("persona-arena: interrupted; finished matches are stored (rerun with "
+                         "--resume)"), err
+    assert all(line.startswith("persona-arena: waiting up to ") for line in lines[:-1]), err
+    stored = table(out / "arena.sqlite", "SELECT COUNT(*) FROM matches")[0][0]
+    assert 3 <= stored < 49
+    paid = len([r for r in server.requests if r["status"] == 200])
+    resumed = cli("run", str(config), "--out", str(out), "--resume", "--json",
+                  env=env_for(tmp_path))
+    summary = run_json(resumed)
+    assert resumed.returncode == 0 and summary["ok"] == 49 - stored
+    assert summary["llm"]["requests"] + summary["llm"]["cache_hits"] >= 8 * (49 - stored)
+    assert summary["llm"]["requests"] == 49 * 8 - paid  # nothing paid for is bought again
