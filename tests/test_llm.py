@@ -791,3 +791,57 @@ def test_ctrl_c_stops_with_one_line_and_resume_pays_nothing_twice(
     assert resumed.returncode == 0 and summary["ok"] == 49 - stored
     assert summary["llm"]["requests"] + summary["llm"]["cache_hits"] >= 8 * (49 - stored)
     assert summary["llm"]["requests"] == 49 * 8 - paid  # nothing paid for is bought again
+
+
+def _session_processes(sid: int) -> list[int]:
+    """Live processes of a session (a killed run's worker processes keep its session id)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_sigkill_of_a_run_with_llm_workers_leaves_no_process_and_loses_no_reply(
+        tmp_path: Path, small_pool: Path, loopback_factory: Any) -> None:
+    """The parent dies without a word: its LLM worker processes see their input end, keep the
+    replies of the requests they had sent, and exit; `--resume` buys nothing twice."""
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    server = loopback_factory(latency_ms=150)
+    config = llm_config(tmp_path, small_pool, server.base_url, cache="workers = 2")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(config), "--out",
+                             str(out)], env={**os.environ, **env_for(tmp_path)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if table(out / "arena.sqlite", "SELECT COUNT(*) FROM matches")[0][0] >= 3:
+                break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.1)
+    assert len(_session_processes(proc.pid)) == 3  # the run and its two workers
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while _session_processes(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _session_processes(proc.pid) == []
+    stored = table(out / "arena.sqlite", "SELECT COUNT(*) FROM matches")[0][0]
+    paid = len([r for r in server.requests if r["status"] == 200])
+    resumed = cli("run", str(config), "--out", str(out), "--resume", "--json",
+                  env=env_for(tmp_path))
+    summary = run_json(resumed)
+    assert resumed.returncode == 0 and summary["ok"] == 49 - stored
+    assert summary["llm"]["requests"] == 49 * 8 - paid
