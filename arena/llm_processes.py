@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from arena.match import MatchSpec
+from arena.processes import end_child
 from arena.remote_plan import add_stats, call_stats, stats_delta, worker_config, worker_plan
 from arena.store import MatchRow
 from scenarios.errors import InputError
@@ -84,18 +85,8 @@ class _Worker:
             inbox.put((self.index, message))
 
     def close(self, kill: bool = False) -> None:
-        if kill:
-            self.proc.kill()
-        try:
-            self.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.thread.join(timeout=5)
+        end_child(self.proc, self.stdin, kill, wait_s=30)
+        self.thread.join(timeout=5)  # it has read the end of the worker's output
         self.stdout.close()
 
 

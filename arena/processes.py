@@ -92,18 +92,24 @@ class _Worker:
         return payload
 
     def close(self, kill: bool = False) -> None:
-        if kill:  # interrupted: it may be blocked writing rows nobody will read
-            self.proc.kill()
-        try:
-            self.stdin.close()  # end of input: the worker exits
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        end_child(self.proc, self.stdin, kill, wait_s=10)
         self.stdout.close()
+
+
+def end_child(proc: subprocess.Popen[bytes], stdin: IO[bytes], kill: bool, wait_s: float) -> None:
+    """End a worker process: killed at once (interrupted: it may be blocked writing rows nobody
+    will read), or told by the end of its input and given `wait_s` to exit."""
+    if kill:
+        proc.kill()
+    try:
+        stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def play_in_processes(plan: Plan, specs: list[MatchSpec], workers: int,

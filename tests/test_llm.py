@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from scenarios.loader import load_scenario
-from tests.helpers import cli, match_table, table, turn_table
+from tests.helpers import cli, live_processes, match_table, table, turn_table
 from tests.llm_helpers import chats, cli_here
 from tests.openai_server import LoopbackServer
 
@@ -795,15 +795,7 @@ def test_ctrl_c_stops_with_one_line_and_resume_pays_nothing_twice(
 
 def _session_processes(sid: int) -> list[int]:
     """Live processes of a session (a killed run's worker processes keep its session id)."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
+    return [pid for pid, state, _, session in live_processes() if session == sid and state != "Z"]
 
 
 def test_sigkill_of_a_run_with_llm_workers_leaves_no_process_and_loses_no_reply(

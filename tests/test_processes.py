@@ -12,7 +12,7 @@ from arena.config import RunConfig
 from arena.processes import chunks, workers_for
 from arena.tournament import plan_run, run
 
-from tests.helpers import ROOT, match_table, table, turn_table
+from tests.helpers import ROOT, live_processes, match_table, table, turn_table
 
 
 def _config(pool: Path, workers: int | None, design: dict, condition: str) -> RunConfig:
@@ -75,15 +75,7 @@ def test_a_script_without_a_main_guard_can_use_workers(small_pool: Path, tmp_pat
 
 
 def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
+    return [child for child, _, parent, _ in live_processes() if parent == pid]
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
