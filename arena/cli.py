@@ -20,7 +20,8 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _print_json(data: Any) -> None:
+def print_json(data: Any) -> None:
+    """A command's `--json` output (shared by the model commands in cli_llm)."""
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
@@ -31,7 +32,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     results = run_demo(Path(args.out), args.seed, per_level=args.per_level,
                        repetitions=args.repetitions)
     if args.json:
-        _print_json(results)
+        print_json(results)
     return 0
 
 
@@ -66,7 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "agents": {t: plan.factory.label(t) for t in plan.factory.teams()},
                 **estimate(plan)}
         if args.json:
-            _print_json(info)
+            print_json(info)
         else:
             print(f"{info['matches']:,} matches of {info['scenario']} ({info['design']} design, "
                   f"{info['condition']}); agents: "
@@ -81,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     summary = run(config, base, out, resume=args.resume)
     if args.json:
-        _print_json(summary.as_dict())
+        print_json(summary.as_dict())
     else:
         print(f"{out}: {summary.ran:,} matches run ({summary.ok:,} ok, {summary.failed:,} failed), "
               f"{summary.already_done:,} already stored, {summary.planned:,} planned; "
@@ -145,7 +146,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     summary = summarize(Path(args.run_dir))
     if args.json:
-        _print_json(summary)
+        print_json(summary)
     else:
         print(format_summary(summary, str(args.run_dir)))
     return 0

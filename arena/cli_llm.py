@@ -2,14 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
+from arena.cli import print_json
 from scenarios.errors import InputError
-
-
-def _print_json(data: object) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 def cmd_rate(args: argparse.Namespace) -> int:
@@ -21,7 +17,7 @@ def cmd_rate(args: argparse.Namespace) -> int:
             raise InputError("--import takes no --config, --model or --prompt-file")
         result = import_ratings(pool, Path(args.import_csv), args.rater)
         if args.json:
-            _print_json(result)
+            print_json(result)
         else:
             print(f"{pool}: {result['imported']:,} ratings imported by "
                   f"{', '.join(result['raters'])} ({result['rows']:,} rows)")
@@ -32,7 +28,7 @@ def cmd_rate(args: argparse.Namespace) -> int:
                        Path(args.prompt_file) if args.prompt_file else None, args.rater,
                        args.retries, args.max_tokens)
     if args.json:
-        _print_json(result)
+        print_json(result)
     else:
         failed = result["unparseable"]
         print(f"{pool}: rater {result['rater']}: {result['rated']:,} images rated, "

@@ -23,11 +23,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from arena.match import MatchSpec
-from arena.processes import end_child
+from arena.processes import end_child, start_child, worker_outbox
 from arena.remote_plan import add_stats, call_stats, stats_delta, worker_config, worker_plan
 from arena.store import MatchRow
 from scenarios.errors import InputError
@@ -61,15 +60,8 @@ class _Worker:
     """One child process, its pipes, and a thread that forwards what it says to `inbox`."""
 
     def __init__(self, index: int, setup: bytes, inbox: queue.SimpleQueue[Any]) -> None:
-        root = str(Path(__file__).resolve().parents[1])  # where `arena` is importable from
-        env = {**os.environ,
-               "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
         self.index = index
-        self.proc = subprocess.Popen([sys.executable, "-m", "arena.llm_processes"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.stdin: IO[bytes] = self.proc.stdin
-        self.stdout: IO[bytes] = self.proc.stdout
+        self.proc, self.stdin, self.stdout = start_child("arena.llm_processes")
         self.stdin.write(setup)
         self.stdin.flush()  # stdin stays open: its end-of-file tells the worker to stop
         self.thread = threading.Thread(target=self._forward, args=(inbox,), daemon=True)
@@ -219,11 +211,7 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
 
 
 def main() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops us cleanly
-    outbox = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # anything printed by accident goes to stderr, not into the results pipe
+    outbox = worker_outbox()
     try:
         _serve(sys.stdin.buffer, outbox)
     finally:  # the stdin watcher may still be reading: leave without interpreter teardown

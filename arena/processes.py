@@ -63,14 +63,7 @@ class _Worker:
     """One child process and its two pipes."""
 
     def __init__(self, setup: bytes) -> None:
-        root = str(Path(__file__).resolve().parents[1])  # where `arena` is importable from
-        env = {**os.environ,
-               "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-        self.proc = subprocess.Popen([sys.executable, "-m", "arena.processes"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.stdin: IO[bytes] = self.proc.stdin
-        self.stdout: IO[bytes] = self.proc.stdout
+        self.proc, self.stdin, self.stdout = start_child("arena.processes")
         self.send_raw(setup)
 
     def send_raw(self, data: bytes) -> None:
@@ -94,6 +87,30 @@ class _Worker:
     def close(self, kill: bool = False) -> None:
         end_child(self.proc, self.stdin, kill, wait_s=10)
         self.stdout.close()
+
+
+def start_child(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes], IO[bytes]]:
+    """`python -m module` with pipes on its stdin and stdout, able to import our packages
+    wherever the parent found them."""
+    root = str(Path(__file__).resolve().parents[1])  # where `arena` is importable from
+    env = {**os.environ,
+           "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    return proc, proc.stdin, proc.stdout
+
+
+def worker_outbox() -> IO[bytes]:
+    """In a worker: the pipe to the parent (our stdout), with stdout itself sent to stderr so
+    nothing printed by accident lands in the results; Ctrl-C is left to the parent, which stops
+    its workers itself."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    outbox = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    return outbox
 
 
 def end_child(proc: subprocess.Popen[bytes], stdin: IO[bytes], kill: bool, wait_s: float) -> None:
@@ -180,12 +197,7 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
 
 
 def main() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it stops us cleanly
-    outbox = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)  # anything printed by accident goes to stderr, not into the results pipe
-    _serve(sys.stdin.buffer, outbox)
+    _serve(sys.stdin.buffer, worker_outbox())
 
 
 if __name__ == "__main__":

@@ -268,6 +268,12 @@ async def execute(plan: Plan, store: Store, concurrency: int, progress: Progress
     played = execute_in_processes(plan, store, progress, todo)
     if played is not None:
         return played
+    return await play_here(plan, store, concurrency, progress, todo)
+
+
+async def play_here(plan: Plan, store: Store, concurrency: int, progress: Progress,
+                    todo: list[MatchSpec]) -> tuple[int, int]:
+    """Play `todo` (pending, in running order) in this process; store each; (ok, failed)."""
     counts = [0, 0]
 
     def on_row(row: MatchRow) -> None:
@@ -335,10 +341,10 @@ async def execute_swiss(plan: Plan, store: Store, concurrency: int, progress: Pr
     return ok, failed
 
 
-async def _execute_then_close(plan: Plan, store: Store, progress: Progress) -> tuple[int, int]:
+async def _then_close(plan: Plan, work: Awaitable[tuple[int, int]]) -> tuple[int, int]:
     """Run, then close the model clients inside the loop that opened their connections."""
     try:
-        return await execute(plan, store, plan.config.execution.concurrency, progress)
+        return await work
     finally:
         if plan.factory.llm is not None:
             await plan.factory.llm.aclose()
@@ -379,14 +385,18 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
 
                 ok, failed = execute_on_ray(plan, store, progress)
             else:
-                played = (execute_in_processes(plan, store, progress, pending(plan, store))
-                          if config.design.kind != "swiss" else None)
+                concurrency = config.execution.concurrency
+                todo = pending(plan, store) if config.design.kind != "swiss" else None
+                played = (execute_in_processes(plan, store, progress, todo)
+                          if todo is not None else None)
                 if played is not None:
                     ok, failed = played
                     if plan.factory.llm is not None:
                         asyncio.run(plan.factory.llm.aclose())
                 else:
-                    ok, failed = asyncio.run(_execute_then_close(plan, store, progress))
+                    ok, failed = asyncio.run(_then_close(plan, (
+                        play_here(plan, store, concurrency, progress, todo) if todo is not None
+                        else execute(plan, store, concurrency, progress))))
         finally:
             progress.close()
         row = store.conn.execute(
