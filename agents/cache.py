@@ -125,17 +125,9 @@ class ReplyCache:
             if len(rows) == 1:
                 self.conn.execute(_INSERT, rows[0])
             else:
-                self.conn.execute("BEGIN IMMEDIATE")
-                try:
+                with self.conn:  # commits, or rolls back when a row cannot be written
+                    self.conn.execute("BEGIN IMMEDIATE")
                     self.conn.executemany(_INSERT, rows)
-                    self.conn.execute("COMMIT")
-                except BaseException:
-                    if self.conn.in_transaction:
-                        try:
-                            self.conn.execute("ROLLBACK")
-                        except sqlite3.Error:
-                            pass
-                    raise
         except (sqlite3.Error, OSError) as error:
             self._failed(error)
             return False
@@ -153,10 +145,6 @@ class ReplyCache:
 
     def count(self) -> int:
         return self.conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
-
-    def stats(self) -> dict[str, Any]:
-        return {"path": str(self.path), "written": self.writes, "errors": self.errors,
-                "unsaved": self.unsaved}
 
     def close(self) -> None:
         """Write what is held, then close; replies still unwritable are reported on stderr (a

@@ -73,15 +73,14 @@ class ImageChecks:
         gone = ([(path,) for path in self._known if not os.path.exists(path)]
                 if len(self._known) > PRUNE_ABOVE else [])  # pools deleted since: forget them
         try:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany("INSERT OR REPLACE INTO checked VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                  rows)
-            self.conn.executemany("DELETE FROM checked WHERE path = ?", gone)
-            self.conn.execute("COMMIT")
+            with self.conn:  # commits, or rolls back on an error
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.executemany(
+                    "INSERT OR REPLACE INTO checked VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                self.conn.executemany("DELETE FROM checked WHERE path = ?", gone)
             self._new.clear()
         except sqlite3.Error:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
+            pass
 
     def close(self) -> None:
         if self.conn is not None:

@@ -22,6 +22,7 @@ import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
@@ -127,8 +128,6 @@ def play_llm_in_processes(plan: Plan, specs: list[MatchSpec], workers: int,
 def _stop_gently(pool: list[_Worker], timeout: float) -> None:
     """End of input tells a worker to stop: it cancels its matches, waits for the requests it
     already sent (their replies are paid for) and caches them. A second Ctrl-C ends the wait."""
-    import time
-
     for worker in pool:
         try:
             worker.stdin.close()
