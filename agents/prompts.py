@@ -10,8 +10,8 @@ from __future__ import annotations
 import string
 from typing import Any
 
-from agents.images import EncodedImage
-from agents.persona import Persona
+from agents.personas.images import EncodedImage
+from agents.personas.persona import Persona
 from scenarios.errors import InputError
 from scenarios.moves import MoveRequest
 

@@ -90,7 +90,7 @@ def cmd_power(args: argparse.Namespace) -> int:
         params, source = entry_params(entry), f"fitted on {args.pilot}" + (
             f" ({args.agent})" if args.agent else "")
     else:
-        from agents.surrogate import load_params
+        from agents.negotiators.surrogate import load_params
 
         params, source = load_params(args.fit), args.fit
     if args.agent and not args.pilot:

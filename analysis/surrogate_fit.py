@@ -145,7 +145,7 @@ def fit_run(run_dir: Path | str, agent: str | None = None,
 
 def entry_params(entry: dict[str, Any]) -> Any:
     """A surrogate.json entry as the surrogate's parameter object."""
-    from agents.surrogate import SurrogateParams
+    from agents.negotiators.surrogate import SurrogateParams
 
     claim, accept = entry["claim"], entry["accept"]
     return SurrogateParams(claim["intercept"], claim["own"], claim["opp"], claim["sd_persona"],

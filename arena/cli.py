@@ -91,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_avatars_generate(args: argparse.Namespace) -> int:
-    from agents.avatars import generate_pool
+    from agents.personas.avatars import generate_pool
 
     if args.n < 1 or args.levels < 1:
         raise InputError("--n and --levels must be at least 1")
@@ -104,7 +104,7 @@ def cmd_avatars_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_avatars_import(args: argparse.Namespace) -> int:
-    from agents.pool import import_pool
+    from agents.personas.pool_import import import_pool
 
     entries = import_pool(Path(args.src), Path(args.out))
     levels = sorted({e.level for e in entries if e.level is not None})

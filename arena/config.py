@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from agents.models.config import ModelConfig
 from scenarios.errors import InputError
 from scenarios.loader import format_validation_error, read_toml
 
@@ -50,29 +51,6 @@ class AgentConfig(_Strict):
     repairs: int = Field(default=2, ge=0, le=10)  # llm, json protocol: repair requests
     extractor: Literal["offline", "llm"] = "offline"  # llm, free-text: who reads the move
     extractor_model: str | None = None
-
-
-class ModelConfig(_Strict):
-    base_url: str
-    model: str
-    api_key_env: str = "OPENAI_API_KEY"
-    temperature: float = Field(default=1.0, ge=0, le=2)
-    max_tokens: int = Field(default=300, ge=1)
-    vision: bool = True
-    family: str = "unknown"
-    timeout: float = Field(default=60.0, gt=0)
-    max_retries: int = Field(default=6, ge=0, le=50)
-    concurrency: int = Field(default=16, ge=1, le=4096)
-    rpm: int | None = Field(default=None, ge=1)
-    detail: Literal["auto", "low", "high"] | None = None
-    max_image_side: int | None = Field(default=None, ge=16)
-    price_prompt_per_1m: float | None = Field(default=None, ge=0)
-    price_completion_per_1m: float | None = Field(default=None, ge=0)
-    json_output: bool = False  # the endpoint takes response_format json_object (json protocol)
-    send_seed: bool = False  # send a per-call seed derived from the match seed
-    retry_base_s: float = Field(default=1.0, ge=0)  # first backoff; doubles per retry, jittered
-    retry_max_s: float = Field(default=60.0, ge=0)
-    preflight: Literal["connect", "models", "off"] = "connect"  # before the first match
 
 
 class ExecutionConfig(_Strict):

@@ -31,7 +31,7 @@ def demo_configs(pool: Path, seed: int, levels: int, per_level: int,
 
 def run_demo(out: Path, seed: int = 1, levels: int = 7, per_level: int = 5,
              repetitions: int = 2, stream: TextIO | None = None) -> dict[str, Any]:
-    from agents.avatars import generate_pool
+    from agents.personas.avatars import generate_pool
     from analysis.report import write_report
     from analysis.summary import format_summary, summarize
 

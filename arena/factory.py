@@ -5,7 +5,7 @@ import random
 from typing import Any
 
 from agents.base import Negotiator
-from agents.persona import Persona
+from agents.personas.persona import Persona
 from arena.config import AgentConfig, RunConfig
 from arena.designs import CONFEDERATE
 from arena.seeds import derive_seed, rng_for
@@ -54,7 +54,7 @@ class AgentFactory:
         if agent.kind == "llm" and self.llm is None:
             raise InputError(f"agents.{team}.kind: 'llm' agents need a model context")
         if agent.kind == "surrogate":
-            from agents.surrogate import load_params
+            from agents.negotiators.surrogate import load_params
 
             self._surrogate_params[agent.fit] = load_params(agent.fit)
 
@@ -92,12 +92,12 @@ class AgentFactory:
         opponent = self.personas.get(opponent_id) if opponent_id else None
         kind = agent.kind
         if kind == "confederate":
-            from agents.confederate import Confederate
+            from agents.negotiators.confederate import Confederate
 
             claims = tuple(agent.claims) if agent.claims else (50.0, 75.0)
             return Confederate(self.scenario.prompts, claims, self.scenario.spec.pie)  # type: ignore[union-attr]
         if kind == "surrogate":
-            from agents.surrogate import SurrogateNegotiator
+            from agents.negotiators.surrogate import SurrogateNegotiator
 
             own = float(persona.level) if persona and persona.level is not None else 4.0
             sees_opponent = self.config.condition in ("both-images", "text")
@@ -108,12 +108,12 @@ class AgentFactory:
             return SurrogateNegotiator(self._surrogate_params[agent.fit], rng, own, opp, effect,
                                        self.scenario.spec.pie, self.label(team))  # type: ignore[union-attr]
         if kind == "concession":
-            from agents.concession import ConcessionNegotiator
+            from agents.negotiators.concession import ConcessionNegotiator
 
             return ConcessionNegotiator(self.scenario, agent.tactic, agent.exponent,
                                         agent.reservation_share, self.label(team))
         if kind == "random":
-            from agents.random_agent import RandomNegotiator
+            from agents.negotiators.random_agent import RandomNegotiator
 
             return RandomNegotiator(self.scenario, random.Random(derive_seed(match_seed, side)))
         if kind == "llm":

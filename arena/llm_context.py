@@ -12,14 +12,16 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
-from agents.cache import ReplyCache, resolve_cache_dir
-from agents.images import EncodedImage, ImageEncoder
-from agents.llm import LLMNegotiator
-from agents.models import (ModelAccess, build_client, check_base_url, check_reachable,
-                           probe_models, read_api_key)
-from agents.persona import Persona
+from agents.models.cache import ReplyCache, resolve_cache_dir
+from agents.personas.images import EncodedImage, ImageEncoder
+from agents.negotiators.llm import LLMNegotiator
+from agents.models.access import ModelAccess
+from agents.models.client import build_client
+from agents.models.preflight import check_base_url, check_reachable, probe_models, read_api_key
+from agents.personas.persona import Persona
 from agents.prompts import IMAGE_CONDITIONS
-from arena.config import AgentConfig, CacheConfig, ModelConfig, RunConfig
+from agents.models.config import ModelConfig
+from arena.config import AgentConfig, CacheConfig, RunConfig
 from scenarios.errors import InputError
 from scenarios.loader import Scenario
 

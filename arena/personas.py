@@ -5,7 +5,7 @@ import csv
 import io
 from pathlib import Path
 
-from agents.persona import Persona
+from agents.personas.persona import Persona
 from scenarios.errors import InputError
 
 
@@ -71,12 +71,12 @@ def load_personas(pool: Path, rating: str, levels: int, ratings_file: Path | Non
     """The pool's personas with all known ratings, and levels from the chosen rating. With
     `checks_dir`, images that passed the pool check before and are unchanged are not decoded
     again (see agents/image_checks)."""
-    from agents.pool import read_manifest
+    from agents.personas.manifest import read_manifest
 
     if checks_dir is None:
         entries = read_manifest(pool)
     else:
-        from agents.image_checks import ImageChecks
+        from agents.personas.check_memo import ImageChecks
 
         checks = ImageChecks(checks_dir)
         try:

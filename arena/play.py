@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agents.human import HumanNegotiator
+from agents.negotiators.human import HumanNegotiator
 from agents.prompts import fill, lookup, private_fields, seat_of
 from arena.config import AgentConfig, load_config
 from arena.factory import AgentFactory

@@ -16,8 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agents.rater import ImageRater, Rating, prompt_sha256, rate_all
-from arena.config import CacheConfig, ModelConfig
+from agents.personas.rater import ImageRater, Rating, prompt_sha256, rate_all
+from agents.models.config import ModelConfig
+from arena.config import CacheConfig
 from arena.store import Store
 from scenarios.errors import InputError
 from scenarios.loader import format_validation_error, load_scenario, read_toml
@@ -63,8 +64,8 @@ def rating_prompt(tables: ModelTables, prompt_file: Path | None) -> tuple[str, b
 def rate_pool(pool: Path, config_path: Path, model: str, prompt_file: Path | None = None,
               rater: str | None = None, retries: int = 2, max_tokens: int = 1) -> dict[str, Any]:
     """Rate every image of the pool not yet rated by this rater; report what happened."""
-    from agents.images import ImageEncoder
-    from agents.pool import read_manifest
+    from agents.personas.images import ImageEncoder
+    from agents.personas.manifest import read_manifest
     from arena.llm_context import merged_stats, open_cache, open_models
 
     if retries < 0:
@@ -125,7 +126,7 @@ def import_ratings(pool: Path, csv_path: Path, rater: str | None) -> dict[str, A
     """Import external ratings (columns persona_id, score, optionally rater) into the pool.
 
     Several rows for one persona and rater (several people) are averaged; `raw` keeps them."""
-    from agents.pool import read_manifest
+    from agents.personas.manifest import read_manifest
 
     known = {e.persona_id for e in read_manifest(pool, verify="none")}
     try:

@@ -76,7 +76,7 @@ def worker_config(config: RunConfig, base: Path, slots: int) -> dict[str, Any]:
     sees it ($PERSONA_ARENA_CACHE may differ on a cluster's nodes). A model's `concurrency` and
     `rpm` are limits of the whole run and every worker process enforces its own: each gets its
     share."""
-    from agents.cache import resolve_cache_dir
+    from agents.models.cache import resolve_cache_dir
 
     data = config.model_dump(mode="json")
     data["cache"]["dir"] = str(resolve_cache_dir(config.cache.dir, base).resolve())

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from agents.cache import resolve_cache_dir
-from agents.persona import Persona
+from agents.models.cache import resolve_cache_dir
+from agents.personas.persona import Persona
 from arena.config import RunConfig, resolved_json
 from arena.designs import Entrant, expand, select_per_level, shuffled
 from arena.factory import AgentFactory

@@ -21,7 +21,7 @@ MODEL = "loopback-vlm"
 
 def make_pool(folder: Path, n: int, size: int) -> Path:
     """`n` real avatars (python-avatars + resvg) over 7 levels, `size` px square."""
-    from agents.avatars import generate_pool
+    from agents.personas.avatars import generate_pool
 
     generate_pool(n, 7, folder, seed=1, size=size)
     return folder

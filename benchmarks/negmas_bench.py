@@ -41,7 +41,7 @@ def _tactics(i: int) -> tuple[str, str]:
 
 # -- persona-arena -------------------------------------------------------------------------------
 def arena_block(start: int, n: int, store: Any = None) -> dict[str, Any]:
-    from agents.concession import ConcessionNegotiator
+    from agents.negotiators.concession import ConcessionNegotiator
     from arena.match import MatchSpec, play_match
     from scenarios.loader import parse_scenario
 

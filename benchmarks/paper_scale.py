@@ -105,8 +105,8 @@ def measure(pool: Path, work: Path, quick: bool, workers: int | None) -> dict[st
 def time_avatars(n: int, log: Log) -> dict[str, Any]:
     """Draw and render `n` real avatars (all CPUs, as `avatars generate` does) and extrapolate
     to the paper's 5,185; also time the full check `run` makes of such a pool."""
-    from agents.avatars import generate_pool
-    from agents.pool import read_manifest
+    from agents.personas.avatars import generate_pool
+    from agents.personas.manifest import read_manifest
 
     with scratch("avatars") as folder:
         started = time.perf_counter()

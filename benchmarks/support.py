@@ -99,8 +99,9 @@ def folder_bytes(path: Path) -> int:
 def placeholder_pool(folder: Path, n: int, levels: int = 7, side: int = 1) -> Path:
     """A pool of `n` tiny distinct PNGs (levels round-robin, as `avatars generate` assigns them)
     with a valid manifest: enough for agents that never look at the pixels."""
-    from agents.avatars import level_of, persona_id
-    from agents.pool import PoolEntry, sha256_bytes, write_manifest
+    from agents.personas.avatars import level_of, persona_id
+    from agents.personas.image_files import sha256_bytes
+    from agents.personas.manifest import PoolEntry, write_manifest
     from tests.openai_server import make_png
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -194,7 +195,7 @@ def run_child(args: list[str], cwd: Path = ROOT, timeout: float = 3600.0,
 def llm_status() -> str | None:
     """None when the LLM negotiator can be benchmarked, else why not (one line)."""
     try:
-        import agents.llm  # noqa: F401
+        import agents.negotiators.llm  # noqa: F401
         from arena.llm_context import build_llm_context  # noqa: F401
         from tests.openai_server import start_server_process  # noqa: F401
     except Exception as error:  # missing, or half-written while being built

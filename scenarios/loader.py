@@ -62,14 +62,14 @@ class Scenario:
     def new_state(self) -> MatchState:
         spec = self.spec
         if isinstance(spec, UltimatumSpec):
-            from scenarios.ultimatum import UltimatumState
+            from scenarios.games.ultimatum import UltimatumState
 
             return UltimatumState(spec)
         if isinstance(spec, PriceBargainSpec):
-            from scenarios.bargain import PriceBargainState
+            from scenarios.games.bargain import PriceBargainState
 
             return PriceBargainState(spec)
-        from scenarios.division import ItemDivisionState
+        from scenarios.games.division import ItemDivisionState
 
         return ItemDivisionState(spec)
 

@@ -41,7 +41,7 @@ def loopback_factory() -> Iterator[Callable[..., LoopbackServer]]:
 @pytest.fixture(scope="session")
 def small_pool(tmp_path_factory: pytest.TempPathFactory):
     """A generated pool of 14 avatars over 7 levels (2 per level), made once per session."""
-    from agents.avatars import generate_pool
+    from agents.personas.avatars import generate_pool
 
     pool = tmp_path_factory.mktemp("pool") / "pool"
     generate_pool(14, 7, pool, seed=3, size=64)

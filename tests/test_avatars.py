@@ -1,4 +1,4 @@
-"""Avatar pool generation (agents.avatars) and pool reading/import/validation (agents.pool).
+"""Avatar pool generation (agents.personas.avatars) and pool reading/import/validation (agents.personas.manifest, image_files, pool_import).
 
 Pools here are tiny (n=14, 64 px) so the file runs in seconds; determinism is checked on the
 bytes of every file because the paper-style experiments hash images into the results store.
@@ -20,7 +20,7 @@ import pytest
 import resvg_py
 from PIL import Image, ImageStat
 
-from agents.avatars import (
+from agents.personas.avatars import (
     BACKGROUND_STAGES,
     clean_svg,
     MAX_SCORE,
@@ -30,13 +30,9 @@ from agents.avatars import (
     level_of,
     render_svg,
 )
-from agents.pool import (
-    PoolEntry,
-    import_pool,
-    load_image_checked,
-    read_manifest,
-    write_manifest,
-)
+from agents.personas.image_files import load_image_checked
+from agents.personas.manifest import PoolEntry, read_manifest, write_manifest
+from agents.personas.pool_import import import_pool
 from scenarios.errors import InputError
 
 N, LEVELS, SIZE, SEED = 14, 7, 64, 3
@@ -414,7 +410,7 @@ def test_a_pool_check_memo_skips_unchanged_images_and_catches_any_rewrite(
     import os
     import shutil
 
-    from agents.image_checks import ImageChecks
+    from agents.personas.check_memo import ImageChecks
 
     pool = tmp_path / "pool"
     shutil.copytree(small_pool, pool)

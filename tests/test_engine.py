@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.concession import ConcessionNegotiator
-from agents.confederate import Confederate
-from agents.surrogate import SurrogateNegotiator, load_params
+from agents.negotiators.concession import ConcessionNegotiator
+from agents.negotiators.confederate import Confederate
+from agents.negotiators.surrogate import SurrogateNegotiator, load_params
 from arena.match import MatchSpec, play_match
 from arena.store import MatchRow, Store
 from scenarios.loader import load_scenario

@@ -440,7 +440,7 @@ def _run_in_process(config_path: Path, out: Path) -> Any:
 def test_text_and_none_conditions_and_image_options(tmp_path: Path, small_pool: Path,
                                                     loopback: LoopbackServer,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from agents.pool import read_manifest
+    from agents.personas.manifest import read_manifest
 
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     monkeypatch.setenv("PERSONA_ARENA_CACHE", str(tmp_path / "cache"))
@@ -572,8 +572,9 @@ def test_two_processes_share_one_cache(tmp_path: Path, small_pool: Path,
 
 # -- limits and Retry-After, on the model access itself ---------------------------------------------
 def _access(base_url: str, **options: Any) -> Any:
-    from agents.models import ModelAccess, build_client
-    from arena.config import ModelConfig
+    from agents.models.access import ModelAccess
+    from agents.models.client import build_client
+    from agents.models.config import ModelConfig
 
     config = ModelConfig(base_url=base_url, model="loopback-vlm", retry_base_s=0.01, **options)
     return ModelAccess("local", config, build_client(config, "sk-x"), None, "sk-x")
@@ -582,7 +583,7 @@ def _access(base_url: str, **options: Any) -> Any:
 def _ask(access: Any, n: int) -> list[Any]:
     import asyncio
 
-    from agents.models import ChatMessage
+    from agents.models.messages import ChatMessage
 
     async def go() -> list[Any]:
         try:
@@ -597,7 +598,8 @@ def _ask(access: Any, n: int) -> list[Any]:
 def test_concurrency_rpm_and_retry_after_are_honoured(loopback_factory: Any) -> None:
     import time
 
-    from agents.models import ModelError, RateLimiter
+    from agents.models.failures import ModelError
+    from agents.models.limits import RateLimiter
 
     slow = loopback_factory(latency_ms=40)
     replies = _ask(_access(slow.base_url, concurrency=2), 8)
@@ -644,7 +646,7 @@ def _full(cache: Any) -> int:
 
 def test_replies_outlive_a_full_cache_disk_and_are_written_when_it_frees(
         tmp_path: Path, loopback: LoopbackServer, capsys: pytest.CaptureFixture[str]) -> None:
-    from agents.cache import ReplyCache
+    from agents.models.cache import ReplyCache
 
     cache = ReplyCache(tmp_path / "cache")
     filler = _full(cache)
@@ -672,7 +674,7 @@ def test_a_run_whose_cache_disk_is_full_finishes_and_reports_it(
         tmp_path: Path, small_pool: Path, loopback: LoopbackServer,
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     import arena.llm_context as llm_context
-    from agents.cache import ReplyCache
+    from agents.models.cache import ReplyCache
 
     def full_cache(cache_config: Any, base: Path) -> ReplyCache:
         cache = ReplyCache(tmp_path / "cache")
@@ -702,7 +704,7 @@ def _with_cache(loopback: LoopbackServer, cache: Any) -> Any:
 def _ask_with(access: Any, prompts: list[str]) -> list[Any]:
     import asyncio
 
-    from agents.models import ChatMessage
+    from agents.models.messages import ChatMessage
 
     async def go() -> list[Any]:
         try:

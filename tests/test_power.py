@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from scipy import stats
 
-from agents.surrogate import load_params
+from agents.negotiators.surrogate import load_params
 from analysis.power import Design, matches_for_power, simulate
 from tests.analysis_support import demo_dir, run_cli
 

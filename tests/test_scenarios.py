@@ -102,7 +102,7 @@ def test_item_division_payoffs_by_hand() -> None:
 
 
 def _random_record(name: str, seed: int):
-    from agents.random_agent import RandomNegotiator
+    from agents.negotiators.random_agent import RandomNegotiator
     from arena.match import MatchSpec, play_match
 
     scenario = load_scenario(name)

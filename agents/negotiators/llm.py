@@ -20,9 +20,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from agents.images import EncodedImage
-from agents.models import ChatMessage, Completion, ModelAccess
-from agents.persona import Persona
+from agents.personas.images import EncodedImage
+from agents.models.access import ModelAccess
+from agents.models.messages import ChatMessage, Completion
+from agents.personas.persona import Persona
 from agents.prompts import fill, first_message, json_hints, lookup, seat_of
 from scenarios.loader import Scenario
 from scenarios.moves import Move, MoveKind, MoveRequest, Reply

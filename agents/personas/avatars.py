@@ -24,7 +24,9 @@ from xml.etree import ElementTree as ET
 import python_avatars as pa
 import resvg_py
 
-from agents.pool import PoolEntry, check_output_folder, sha256_bytes, staged_folder, write_manifest
+from agents.personas.image_files import sha256_bytes
+from agents.personas.manifest import PoolEntry, write_manifest
+from agents.personas.pool_import import check_output_folder, staged_folder
 from scenarios.errors import InputError
 
 # ----------------------------------------------------------------------------- graded lists

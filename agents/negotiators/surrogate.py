@@ -16,7 +16,7 @@ from pathlib import Path
 
 from scenarios.moves import ACCEPT, PROPOSE, REJECT, Move, MoveRequest, Reply
 
-PARAMS_FILE = Path(__file__).resolve().parent / "data" / "surrogate.json"
+PARAMS_FILE = Path(__file__).resolve().parents[1] / "data" / "surrogate.json"
 
 
 @dataclass(frozen=True, slots=True)

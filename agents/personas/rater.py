@@ -13,8 +13,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from agents.images import EncodedImage
-from agents.models import ChatMessage, ModelAccess
+from agents.personas.images import EncodedImage
+from agents.models.access import ModelAccess
+from agents.models.messages import ChatMessage
 
 _INTEGER = re.compile(r"(?<![\d.])(\d+)(?![\d.])")
 

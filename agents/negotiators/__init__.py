@@ -1,0 +1,1 @@
+"""Negotiators: what plays a seat (an LLM, a fitted surrogate, scripts, tactics, a person)."""

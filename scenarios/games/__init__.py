@@ -1,0 +1,1 @@
+"""The built-in games, registered through the same registry user plugins use."""
