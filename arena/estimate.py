@@ -10,26 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from agents.models.tokens import MESSAGE_OVERHEAD, image_tokens, text_tokens
 from scenarios.moves import MoveRequest
-
-CHARS_PER_TOKEN = 4.0
-MESSAGE_OVERHEAD = 4  # tokens of framing per chat message
-
-
-def image_tokens(width: int, height: int, detail: str | None) -> int:
-    if detail == "low":
-        return 85
-    scale = min(1.0, 2048 / max(width, height))
-    w, h = int(width * scale), int(height * scale)
-    short = min(w, h)
-    if short > 768:
-        w, h = int(w * 768 / short), int(h * 768 / short)
-    return 85 + 170 * math.ceil(w / 512) * math.ceil(h / 512)
-
-
-def text_tokens(text: str) -> int:
-    return math.ceil(len(text) / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD
-
 
 def _image_size(path: Any, max_side: int | None) -> tuple[int, int]:
     from PIL import Image

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 from agents.base import Negotiator
@@ -9,6 +10,7 @@ from arena.store import MatchRow, encode_offer
 from scenarios.loader import Scenario
 from scenarios.moves import ACCEPT, INVALID, REJECT, Move, MoveKind, Reply
 
+EMPTY_REPLY = "empty reply"
 MAX_TURNS = 100_000  # a guard against a scenario that never ends; built-ins end far sooner
 _KIND_TEXT = {kind: kind.value for kind in MoveKind}  # Enum.value is a slow descriptor in 3.11
 
@@ -33,6 +35,19 @@ class NegotiatorFailure(Exception):
     """A negotiator could not produce a reply at all (model unreachable after retries ...)."""
 
 
+def _unusable_seat(records: list[tuple]) -> str | None:
+    """Why a match is no evidence: a seat none of whose turns could be used, or None."""
+    by_seat: dict[str, list[tuple]] = {}
+    for record in records:
+        by_seat.setdefault(record[3], []).append(record)
+    for seat, turns in by_seat.items():
+        if all(t[11] == 0 for t in turns):
+            reason = Counter(t[12] for t in turns).most_common(1)[0][0]
+            return (f"no usable turn from seat {seat}: all {len(turns)} invalid (most often: "
+                    f"{reason})")
+    return None
+
+
 async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg_b: Negotiator,
                      condition: str, labels: tuple[str, str]) -> MatchRow:
     """Play a match to its end and return its rows; never raises for what a negotiator does."""
@@ -47,7 +62,12 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
             request = state.request()
             negotiator = neg_a if request.side == "a" else neg_b
             reply: Reply = await negotiator.act(request)
-            move = reply.move if reply.move is not None else state.read(reply.text, request)
+            if reply.move is not None:
+                move = reply.move
+            elif not reply.text.strip():
+                move = Move.invalid(EMPTY_REPLY)
+            else:
+                move = state.read(reply.text, request)
             why = state.check(move, request)
             if why is not None:
                 move = Move.invalid(why)
@@ -60,6 +80,7 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
                 _KIND_TEXT[kind], encode_offer(played.offer), turn.claim, accepted, turn.text,
                 0 if kind is INVALID else 1, played.reason or None, reply.latency_ms,
                 reply.prompt_tokens, reply.completion_tokens, reply.calls, int(reply.cached),
+                reply.extracted,
             ))
             calls += reply.calls
             prompt_tokens += reply.prompt_tokens or 0
@@ -69,6 +90,8 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
     except Exception as failure:  # a negotiator's failure fails the match, never the tournament
         error = f"{type(failure).__name__}: {failure}"
     elapsed_ms = (time.perf_counter() - started) * 1000.0
+    if error is None:
+        error = _unusable_seat(records)
     if error is None:
         o = state.outcome()
         scored = ("ok", o.payoff_a, o.payoff_b, int(o.deal), o.agreements, o.share_a, o.share_b)

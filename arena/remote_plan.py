@@ -47,28 +47,18 @@ def call_stats(plan: Plan) -> dict[str, dict[str, Any]]:
 
 
 def stats_delta(before: dict[str, dict[str, Any]],
-                 after: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    delta: dict[str, dict[str, Any]] = {}
-    for name, now in after.items():
-        was = before.get(name, {})
-        delta[name] = {k: ({r: n - was.get(k, {}).get(r, 0) for r, n in v.items()}
-                           if isinstance(v, dict) else v - was.get(k, 0))
-                       for k, v in now.items()}
-    return delta
+                after: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    from agents.models.stats import CallStats
+
+    return {name: CallStats.delta(before.get(name, {}), now) for name, now in after.items()}
 
 
 def add_stats(plan: Plan, delta: dict[str, dict[str, Any]]) -> None:
     """Fold a worker's counters into the driver's, so the run summary counts every call."""
     llm = plan.factory.llm
     for name, fields in delta.items():
-        if llm is None or name not in llm.accesses:
-            continue
-        stats = llm.accesses[name].stats
-        for key, value in fields.items():
-            if isinstance(value, dict):
-                getattr(stats, key).update({k: v for k, v in value.items() if v})
-            else:
-                setattr(stats, key, getattr(stats, key) + value)
+        if llm is not None and name in llm.accesses:
+            llm.accesses[name].stats.add(fields)
 
 
 def worker_config(config: RunConfig, base: Path, slots: int) -> dict[str, Any]:

@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS turns(
     ('propose','accept','reject','counter','walk_away','message','invalid')),
   offer TEXT, claim REAL, accepted INTEGER, text TEXT, parse_ok INTEGER, reason TEXT,
   latency_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER, calls INTEGER,
-  cached INTEGER, PRIMARY KEY(match_id, turn_index));
+  cached INTEGER, extractor_answer TEXT, PRIMARY KEY(match_id, turn_index));
 """
 
 MATCH_COLUMNS = (
@@ -46,8 +46,10 @@ MATCH_COLUMNS = (
 TURN_COLUMNS = (
     "match_id", "turn_index", "round", "speaker", "role", "persona_id", "move_kind", "offer",
     "claim", "accepted", "text", "parse_ok", "reason", "latency_ms", "prompt_tokens",
-    "completion_tokens", "calls", "cached",
+    "completion_tokens", "calls", "cached", "extractor_answer",
 )
+# columns added after the first release: a store made before gets them when it is opened
+_ADDED = {"turns": (("extractor_answer", "TEXT"),)}
 _INSERT_MATCH = (f"INSERT OR REPLACE INTO matches({', '.join(MATCH_COLUMNS)}) "
                  f"VALUES ({', '.join('?' * len(MATCH_COLUMNS))})")
 _TURN_VALUES = f"({', '.join('?' * len(TURN_COLUMNS))})"
@@ -83,6 +85,14 @@ class Store:
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA foreign_keys=ON")
         self.conn.executescript(SCHEMA)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for table, columns in _ADDED.items():
+            have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns:
+                if name not in have:
+                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         self.conn.close()

@@ -107,3 +107,4 @@ class Reply:
     completion_tokens: int | None = None
     calls: int = 0
     cached: bool = False
+    extracted: str | None = None  # an LLM extractor's answer, kept with the turn it produced

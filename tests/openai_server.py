@@ -66,7 +66,14 @@ __all__ = [
 Responder = Callable[[dict[str, Any]], str]
 
 # Fault kinds in the order their rates are stacked on [0, 1).
-FAULTS = ("429", "500", "503", "close", "stall", "malformed", "empty", "refusal", "garbage")
+FAULTS = ("429", "500", "503", "close", "stall", "malformed", "empty", "refusal", "garbage",
+          "no_choices", "huge")
+# How a server reads a request's content, like real servers do: every part ("all"); a message
+# whose content is a list is read as empty ("drop-lists": llama-cpp-python's default chat
+# formatter); image parts are skipped but text parts read ("ignore-images": a text-only model
+# behind a tolerant server); image parts are refused with a 400 ("reject-images").
+CONTENT_MODES = ("all", "drop-lists", "ignore-images", "reject-images")
+HUGE_BYTES = 4 * 1024 * 1024  # a "huge" fault's answer: a runaway generation
 REFUSAL_TEXT = "I'm sorry, but I can't help with that."
 GARBAGE_TEXT = "The sky is blue today."
 MALFORMED_BODY = b'{"id": "chatcmpl-malformed", "object": "chat.completion", "choices": [{"index": 0, "mess'
@@ -74,6 +81,7 @@ MALFORMED_BODY = b'{"id": "chatcmpl-malformed", "object": "chat.completion", "ch
 RATING_PHRASE = "rate how aggressive the character looks from 1 to 7"
 CLAIM_EXTRACT_PHRASE = "extract the amount the proposer proposed"
 ACCEPT_EXTRACT_PHRASE = "if the responder accepts the proposal, print '1'"
+PROBE_PHRASE = "what colour is the shape"  # the vision probe's question (agents/models/probe.py)
 ROUND_MARKER = re.compile(r"===\s*round\s*(\d+)\s*===", re.IGNORECASE)
 # A marker embedded in an image file (e.g. a PNG tEXt chunk "aggression\0<level>") fixes its level.
 LEVEL_MARKER = re.compile(rb"aggress[a-z]*[=:\x00 ]+([1-7])", re.IGNORECASE)
@@ -215,6 +223,85 @@ def image_level(url: str) -> int:
     return 1 + int.from_bytes(hashlib.sha256(data).digest()[:8], "big") % 7
 
 
+def decode_png(data: bytes) -> tuple[int, int, list[bytes]] | None:
+    """(width, height, rows of RGB bytes) of an 8-bit, non-interlaced RGB/RGBA/grey PNG; None
+    for anything else. Enough to see what colour an image shows, as a vision model would."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    pos, idat, header = 8, [], None
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        payload = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", payload)
+        elif kind == b"IDAT":
+            idat.append(payload)
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    if header is None:
+        return None
+    width, height, depth, colour, _, _, interlace = header
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}.get(colour)
+    if depth != 8 or channels is None or interlace or width * height > 4096 * 4096:
+        return None
+    try:
+        raw = zlib.decompress(b"".join(idat))
+    except zlib.error:
+        return None
+    stride = width * channels
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        if len(line) < stride:
+            return None
+        for i in range(stride):
+            a = line[i - channels] if i >= channels else 0
+            b = previous[i]
+            c = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 0xFF
+            elif kind == 2:
+                line[i] = (line[i] + b) & 0xFF
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 0xFF
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xFF
+        previous = line
+        if channels >= 3:
+            rgb = bytes(v for x in range(width) for v in line[x * channels:x * channels + 3])
+        else:
+            rgb = bytes(line[x * channels] for x in range(width) for _ in range(3))
+        rows.append(rgb)
+    return width, height, rows
+
+
+PROBE_COLOURS = {"red": (220, 40, 40), "green": (40, 160, 60), "blue": (40, 80, 220),
+                 "yellow": (240, 210, 40), "purple": (140, 60, 180)}
+
+
+def image_colour(url: str) -> str | None:
+    """The named colour (of PROBE_COLOURS) most of an image's non-white pixels are nearest to."""
+    decoded = decode_png(_image_bytes(url))
+    if decoded is None:
+        return None
+    width, height, rows = decoded
+    votes: Counter[str] = Counter()
+    step = max(1, min(width, height) // 32)
+    for y in range(0, height, step):
+        row = rows[y]
+        for x in range(0, width, step):
+            r, g, b = row[3 * x:3 * x + 3]
+            if min(r, g, b) > 200:
+                continue  # the white background
+            votes[min(PROBE_COLOURS, key=lambda n: sum((u - v) ** 2 for u, v in
+                                                       zip(PROBE_COLOURS[n], (r, g, b))))] += 1
+    return votes.most_common(1)[0][0] if votes else None
+
+
 # --------------------------------------------------------------------------------------------
 # Reading a chat request
 # --------------------------------------------------------------------------------------------
@@ -263,6 +350,23 @@ def prompt_tokens(body: dict[str, Any]) -> int:
             width, height = size if size and size[0] > 0 and size[1] > 0 else (512, 512)
             total += image_tokens(width, height, detail)
     return total
+
+
+def as_read(body: dict[str, Any], content_mode: str) -> dict[str, Any]:
+    """The request as a server in `content_mode` reads it: what the model is shown."""
+    if content_mode in ("all", "reject-images"):
+        return body
+    messages = []
+    for message in body.get("messages") or []:
+        if isinstance(message, dict) and isinstance(message.get("content"), list):
+            if content_mode == "drop-lists":
+                message = {**message, "content": ""}
+            else:  # ignore-images
+                message = {**message, "content": [p for p in message["content"]
+                                                  if not (isinstance(p, dict)
+                                                          and p.get("type") == "image_url")]}
+        messages.append(message)
+    return {**body, "messages": messages}
 
 
 def completion_tokens(text: str) -> int:
@@ -346,6 +450,11 @@ class PersonaPolicy:
         lowered = everything.lower()
         key = _canonical([messages, request.get("seed"), self.seed])
 
+        if PROBE_PHRASE in lowered:
+            images = [url for m in users for url, _ in message_images(m)]
+            colour = image_colour(images[-1]) if images else None
+            return (f"The shape is {colour}." if colour else
+                    "I do not see any image here; I can only read text.")
         if RATING_PHRASE in lowered:
             images = [url for m in users for url, _ in message_images(m)]
             return str(image_level(images[0])) if images else str(1 + _hash_int(key) % 7)
@@ -527,13 +636,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(400, _error("'messages' must be a non-empty array.", "invalid_request_error",
                                         param="messages"))
             return
-        if not srv.vision and any(message_images(m) for m in messages if isinstance(m, dict)):
+        rejects = not srv.vision or srv.content_mode == "reject-images"
+        if rejects and any(message_images(m) for m in messages if isinstance(m, dict)):
             srv._finish(record, 400)
             self._send_json(400, _error("Invalid content type. image_url is only supported by certain models: "
                                         "this model does not support image inputs.",
                                         "invalid_request_error", "invalid_content_type", "messages"))
             return
 
+        if srv._slots is None:
+            self._answer(record, body)
+            return
+        with srv._slots:  # a single-slot local server: the others wait in its queue
+            self._answer(record, body)
+
+    def _answer(self, record: dict[str, Any], body: dict[str, Any]) -> None:
+        srv = self.server
         fault = srv._fault_for(record, body)
         if fault == "429":
             srv._finish(record, 429)
@@ -565,15 +683,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, MALFORMED_BODY)
             return
 
+        if fault == "no_choices":
+            srv._finish(record, 200)
+            self._send_json(200, {"id": "chatcmpl-nochoices", "object": "chat.completion",
+                                  "created": int(time.time()), "model": srv.model, "choices": []})
+            return
+        read = as_read(body, srv.content_mode)
         if fault == "empty":
             answer = ""
+        elif fault == "huge":
+            answer = ("All work and no play. " * (HUGE_BYTES // 22 + 1))[:HUGE_BYTES]
         elif fault == "refusal":
             answer = REFUSAL_TEXT
         elif fault == "garbage":
             answer = GARBAGE_TEXT
         else:
             try:
-                answer = srv.responder(body)
+                answer = srv.responder(read)
             except Exception as exc:  # a broken test policy is a 500 the test can see
                 record["fault"] = "responder_error"
                 srv._finish(record, 500)
@@ -581,11 +707,17 @@ class _Handler(BaseHTTPRequestHandler):
                 return
         finish_reason = "stop"
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
-        if isinstance(limit, int) and limit > 0 and completion_tokens(answer) > limit:
+        if isinstance(limit, int) and limit > 0 and completion_tokens(answer) > limit \
+                and fault != "huge":  # a runaway server ignores max_tokens
             answer, finish_reason = answer[:max(1, 4 * limit - 1)], "length"
 
-        usage = {"prompt_tokens": prompt_tokens(body), "completion_tokens": completion_tokens(answer)}
+        # the tokens of what the model was shown, as a real server counts them
+        usage: dict[str, int] | None = {"prompt_tokens": prompt_tokens(read),
+                                        "completion_tokens": completion_tokens(answer)}
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        record["read_prompt_tokens"] = usage["prompt_tokens"]
+        if not srv.usage:
+            usage = None
         ident = "chatcmpl-" + hashlib.sha256(_canonical(body) + str(record["attempt"]).encode()).hexdigest()[:24]
         model = str(body.get("model") or srv.model)
         created = int(time.time())
@@ -596,7 +728,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, _sse(ident, created, model, answer, finish_reason, usage, body),
                        content_type="text/event-stream; charset=utf-8", headers=headers)
             return
-        self._send_json(200, {
+        reply: dict[str, Any] = {
             "id": ident,
             "object": "chat.completion",
             "created": created,
@@ -609,11 +741,14 @@ class _Handler(BaseHTTPRequestHandler):
             }],
             "usage": usage,
             "system_fingerprint": "fp_loopback",
-        }, headers=headers)
+        }
+        if usage is None:
+            del reply["usage"]
+        self._send_json(200, reply, headers=headers)
 
 
 def _sse(ident: str, created: int, model: str, answer: str, finish_reason: str,
-         usage: dict[str, int], body: dict[str, Any]) -> bytes:
+         usage: dict[str, int] | None, body: dict[str, Any]) -> bytes:
     """A whole streamed answer as server-sent events (sent at once, with a Content-Length)."""
 
     def event(choices: list[dict[str, Any]], **extra: Any) -> bytes:
@@ -626,7 +761,7 @@ def _sse(ident: str, created: int, model: str, answer: str, finish_reason: str,
         out.append(event([{"index": 0, "delta": {"content": answer[start:start + 16]}, "finish_reason": None}]))
     out.append(event([{"index": 0, "delta": {}, "finish_reason": finish_reason}]))
     options = body.get("stream_options")
-    if isinstance(options, dict) and options.get("include_usage"):
+    if usage is not None and isinstance(options, dict) and options.get("include_usage"):
         out.append(event([], usage=usage))
     out.append(b"data: [DONE]\n\n")
     return b"".join(out)
@@ -642,7 +777,10 @@ class LoopbackServer(ThreadingHTTPServer):
     `rate_stall` (sleeps `stall_s`, then answers or, with `stall_then="drop"`, closes),
     `rate_malformed`, `rate_empty`, `rate_refusal`, `rate_garbage`; `require_key` (401 unless the
     bearer token matches); `vision` (False: 400 on image parts); `record` (keep request
-    records). Faults are drawn from a hash of (seed, request body, attempt number of that body),
+    records). Like real servers: `content_mode` (see CONTENT_MODES: what of a message it
+    reads; the answer and the reported prompt tokens follow what was read), `usage` (False: no
+    usage in replies), `slots` (answer this many requests at a time, the rest queue),
+    `rate_no_choices` (a 200 with `choices: []`), `rate_huge` (a 4 MB answer). Faults are drawn from a hash of (seed, request body, attempt number of that body),
     so they are reproducible under any concurrency and a retried request can succeed.
     """
 
@@ -657,11 +795,17 @@ class LoopbackServer(ThreadingHTTPServer):
                  rate_503: float = 0.0, rate_close: float = 0.0, rate_stall: float = 0.0,
                  stall_s: float = 30.0, stall_then: str = "answer", rate_malformed: float = 0.0,
                  rate_empty: float = 0.0, rate_refusal: float = 0.0, rate_garbage: float = 0.0,
+                 rate_no_choices: float = 0.0, rate_huge: float = 0.0,
                  require_key: str | None = None, vision: bool = True, record: bool = True,
+                 content_mode: str = "all", usage: bool = True, slots: int | None = None,
                  verbose: bool = False) -> None:
         rates = {"429": rate_429, "500": rate_500, "503": rate_503, "close": rate_close, "stall": rate_stall,
                  "malformed": rate_malformed, "empty": rate_empty, "refusal": rate_refusal,
-                 "garbage": rate_garbage}
+                 "garbage": rate_garbage, "no_choices": rate_no_choices, "huge": rate_huge}
+        if content_mode not in CONTENT_MODES:
+            raise ValueError(f"content_mode must be one of {', '.join(CONTENT_MODES)}, not {content_mode!r}")
+        if slots is not None and not 1 <= slots <= 1024:
+            raise ValueError(f"slots must be within 1..1024, not {slots}")
         for name, rate in rates.items():
             if not 0.0 <= rate <= 1.0:
                 raise ValueError(f"rate_{name} must be within 0..1, not {rate}")
@@ -679,6 +823,9 @@ class LoopbackServer(ThreadingHTTPServer):
         self.stall_then = stall_then
         self.require_key = require_key
         self.vision = vision
+        self.content_mode = content_mode
+        self.usage = usage
+        self._slots = threading.Semaphore(slots) if slots else None
         self.record = record
         self.verbose = verbose
         self._lock = threading.Lock()
@@ -835,7 +982,7 @@ class LoopbackServer(ThreadingHTTPServer):
 
 _FLOAT_OPTIONS = ("latency_ms", "accept_threshold", "rate_429", "retry_after", "rate_500", "rate_503",
                   "rate_close", "rate_stall", "stall_s", "rate_malformed", "rate_empty", "rate_refusal",
-                  "rate_garbage")
+                  "rate_garbage", "rate_no_choices", "rate_huge")
 
 
 class ServerProcess:
@@ -905,6 +1052,9 @@ def start_server_process(*, host: str = "127.0.0.1", port: int = 0, ready_timeou
         elif name == "record":
             if not value:
                 args.append("--no-record")
+        elif name == "usage":
+            if not value:
+                args.append("--no-usage")
         elif name == "verbose":
             if value:
                 args.append("--verbose")
@@ -947,6 +1097,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--require-key", default=None)
     parser.add_argument("--no-vision", dest="vision", action="store_false")
     parser.add_argument("--no-record", dest="record", action="store_false")
+    parser.add_argument("--no-usage", dest="usage", action="store_false")
+    parser.add_argument("--content-mode", choices=CONTENT_MODES, default="all")
+    parser.add_argument("--slots", type=int, default=None)
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--ready-file", default=None, help="write the port here once listening")
     ns = parser.parse_args(argv)

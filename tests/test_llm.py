@@ -248,7 +248,9 @@ def test_faults_are_retried_and_garbage_becomes_invalid_turns(
                            env=env_for(tmp_path)))
     assert summary["ok"] == 16, summary
     retries = summary["llm"]["retries"]
-    assert {"429", "5xx", "connection", "malformed", "timeout"} <= set(retries), retries
+    assert {"429", "5xx", "connection", "malformed"} <= set(retries), retries
+    # a stall times out; with other requests in flight it counts as the server's queueing
+    assert {"timeout", "queued timeout"} & set(retries), retries
     stats = server.stats()["by_fault"]
     assert stats.get("429", 0) == retries["429"]
     db = tmp_path / "out" / "arena.sqlite"
@@ -450,21 +452,20 @@ def test_text_and_none_conditions_and_image_options(tmp_path: Path, small_pool: 
                                       design=small, name="text.toml"), tmp_path / "text")
     assert text.ok == 4
     for body in chats(loopback):
-        parts = body["messages"][1]["content"]
-        assert [p["type"] for p in parts] == ["text"] * 3
-        own, opp = parts[0]["text"], parts[1]["text"]
+        content = body["messages"][1]["content"]
+        assert isinstance(content, str)  # text only: a plain string every server reads
+        own, opp, rules = content.split("\n", 2)
         assert own.startswith("You are the character described as follows: ")
         assert own.removeprefix("You are the character described as follows: ") in descriptions.values()
         assert opp.startswith("Your opponent is the character described as follows: ")
-        assert parts[2]["text"] in (PROMPTS["instructions_first"], PROMPTS["instructions_second"])
+        assert rules in (PROMPTS["instructions_first"], PROMPTS["instructions_second"])
     loopback.reset()
     none = _run_in_process(llm_config(tmp_path, small_pool, loopback.base_url, condition="none",
                                       design=small, name="none.toml"), tmp_path / "none")
     assert none.ok == 4
     for body in chats(loopback):
-        parts = body["messages"][1]["content"]
-        assert [p["text"] for p in parts] in ([PROMPTS["instructions_first_none"]],
-                                              [PROMPTS["instructions_second_none"]])
+        assert body["messages"][1]["content"] in (PROMPTS["instructions_first_none"],
+                                                  PROMPTS["instructions_second_none"])
     loopback.reset()
     images = _run_in_process(llm_config(tmp_path, small_pool, loopback.base_url, design=small,
                                         model='max_image_side = 32\ndetail = "low"',

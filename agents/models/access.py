@@ -18,12 +18,23 @@ from typing import Any, Sequence
 from agents.models.cache import CachedReply, ReplyCache, request_key
 from agents.models.config import ModelConfig
 from agents.models.failures import Failure, ModelError, classify
-from agents.models.limits import RateLimiter
+from agents.models.limits import AdaptiveLimit, RateLimiter
 from agents.models.messages import ChatMessage, Completion
 from agents.models.stats import CallStats
+from agents.models.tokens import text_tokens_of
 
 _JITTER = random.Random()  # timing only: never affects what a model is asked or answers
 _MAX_WAIT_S = 600.0
+DECIDE_AFTER = 3  # this many checked replies, all failing delivery, stop a model's requests
+_MAX_TIMEOUT_FACTOR = 8  # a slow server's timeout grows up to this many times the configured
+_MAX_FREE_TIMEOUTS = 12  # queueing timeouts retried without using up a request's attempts
+
+
+def _warn(text: str) -> None:
+    import sys
+
+    sys.stderr.write(f"persona-arena: {text}\n")
+    sys.stderr.flush()
 
 
 class ModelAccess:
@@ -37,7 +48,11 @@ class ModelAccess:
         self.cache = cache
         self.stats = CallStats()
         self._secret = secret
-        self._semaphore: asyncio.Semaphore | None = None
+        self._limit = AdaptiveLimit(config.concurrency)
+        self._timeout = config.timeout
+        self._delivery_seen = 0  # fresh replies checked so far (the first decide)
+        self._delivery_bad = 0
+        self._warned_unchecked = False
         self._limiter = RateLimiter(config.rpm) if config.rpm else None
         self._in_flight: dict[str, asyncio.Future[Completion]] = {}
         self._fatal: str | None = None
@@ -63,6 +78,7 @@ class ModelAccess:
                        json_mode: bool = False, seed: int | None = None) -> Completion:
         """One reply: from the cache when this exact request was answered before, else from the
         model (retried as configured) and written to the cache before it is returned."""
+        messages = [m.wire(self.config.content) for m in messages]
         temperature = self.config.temperature if temperature is None else temperature
         max_tokens = self.config.max_tokens if max_tokens is None else max_tokens
         json_mode = json_mode and self.config.json_output
@@ -74,13 +90,15 @@ class ModelAccess:
             if hit is not None:
                 self.stats.cache_hits += 1
                 return Completion(hit.text, hit.prompt_tokens, hit.completion_tokens,
-                                  (time.perf_counter() - started) * 1000.0, True, hit.finish_reason)
+                                  (time.perf_counter() - started) * 1000.0, True, hit.finish_reason,
+                                  self._delivery(messages, hit.prompt_tokens, fresh=False))
         pending = self._in_flight.get(key)
         if pending is not None:  # the same request is on its way already: share its answer
             self.stats.cache_hits += 1
             done = await asyncio.shield(pending)
             return Completion(done.text, done.prompt_tokens, done.completion_tokens,
-                              (time.perf_counter() - started) * 1000.0, True, done.finish_reason)
+                              (time.perf_counter() - started) * 1000.0, True, done.finish_reason,
+                              done.delivery)
         future: asyncio.Future[Completion] = asyncio.get_running_loop().create_future()
         self._in_flight[key] = future
         try:
@@ -99,20 +117,21 @@ class ModelAccess:
 
     async def _send(self, messages: Sequence[ChatMessage], key: str, temperature: float,
                     max_tokens: int, json_mode: bool, seed: int | None) -> Completion:
-        if self._semaphore is None:
-            self._semaphore = asyncio.Semaphore(self.config.concurrency)
         autogen_messages = [m.to_autogen() for m in messages]
         extra: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
         if seed is not None:
             extra["seed"] = seed
         attempts = self.config.max_retries + 1
         last: Failure | None = None
-        for attempt in range(attempts):
-            if attempt:
-                await asyncio.sleep(self._delay(attempt, last))
+        attempt = free = 0
+        while attempt < attempts:
+            if attempt or free:
+                await asyncio.sleep(self._delay(max(1, attempt), last))
             if self._limiter is not None:
                 await self._limiter.wait()
-            async with self._semaphore:
+            if self._timeout != self.config.timeout:
+                extra["timeout"] = self._timeout
+            async with self._limit:
                 if self._fatal is not None:  # e.g. a refused key: never send a doomed request
                     self.stats.failures += 1
                     self.stats.failures_by_kind["fatal"] += 1
@@ -134,6 +153,11 @@ class ModelAccess:
                     raise
                 except Exception as error:  # sorted below: retried, or fatal
                     last = classify(error)
+                    if last.kind == "timeout" and free < _MAX_FREE_TIMEOUTS \
+                            and self._slow_server(self._limit.in_use):
+                        free += 1  # the server queued it: not this request's fault
+                        self.stats.retries["queued timeout"] += 1
+                        continue
                     if last.kind == "fatal":
                         self.stats.failures += 1
                         self.stats.failures_by_kind["fatal"] += 1
@@ -146,11 +170,13 @@ class ModelAccess:
                         raise ModelError(message) from None
                     if attempt + 1 < attempts:
                         self.stats.retries[last.kind] += 1
+                    attempt += 1
                     continue
                 latency_ms = (time.perf_counter() - sent) * 1000.0
             reply = self._received(result, key, latency_ms)
             return Completion(reply.text, reply.prompt_tokens, reply.completion_tokens,
-                              latency_ms, False, reply.finish_reason)
+                              latency_ms, False, reply.finish_reason,
+                              self._delivery(messages, reply.prompt_tokens, fresh=True))
         assert last is not None
         self.stats.failures += 1
         self.stats.failures_by_kind[last.kind] += 1
@@ -158,16 +184,84 @@ class ModelAccess:
             f"models.{self.name} ({self.config.model} at {self.config.base_url}): gave up after "
             f"{attempts} attempt{'s' if attempts != 1 else ''}; last: {last.message}"))
 
+    def _slow_server(self, in_flight: int) -> bool:
+        """After a timeout: lower the concurrency when others were in flight (the server queued
+        them), else let the timeout grow; True when the timeout was the server's queueing."""
+        if in_flight > 1 and self._limit.capacity > 1:
+            was = self._limit.capacity
+            now = self._limit.shrink(in_flight)
+            if now < was:
+                self.stats.backoffs += 1
+                _warn(f"models.{self.name}: requests time out with {in_flight} in flight (the "
+                      f"server answers fewer at a time): concurrency lowered to {now}")
+            return True
+        if self._timeout < self.config.timeout * _MAX_TIMEOUT_FACTOR:
+            self._timeout = min(self._timeout * 2, self.config.timeout * _MAX_TIMEOUT_FACTOR)
+            _warn(f"models.{self.name}: a request timed out alone: timeout raised to "
+                  f"{self._timeout:g} s")
+            return True
+        return False
+
+    def _delivery(self, messages: Sequence[ChatMessage], prompt_tokens: int | None,
+                  fresh: bool) -> str | None:
+        """None when the server read about what was sent (or the check is off or impossible);
+        else what arrived and what was expected. The first fresh replies decide early."""
+        share = self.config.delivery_min_share
+        if share <= 0:
+            return None
+        if prompt_tokens is None:
+            if fresh:
+                self.stats.unchecked += 1
+                if not self._warned_unchecked:
+                    self._warned_unchecked = True
+                    _warn(f"models.{self.name}: the server reports no token usage, so delivery "
+                          "of the persona and rules could not be checked")
+            return None
+        expected = text_tokens_of(messages)
+        problem = None
+        if prompt_tokens < share * expected:
+            problem = (f"the server read {prompt_tokens} prompt tokens where about {expected} "
+                       "were sent")
+        if fresh:
+            self.stats.delivery_checked += 1
+            self._delivery_seen += 1
+            if problem is not None:
+                self.stats.delivery_failures += 1
+                self._delivery_bad += 1
+                if (self._delivery_seen == self._delivery_bad == DECIDE_AFTER
+                        and self._fatal is None):
+                    self._fatal = self.stats.halted = self._scrub(
+                        f"models.{self.name} ({self.config.model} at {self.config.base_url}): "
+                        f"delivery check failed on the first {DECIDE_AFTER} requests: "
+                        f"{problem}, so the persona and rules did not reach the model; "
+                        f"{self._content_hint(messages)}")
+        return problem
+
+    def _content_hint(self, messages: Sequence[ChatMessage]) -> str:
+        lists = [m for m in messages if not isinstance(m.content, str)]
+        if any(m.has_images for m in lists):
+            return (f"this server seems to drop messages made of parts, which images need (try "
+                    f"a server or chat format that reads image parts, or condition \"text\" "
+                    f"with content = \"string\" in [models.{self.name}])")
+        if lists:
+            return f"try content = \"string\" in [models.{self.name}]"
+        return ("the server may cut the prompt (check its context size) or ignore the system "
+                f"message; try content = \"parts\" in [models.{self.name}]")
+
     def _received(self, result: Any, key: str, latency_ms: float) -> CachedReply:
         """Count a model's answer and cache it at once."""
         text = result.content if isinstance(result.content, str) else json.dumps(
             [str(c) for c in result.content])
         usage = result.usage
-        reply = CachedReply(text, str(result.finish_reason), usage.prompt_tokens,
-                            usage.completion_tokens, latency_ms)
+        prompt, completion = usage.prompt_tokens, usage.completion_tokens
+        if not prompt and not completion:  # AutoGen reports a missing `usage` as 0 and 0
+            prompt = completion = None
+        reply = CachedReply(text, str(result.finish_reason), prompt, completion, latency_ms)
+        if not text.strip():
+            self.stats.empty_replies += 1
         self.stats.replies += 1
-        self.stats.prompt_tokens += usage.prompt_tokens or 0
-        self.stats.completion_tokens += usage.completion_tokens or 0
+        self.stats.prompt_tokens += prompt or 0
+        self.stats.completion_tokens += completion or 0
         if self.cache is not None:
             self.cache.put(key, self.config.model, reply)
         return reply

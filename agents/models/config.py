@@ -31,3 +31,9 @@ class ModelConfig(BaseModel):
     retry_base_s: float = Field(default=1.0, ge=0)  # first backoff; doubles per retry, jittered
     retry_max_s: float = Field(default=60.0, ge=0)
     preflight: Literal["connect", "models", "off"] = "connect"  # before the first match
+    # how message content goes on the wire: "auto" (a string unless it carries an image),
+    # "string" (always; no images), "parts" (always a list of content parts)
+    content: Literal["auto", "string", "parts"] = "auto"
+    # a reply whose server-reported prompt tokens are below this share of our own estimate of
+    # the request's text is a delivery failure (the text did not arrive); 0 turns the check off
+    delivery_min_share: float = Field(default=0.5, ge=0, le=1)

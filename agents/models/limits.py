@@ -27,3 +27,39 @@ class RateLimiter:
                     self._sent.append(now)
                     return
                 await asyncio.sleep(self.window_s - (now - self._sent[0]) + 0.001)
+
+
+class AdaptiveLimit:
+    """At most `capacity` requests in flight; the capacity can be lowered while requests wait.
+
+    A local server that answers one request at a time queues the rest, and the queued ones time
+    out although nothing is wrong: lowering the capacity turns the queue into our own waiting,
+    which has no timeout."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.in_use = 0
+        self._condition: asyncio.Condition | None = None
+
+    def _cond(self) -> asyncio.Condition:
+        if self._condition is None:
+            self._condition = asyncio.Condition()
+        return self._condition
+
+    async def __aenter__(self) -> "AdaptiveLimit":
+        cond = self._cond()
+        async with cond:
+            await cond.wait_for(lambda: self.in_use < self.capacity)
+            self.in_use += 1
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        cond = self._cond()
+        async with cond:
+            self.in_use -= 1
+            cond.notify(1)
+
+    def shrink(self, in_flight: int) -> int:
+        """Halve the capacity from what was in flight when a request timed out (at least 1)."""
+        self.capacity = max(1, min(self.capacity, in_flight) // 2)
+        return self.capacity

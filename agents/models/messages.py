@@ -38,6 +38,18 @@ class ChatMessage:
         content = self.content if isinstance(self.content, str) else list(self.content)
         return UserMessage(content=content, source="user")
 
+    def wire(self, content: str) -> "ChatMessage":
+        """The message as sent under a model's `content` option: "auto" sends a plain string
+        unless the message carries an image (servers such as llama-cpp-python's drop list
+        content silently); "string" always a string (images left out: refused at config time
+        for conditions that send images); "parts" always a list of parts."""
+        if isinstance(self.content, str):
+            return ChatMessage(self.role, (self.content,)) if (
+                content == "parts" and self.role == "user") else self
+        if content == "parts" or (content == "auto" and self.has_images):
+            return self
+        return ChatMessage(self.role, "\n".join(p for p in self.content if isinstance(p, str)))
+
     @property
     def has_images(self) -> bool:
         return not isinstance(self.content, str) and any(
@@ -52,3 +64,4 @@ class Completion:
     latency_ms: float
     cached: bool
     finish_reason: str | None = None
+    delivery: str | None = None  # what went wrong in delivery (the server read far too little)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass
@@ -19,9 +19,38 @@ class CallStats:
     retries: Counter[str] = field(default_factory=Counter)  # by kind: 429, 5xx, timeout ...
     # calls that gave up, by the kind of their last error (as `retries`), or "fatal" (4xx ...)
     failures_by_kind: Counter[str] = field(default_factory=Counter)
+    delivery_checked: int = 0  # replies whose reported prompt tokens were compared with ours
+    delivery_failures: int = 0  # ... and were far below: the text did not arrive
+    unchecked: int = 0  # replies without usage: delivery could not be checked
+    empty_replies: int = 0
+    backoffs: int = 0  # times concurrency was lowered because queued requests timed out
+    halted: str | None = None  # why this model stopped taking requests (a sticky failure)
+
+    COUNTERS: ClassVar[tuple[str, ...]] = ("requests", "replies", "cache_hits", "failures", "prompt_tokens",
+                "completion_tokens", "delivery_checked", "delivery_failures", "unchecked",
+                "empty_replies", "backoffs")
 
     def as_dict(self) -> dict[str, Any]:
-        return {"requests": self.requests, "replies": self.replies, "cache_hits": self.cache_hits,
-                "failures": self.failures, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "retries": dict(self.retries),
-                "failures_by_kind": dict(self.failures_by_kind)}
+        return {**{name: getattr(self, name) for name in self.COUNTERS},
+                "retries": dict(self.retries), "failures_by_kind": dict(self.failures_by_kind),
+                "halted": self.halted}
+
+    def add(self, other: dict[str, Any]) -> None:
+        """Fold in another process's counters (an `as_dict`, or a `delta` of two)."""
+        for name in self.COUNTERS:
+            setattr(self, name, getattr(self, name) + other.get(name, 0))
+        self.retries.update({k: v for k, v in other.get("retries", {}).items() if v})
+        self.failures_by_kind.update({k: v for k, v in other.get("failures_by_kind", {}).items()
+                                      if v})
+        self.halted = self.halted or other.get("halted")
+
+    @staticmethod
+    def delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+        """What happened between two `as_dict`s of one process's counters."""
+        out: dict[str, Any] = {name: after.get(name, 0) - before.get(name, 0)
+                               for name in CallStats.COUNTERS}
+        for name in ("retries", "failures_by_kind"):
+            was = before.get(name, {})
+            out[name] = {k: n - was.get(k, 0) for k, n in after.get(name, {}).items()}
+        out["halted"] = after.get("halted")
+        return out

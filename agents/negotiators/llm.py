@@ -28,6 +28,8 @@ from agents.prompts import fill, first_message, json_hints, lookup, seat_of
 from scenarios.loader import Scenario
 from scenarios.moves import Move, MoveKind, MoveRequest, Reply
 
+EMPTY_REPLY = "empty reply"  # the reason of a turn whose reply had no text (as the engine's)
+
 REPAIR = "Your answer was not valid: {reason}. Answer again with the JSON object only."
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
@@ -81,6 +83,21 @@ def parse_json_move(text: str) -> JsonMove | str:
     return error if stripped else "the answer was empty"
 
 
+_AMOUNT = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d])|(?<![\d.])\d+(?:\.\d+)?")
+
+
+def _in_text(claim: float, text: str, pie: float | None) -> bool:
+    """Whether an extracted claim is a number of the reply, or the pie minus one (a reply that
+    states only what the other side gets), or that share of the pie given as a percentage."""
+    numbers = {float(n.replace(",", "")) for n in _AMOUNT.findall(text)}
+    if any(abs(claim - n) < 1e-6 for n in numbers):
+        return True
+    if pie is None:
+        return False
+    return any(abs(claim - (pie - n)) < 1e-6 or abs(claim - pie * n / 100.0) < 1e-6
+               or abs(claim - (pie - pie * n / 100.0)) < 1e-6 for n in numbers)
+
+
 def _call_seed(match_seed: int, side: str, index: int) -> int:
     """A 31-bit API seed per call (sent only with send_seed = true); stable across platforms."""
     digest = hashlib.blake2b(f"{match_seed}:{side}:{index}".encode(), digest_size=4).digest()
@@ -97,8 +114,12 @@ class _Tally:
     completion_tokens: int = 0
     latency_ms: float = 0.0
     has_usage: bool = False
+    delivery: str | None = None  # the first delivery failure among the turn's calls
+    extracted: str | None = None  # the LLM extractor's answer
 
     def add(self, completion: Completion) -> None:
+        if completion.delivery is not None and self.delivery is None:
+            self.delivery = completion.delivery
         self.replies += 1
         self.calls += 0 if completion.cached else 1
         self.latency_ms += completion.latency_ms
@@ -111,7 +132,8 @@ class _Tally:
         return Reply(move=move, text=text, latency_ms=self.latency_ms,
                      prompt_tokens=self.prompt_tokens if self.has_usage else None,
                      completion_tokens=self.completion_tokens if self.has_usage else None,
-                     calls=self.calls, cached=self.replies > 0 and self.calls == 0)
+                     calls=self.calls, cached=self.replies > 0 and self.calls == 0,
+                     extracted=self.extracted)
 
 
 class LLMNegotiator:
@@ -202,12 +224,18 @@ class LLMNegotiator:
         if self.protocol == "json":
             return await self._act_json(request, tally)
         text = await self._ask(tally)
+        if tally.delivery is not None:  # the model did not see the prompt: its text is no move
+            return tally.reply(Move.invalid(f"delivery failure: {tally.delivery}"), text)
+        if not text.strip():
+            return tally.reply(Move.invalid(EMPTY_REPLY), text)  # nothing for an extractor
         move = await self._extract(request, text, tally) if self.extractor is not None else None
         return tally.reply(move, text)
 
     async def _act_json(self, request: MoveRequest, tally: _Tally) -> Reply:
         text = await self._ask(tally, json_mode=True)
         for attempt in range(self.repairs + 1):
+            if tally.delivery is not None:
+                return tally.reply(Move.invalid(f"delivery failure: {tally.delivery}"), text)
             move, reason = self._read_json(text, request)
             if move is not None:
                 return tally.reply(move, text)
@@ -256,12 +284,19 @@ class LLMNegotiator:
                     ChatMessage("user", fill(user, "extract_user", {"text": text}))]
         completion = await self.extractor.complete(messages, sample="extract", temperature=0.0)
         tally.add(completion)
+        tally.extracted = completion.text
+        if completion.delivery is not None:
+            return Move.invalid(f"delivery failure (extractor): {completion.delivery}")
         found = _NUMBER.search(completion.text)
         if proposing:
             if found is None:
                 return Move.invalid(f"the LLM extractor found no claim "
                                     f"(answered {completion.text.strip()[:40]!r})")
-            return Move(MoveKind.PROPOSE, float(found.group()))
+            claim = float(found.group())
+            if not _in_text(claim, text, getattr(self.scenario.spec, "pie", None)):
+                return Move.invalid(f"the LLM extractor's claim {found.group()} is not in the "
+                                    "reply, nor derivable from it")
+            return Move(MoveKind.PROPOSE, claim)
         if found is not None and found.group() in ("0", "1"):
             return Move(MoveKind.ACCEPT if found.group() == "1" else MoveKind.REJECT)
         return Move.invalid(f"the LLM extractor read neither acceptance nor rejection "
