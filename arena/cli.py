@@ -59,6 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     _note_prompt_overrides(config, base)
     if args.dry_run:
+        from agents.prompts import IMAGE_CONDITIONS
         from arena.estimate import estimate
 
         plan = plan_run(config, base, check_models=False)
@@ -74,20 +75,49 @@ def cmd_run(args: argparse.Namespace) -> int:
                   + ", ".join(f"{k}={v}" for k, v in info["agents"].items()))
             if info["llm_calls"]:
                 bound = "" if info["calls_exact"] else "up to "
+                images = " (images included)" if config.condition in IMAGE_CONDITIONS else ""
                 print(f"expected: {bound}{info['llm_calls']:,} LLM calls, about "
-                      f"{info['prompt_tokens']:,} prompt tokens (images included) and "
+                      f"{info['prompt_tokens']:,} prompt tokens{images} and "
                       f"{info['completion_tokens']:,} completion tokens"
                       + (f"; cost about ${info['cost']:,.2f}" if info["cost"] is not None else
                          "; give price_prompt_per_1m and price_completion_per_1m for a cost"))
         return 0
-    summary = run(config, base, out, resume=args.resume)
+    summary = run(config, base, out, resume=args.resume, skip_probe=args.skip_probe)
     if args.json:
         print_json(summary.as_dict())
     else:
         print(f"{out}: {summary.ran:,} matches run ({summary.ok:,} ok, {summary.failed:,} failed), "
               f"{summary.already_done:,} already stored, {summary.planned:,} planned; "
               f"{summary.seconds:.1f} s")
+        for line in health_lines(summary):
+            print(line)
+    if summary.halted:
+        print(f"persona-arena: run stopped: {summary.halted}", file=sys.stderr)
+        return 2
+    if summary.verdict:
+        print(f"persona-arena: untrustworthy run: {summary.verdict}", file=sys.stderr)
+        return 1
     return 0 if summary.failed == 0 else 1
+
+
+def health_lines(summary: Any) -> list[str]:
+    """The run's health in a few lines: unusable turns first, then what the servers did."""
+    health = summary.health or {}
+    lines = []
+    if health.get("turns"):
+        reasons = "; ".join(f"{why} ({n})" for why, n in health["invalid_reasons"].items())
+        lines.append(f"turns: {health['turns']:,} stored, {health['invalid_turns']:,} invalid "
+                     f"({health['invalid_share']:.1%})" + (f": {reasons}" if reasons else ""))
+    llm = summary.llm
+    if llm:
+        retries = sum(llm.get("retries", {}).values())
+        lines.append(f"requests this run: {llm['requests']:,} sent, {llm['cache_hits']:,} from "
+                     f"the cache, {retries:,} retried, {llm.get('empty_replies', 0):,} empty "
+                     f"replies; delivery: {llm.get('delivery_failures', 0):,} of "
+                     f"{llm.get('delivery_checked', 0):,} checked replies failed"
+                     + (f", {llm['unchecked']:,} unchecked (the server reports no usage)"
+                        if llm.get("unchecked") else ""))
+    return lines
 
 
 def cmd_avatars_generate(args: argparse.Namespace) -> int:
@@ -171,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out")
     p.add_argument("--resume", action="store_true")
     p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--skip-probe", action="store_true",
+                   help="do not check that models sent images can see them (recorded in the run)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_run)
 

@@ -63,6 +63,10 @@ class ExecutionConfig(_Strict):
     # (`concurrency`), up to the CPUs, each with its share of every model's limits.
     # 0: play in this process.
     workers: int | None = Field(default=None, ge=0, le=256)
+    # before its first match, each model that is sent images rates every persona's own image
+    manipulation_check: bool = False
+    # a run whose stored turns are invalid more often than this ends with a non-zero exit
+    max_invalid_share: float = Field(default=0.5, ge=0, le=1)
 
 
 class CacheConfig(_Strict):

@@ -27,8 +27,8 @@ def _image_size(path: Any, max_side: int | None) -> tuple[int, int]:
 def calls_per_side(scenario: Any) -> tuple[int, bool]:
     """Calls one seat makes in a match, and whether that is exact (True) or an upper bound."""
     spec = scenario.spec
-    if spec.game == "ultimatum":
-        return spec.rounds, True
+    if spec.game == "ultimatum":  # an unreadable proposal voids its round: no response follows
+        return spec.rounds, False
     return math.ceil(spec.max_turns / 2), False
 
 

@@ -16,6 +16,7 @@ from agents.models.cache import ReplyCache, resolve_cache_dir
 from agents.personas.images import EncodedImage, ImageEncoder
 from agents.negotiators.llm import LLMNegotiator
 from agents.models.access import ModelAccess
+from agents.models.stats import CallStats
 from agents.models.client import build_client
 from agents.models.preflight import check_base_url, check_reachable, probe_models, read_api_key
 from agents.personas.persona import Persona
@@ -79,13 +80,12 @@ def merged_stats(accesses: dict[str, ModelAccess], cache: ReplyCache | None) -> 
         per_model[name] = stats
         retries.update(access.stats.retries)
         failures_by_kind.update(access.stats.failures_by_kind)
-        for field in ("requests", "replies", "cache_hits", "failures", "prompt_tokens",
-                      "completion_tokens"):
+        for field in CallStats.COUNTERS:
             totals[field] += stats[field]
-    return {**{k: totals[k] for k in ("requests", "replies", "cache_hits", "failures",
-                                       "prompt_tokens", "completion_tokens")},
+    return {**{k: totals[k] for k in CallStats.COUNTERS},
             "retries": dict(retries), "failures_by_kind": dict(failures_by_kind),
             "models": per_model,
+            "check_requests": CHECK_REQUESTS[0],  # vision probes and manipulation checks
             "cost_usd": round(cost, 6) if priced else None,  # of this run's requests only
             "cache": str(cache.path) if cache is not None else None,
             # replies the cache file could not take (e.g. a full disk): kept for the run
@@ -98,6 +98,8 @@ class LLMContext:
 
     def __init__(self, config: RunConfig, scenario: Scenario, accesses: dict[str, ModelAccess],
                  cache: ReplyCache | None, encoder: ImageEncoder) -> None:
+        self.probes: list[Any] = []  # ProbeResults of this run's vision probes
+        self.probe_skipped = False
         self.config = config
         self.scenario = scenario
         self.accesses = accesses
@@ -190,8 +192,85 @@ def check_prompts(config: RunConfig, scenario: Scenario,
                 fill(extract, "extract_user", {"text": ""})
 
 
+def image_models(config: RunConfig) -> list[str]:
+    """The [models.X] tables that will be sent images in this run (not extractors)."""
+    if config.condition not in IMAGE_CONDITIONS:
+        return []
+    return list(dict.fromkeys(a.model for a in llm_agents(config).values() if a.model))
+
+
+async def _with_fresh_clients(accesses: dict[str, ModelAccess], names: list[str],
+                              work: Any) -> Any:
+    """Run `work(accesses)` on fresh clients of the named models in this event loop (the run's
+    own clients belong to the loop that plays the matches), sharing the counters and cache."""
+    from agents.models.client import build_client
+
+    fresh = {}
+    for name in names:
+        access = accesses[name]
+        twin = ModelAccess(name, access.config, build_client(access.config, access._secret),
+                           access.cache, access._secret)
+        fresh[name] = twin
+    try:
+        return await work(fresh)
+    finally:
+        for twin in fresh.values():
+            CHECK_REQUESTS[0] += twin.stats.requests
+            await twin.aclose()
+
+
+CHECK_REQUESTS = [0]  # requests of the probes and manipulation checks (counted apart)
+
+
+def probe_vision(context: LLMContext) -> None:
+    """The vision probe of every model that will be sent images; refuse the run (one line)
+    when one cannot see them."""
+    import asyncio
+
+    from agents.models.probe import run_probes
+
+    names = image_models(context.config)
+    if not names:
+        return
+    results = asyncio.run(_with_fresh_clients(
+        context.accesses, names, lambda fresh: run_probes(list(fresh.values()))))
+    context.probes = results
+    for result in results:
+        if result.error is not None:
+            raise InputError(f"models.{result.model} could not be probed (its vision is "
+                             f"checked before the first match): {result.error}")
+        if not result.passed:
+            model = context.accesses[result.model].config
+            raise InputError(
+                f"models.{result.model} ({model.model} at {model.base_url}) failed the vision "
+                f"probe ({result.reason()}): it does not see the images this run would send; use "
+                "a vision model or a server that reads image parts, condition \"text\", or "
+                "--skip-probe")
+
+
+def manipulation_checks(context: LLMContext, personas: list[Persona]) -> list[Any]:
+    """Each image model rates each persona's own image once (stored by the run)."""
+    import asyncio
+
+    from agents.models.probe import manipulation_check
+
+    names = image_models(context.config)
+
+    async def work(fresh: dict[str, ModelAccess]) -> list[Any]:
+        jobs = []
+        for name in names:
+            for persona in personas:
+                image = context.image(persona, fresh[name].config)
+                if image is not None:
+                    jobs.append(manipulation_check(fresh[name], persona.persona_id, image))
+        return list(await asyncio.gather(*jobs))
+
+    return asyncio.run(_with_fresh_clients(context.accesses, names, work)) if names else []
+
+
 def build_llm_context(config: RunConfig, base: Path, scenario: Scenario,
-                      personas_by_id: dict[str, Persona], check: bool = True) -> LLMContext:
+                      personas_by_id: dict[str, Persona], check: bool = True,
+                      probe: bool = True) -> LLMContext:
     """Check the LLM side of a config and build its context (see the module docstring)."""
     agents = llm_agents(config)
     players: list[str] = []
@@ -222,6 +301,12 @@ def build_llm_context(config: RunConfig, base: Path, scenario: Scenario,
         if missing_images:
             raise InputError(f"personas: persona {missing_images[0]} has no image, which "
                              f"condition '{config.condition}' needs")
+    if config.condition in IMAGE_CONDITIONS:
+        for name in dict.fromkeys(players):
+            if config.models[name].content == "string":
+                raise InputError(f"models.{name}.content: 'string' cannot carry images, which "
+                                 f"condition '{config.condition}' sends (use \"auto\" or "
+                                 "\"parts\")")
     if config.condition == "text":
         missing_text = sorted(p.persona_id for p in personas_by_id.values() if not p.description)
         if missing_text:
@@ -236,4 +321,13 @@ def build_llm_context(config: RunConfig, base: Path, scenario: Scenario,
         if cache is not None:
             cache.close()
         raise
-    return LLMContext(config, scenario, accesses, cache, ImageEncoder())
+    context = LLMContext(config, scenario, accesses, cache, ImageEncoder())
+    if check and probe:
+        try:
+            probe_vision(context)
+        except BaseException:
+            context.close()
+            raise
+    elif check:
+        context.probe_skipped = bool(image_models(config))
+    return context

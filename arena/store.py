@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS personas(
 CREATE TABLE IF NOT EXISTS ratings(
   persona_id TEXT NOT NULL, rater TEXT NOT NULL, score REAL, raw TEXT, model TEXT,
   prompt_sha256 TEXT, created_at REAL, PRIMARY KEY(persona_id, rater));
+CREATE TABLE IF NOT EXISTS manipulation_checks(
+  persona_id TEXT NOT NULL, model TEXT NOT NULL, answer TEXT, score INTEGER, created_at REAL,
+  PRIMARY KEY(persona_id, model));
 CREATE TABLE IF NOT EXISTS matches(
   match_id TEXT PRIMARY KEY, design TEXT, repetition INTEGER, scenario TEXT, condition TEXT,
   seed INTEGER, persona_a TEXT, persona_b TEXT, level_a INTEGER, level_b INTEGER,

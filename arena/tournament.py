@@ -46,9 +46,23 @@ class RunSummary:
     llm: dict[str, Any] | None = None  # model requests, cache hits, retries by kind
     invalid_turns: int = 0  # stored turns whose move was unusable (each has its reason)
     workers: int = 0  # worker processes that played (0: this process; see [execution] workers)
+    health: dict[str, Any] | None = None  # see run_health
+    halted: str | None = None  # why a model stopped taking requests (the run was stopped)
+    verdict: str | None = None  # why the run's evidence is not to be trusted (non-zero exit)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        llm = self.llm or {}
+        # `calls` and the token counts are the store's totals (all parts of a resumed run);
+        # `this_run` is what this invocation sent
+        out["store_totals"] = {"matches": self.already_done + self.ok, "calls": self.calls,
+                               "prompt_tokens": self.prompt_tokens,
+                               "completion_tokens": self.completion_tokens}
+        out["this_run"] = {"matches": self.ran, "requests": llm.get("requests", 0),
+                           "cache_hits": llm.get("cache_hits", 0),
+                           "prompt_tokens": llm.get("prompt_tokens", 0),
+                           "completion_tokens": llm.get("completion_tokens", 0)}
+        return out
 
 
 @dataclass
@@ -88,15 +102,17 @@ def scenario_and_personas(config: RunConfig,
     return scenario, pool, {p.persona_id: p for p in personas}
 
 
-def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool = True) -> Plan:
+def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool = True,
+             probe: bool = True) -> Plan:
     """Check everything and expand the design; with LLM agents, build their model context once
-    (clients, reply cache, encoded images) and, when `check_models`, probe each endpoint."""
+    (clients, reply cache, encoded images) and, when `check_models`, check each endpoint (and,
+    with `probe`, that models sent images can see them)."""
     scenario, _, by_id = scenario_and_personas(config, base)
     personas = list(by_id.values())
     if llm is None and any(a.kind == "llm" for a in config.agents.values()):
         from arena.llm_context import build_llm_context
 
-        llm = build_llm_context(config, base, scenario, by_id, check=check_models)
+        llm = build_llm_context(config, base, scenario, by_id, check=check_models, probe=probe)
     entrants = [Entrant(p.persona_id, p.level) for p in personas if p.level is not None]
     factory = AgentFactory(config, scenario, by_id, llm)
     if config.design.kind == "swiss":
@@ -366,10 +382,78 @@ def _lock_run_dir(run_dir: Path, store: Store) -> Any:
     return handle
 
 
+def run_health(store: Store, llm_stats: dict[str, Any] | None) -> dict[str, Any]:
+    """What a reader of the results must know first: how many turns could not be used and why,
+    empty replies, failed matches, and what the models' servers did (delivery, retries)."""
+    conn = store.conn
+    turns, invalid = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(move_kind = 'invalid'), 0) FROM turns").fetchone()
+    reasons = conn.execute(
+        "SELECT CASE WHEN instr(reason, ':') > 0 THEN substr(reason, 1, instr(reason, ':') - 1) "
+        "ELSE reason END AS why, COUNT(*) AS n FROM turns WHERE move_kind = 'invalid' "
+        "GROUP BY why ORDER BY n DESC, why LIMIT 5").fetchall()
+    failed = conn.execute("SELECT COUNT(*) FROM matches WHERE status = 'failed'").fetchone()[0]
+    health: dict[str, Any] = {
+        "turns": turns, "invalid_turns": invalid,
+        "invalid_share": round(invalid / turns, 4) if turns else 0.0,
+        "invalid_reasons": {why: n for why, n in reasons},
+        "empty_replies": conn.execute("SELECT COUNT(*) FROM turns WHERE reason = ?",
+                                      ("empty reply",)).fetchone()[0],
+        "failed_matches": failed,
+    }
+    if llm_stats is not None:  # this run's requests (a resumed run's first part is not here)
+        health.update({k: llm_stats.get(k, 0) for k in (
+            "requests", "cache_hits", "delivery_checked", "delivery_failures", "unchecked",
+            "backoffs")})
+        health["retries"] = sum(llm_stats.get("retries", {}).values())
+    return health
+
+
+def _verdict(health: dict[str, Any], limit: float) -> str | None:
+    share = health["invalid_share"]
+    if health["turns"] and share > limit:
+        top = ", ".join(f"{why} ({n})" for why, n in health["invalid_reasons"].items())
+        return (f"{share:.0%} of the stored turns are invalid, more than [execution] "
+                f"max_invalid_share = {limit:g}; most often: {top}")
+    return None
+
+
+def _halted(llm_stats: dict[str, Any] | None) -> str | None:
+    if not llm_stats:
+        return None
+    return next((m["halted"] for m in llm_stats.get("models", {}).values() if m.get("halted")),
+                None)
+
+
+def _before_first_match(plan: Plan, store: Store) -> None:
+    """Record the vision probe, and run the manipulation checks not yet stored."""
+    llm = plan.factory.llm
+    if llm is None:
+        return
+    if llm.probes or llm.probe_skipped:
+        record = {"skipped": True} if llm.probe_skipped else [p.as_dict() for p in llm.probes]
+        store.set_meta({"vision_probe": json.dumps(record)})
+    if not plan.config.execution.manipulation_check:
+        return
+    from arena.llm_context import manipulation_checks
+
+    done = {row[0] for row in store.conn.execute("SELECT persona_id FROM manipulation_checks")}
+    playing = {pid for s in plan.specs for pid in (s.persona_a, s.persona_b) if pid}
+    playing |= {e.persona_id for e in plan.entrants or []} if not plan.specs else set()
+    personas = [plan.personas[pid] for pid in sorted(playing - done) if pid in plan.personas]
+    checks = manipulation_checks(llm, personas)
+    with store._transaction():
+        store.conn.executemany(
+            "INSERT OR REPLACE INTO manipulation_checks(persona_id, model, answer, score, "
+            "created_at) VALUES (?, ?, ?, ?, ?)",
+            [(c.persona_id, c.model, c.answer, c.score, time.time()) for c in checks])
+
+
 def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
-        progress_mode: str | None = None, llm: Any = None) -> RunSummary:
+        progress_mode: str | None = None, llm: Any = None,
+        skip_probe: bool = False) -> RunSummary:
     started = time.perf_counter()
-    plan = plan_run(config, base, llm)
+    plan = plan_run(config, base, llm, probe=not skip_probe)
     if config.execution.executor == "ray":
         from arena.ray_executor import preflight
 
@@ -377,6 +461,7 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
     store = open_run_dir(plan, run_dir, resume)
     lock = _lock_run_dir(run_dir, store)
     try:
+        _before_first_match(plan, store)
         already = len(store.match_ids("ok"))
         progress = Progress(plan.planned - already, progress_mode or config.execution.progress)
         try:
@@ -403,6 +488,9 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
             "SELECT COALESCE(SUM(calls),0), COALESCE(SUM(prompt_tokens),0), "
             "COALESCE(SUM(completion_tokens),0), "
             "(SELECT COUNT(*) FROM turns WHERE move_kind = 'invalid') FROM matches").fetchone()
+        llm_stats = plan.factory.llm.stats() if plan.factory.llm is not None else None
+        health = run_health(store, llm_stats)
+        store.set_meta({"run_health": json.dumps(health)})
     except sqlite3.OperationalError as error:
         if not storage_error(error):
             raise
@@ -413,7 +501,7 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
         lock.close()
         if plan.factory.llm is not None:
             plan.factory.llm.close()
-    llm_stats = plan.factory.llm.stats() if plan.factory.llm is not None else None
     return RunSummary(str(run_dir), plan.planned, already, ok + failed, ok, failed,
                       row[0], row[1], row[2], time.perf_counter() - started, llm_stats, row[3],
-                      plan.workers_used)
+                      plan.workers_used, health, _halted(llm_stats),
+                      _verdict(health, config.execution.max_invalid_share))

@@ -49,7 +49,16 @@ def cli_here(*args: str, env: dict[str, str] | None = None) -> Result:
     return Result(code, out.getvalue(), err.getvalue())
 
 
-def chats(server: LoopbackServer) -> list[dict[str, Any]]:
-    """The chat-completion request bodies the server received, in order."""
+def chats(server: LoopbackServer, probes: bool = False) -> list[dict[str, Any]]:
+    """The chat-completion request bodies the server received, in order; the vision probes
+    sent before the first match only with `probes`."""
     return [r["body"] for r in server.requests
-            if r["path"].endswith("/chat/completions") and r["body"] is not None]
+            if r["path"].endswith("/chat/completions") and r["body"] is not None
+            and (probes or not is_probe(r["body"]))]
+
+
+def is_probe(body: dict[str, Any]) -> bool:
+    from tests.openai_server import PROBE_PHRASE, message_text
+
+    return any(PROBE_PHRASE in message_text(m).lower() for m in body.get("messages") or []
+               if isinstance(m, dict))

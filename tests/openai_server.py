@@ -450,11 +450,6 @@ class PersonaPolicy:
         lowered = everything.lower()
         key = _canonical([messages, request.get("seed"), self.seed])
 
-        if PROBE_PHRASE in lowered:
-            images = [url for m in users for url, _ in message_images(m)]
-            colour = image_colour(images[-1]) if images else None
-            return (f"The shape is {colour}." if colour else
-                    "I do not see any image here; I can only read text.")
         if RATING_PHRASE in lowered:
             images = [url for m in users for url, _ in message_images(m)]
             return str(image_level(images[0])) if images else str(1 + _hash_int(key) % 7)
@@ -505,6 +500,18 @@ class PersonaPolicy:
             own = opp = 1 + _hash_int(message_text(users[0]) if users else "", self.seed) % 7
             jitter = _hash_int(key, round_no) % 5
         return max(50, min(80, 52 + 3 * (own - 1) + (own - opp) + jitter))
+
+
+def probe_answer(request: dict[str, Any]) -> str | None:
+    """The answer to the project's vision probe (the colour of the shape it shows), from the
+    images this server read; None for any other request."""
+    messages = [m for m in request.get("messages") or [] if isinstance(m, dict)]
+    if not any(PROBE_PHRASE in message_text(m).lower() for m in messages):
+        return None
+    images = [url for m in messages for url, _ in message_images(m)]
+    colour = image_colour(images[-1]) if images else None
+    return (f"The shape is {colour}." if colour else
+            "I do not see any image here; I can only read text.")
 
 
 def persona_reply(request: dict[str, Any], seed: int = 0, accept_threshold: float = 25.0) -> str:
@@ -699,7 +706,8 @@ class _Handler(BaseHTTPRequestHandler):
             answer = GARBAGE_TEXT
         else:
             try:
-                answer = srv.responder(read)
+                probe = probe_answer(read)  # the server's own eyes, whatever the responder
+                answer = probe if probe is not None else srv.responder(read)
             except Exception as exc:  # a broken test policy is a 500 the test can see
                 record["fault"] = "responder_error"
                 srv._finish(record, 500)

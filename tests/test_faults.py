@@ -61,7 +61,9 @@ def test_a_faulty_server_loses_no_match_and_the_summary_counts_by_kind(
     config = llm_config(tmp_path, small_pool, server.base_url, model=MODEL)
     env = env_for(tmp_path)
     out = tmp_path / "out"
-    result = cli("run", str(config), "--out", str(out), "--json", env=env, timeout=150)
+    # the probe would meet the faults too; this test counts the matches' requests alone
+    result = cli("run", str(config), "--out", str(out), "--json", "--skip-probe", env=env,
+                 timeout=150)
     assert result.returncode in (0, 1), result.stderr
     assert "Traceback" not in result.stderr
     summary = json.loads(result.stdout)
@@ -90,8 +92,12 @@ def test_a_faulty_server_loses_no_match_and_the_summary_counts_by_kind(
     retries, gave_up = llm["retries"], llm["failures_by_kind"]
     assert set(retries) == set(RETRY_KINDS), retries
     for kind, server_kinds in RETRY_KINDS.items():
-        assert retries.get(kind, 0) + gave_up.get(kind, 0) == \
-            sum(faults.get(k, 0) for k in server_kinds), (kind, retries, gave_up, faults)
+        seen = retries.get(kind, 0) + gave_up.get(kind, 0)
+        caused = sum(faults.get(k, 0) for k in server_kinds)
+        if kind == "timeout":  # a timed-out request raises the timeout: later stalls are waited out
+            assert 0 < seen <= caused, (kind, retries, gave_up, faults)
+        else:
+            assert seen == caused, (kind, retries, gave_up, faults)
     assert sum(gave_up.values()) == llm["failures"] == len(failed)  # a failed call ends its match
     assert llm["requests"] == llm["replies"] + sum(retries.values()) + llm["failures"]
     # unusable text became invalid turns with a reason; the tournament went on
@@ -107,7 +113,8 @@ def test_a_faulty_server_loses_no_match_and_the_summary_counts_by_kind(
     with __import__("sqlite3").connect(tmp_path / "cache" / "replies.sqlite") as conn:
         cached_before = conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
     assert cached_before == llm["replies"]
-    resumed = cli_here("run", str(config), "--out", str(out), "--resume", "--json", env=env)
+    resumed = cli_here("run", str(config), "--out", str(out), "--resume", "--json",
+                       "--skip-probe", env=env)
     again = json.loads(resumed.stdout)
     assert again["already_done"] == len(ok) and again["ran"] == len(failed)
     assert again["ok"] + again["failed"] == len(failed)

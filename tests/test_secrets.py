@@ -75,12 +75,17 @@ def test_the_api_key_reaches_no_file_log_or_message(tmp_path: Path, small_pool: 
     assert "models.local.api_key_env: " in refused.stderr and "refused the key" in refused.stderr
     assert not (tmp_path / "o2").exists()
     config.write_text(config.read_text().replace('preflight = "models"', 'preflight = "off"'))
-    failed = cli("run", str(config), "--out", str(tmp_path / "o3"), "--json", env=bad_env)
+    probed = cli_here("run", str(config), "--out", str(tmp_path / "o4"), env=bad_env)
+    assert probed.returncode == 2 and "401: the server refused the API key" in probed.stderr
+    outputs += [probed.stdout, probed.stderr]
+    failed = cli("run", str(config), "--out", str(tmp_path / "o3"), "--json", "--skip-probe",
+                 env=bad_env)
     assert failed.returncode == 1, failed.stderr
     errors = {e for (e,) in table(tmp_path / "o3" / "arena.sqlite", "SELECT error FROM matches")}
     assert len(errors) == 1 and "401: the server refused the API key" in errors.pop()
     assert leaks(wrong, [tmp_path / "o2", tmp_path / "o3", tmp_path / "cache2", pool],
-                 [refused.stdout, refused.stderr, failed.stdout, failed.stderr]) == []
+                 [refused.stdout, refused.stderr, failed.stdout, failed.stderr,
+                  probed.stdout, probed.stderr]) == []
 
 
 # -- image paths in a manifest stay inside the pool ----------------------------------------------

@@ -156,7 +156,8 @@ class ModelAccess:
                     if last.kind == "timeout" and free < _MAX_FREE_TIMEOUTS \
                             and self._slow_server(self._limit.in_use):
                         free += 1  # the server queued it: not this request's fault
-                        self.stats.retries["queued timeout"] += 1
+                        self.stats.retries["timeout"] += 1
+                        self.stats.queued_timeouts += 1
                         continue
                     if last.kind == "fatal":
                         self.stats.failures += 1
