@@ -36,6 +36,9 @@ def cmd_rate(args: argparse.Namespace) -> int:
               + (f", {len(failed):,} without a usable answer ({', '.join(failed[:5])})"
                  if failed else "")
               + f"; {result['requests']:,} requests, {result['cache_hits']:,} from the cache")
+    if result["unparseable"] and not args.json:
+        print(f"sample answer: {result['sample_answer'][:200]!r}; likely cause: "
+              f"{result['likely_cause']}")
     return 0 if not result["unparseable"] else 1
 
 

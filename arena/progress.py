@@ -16,6 +16,7 @@ class Progress:
         self.total = total
         self.label = label
         self.done = self.failed = self.calls = self.tokens = 0
+        self.turns = self.invalid = 0
         self.started = time.monotonic()
         self.every_s = every_s
         self._last = self.started
@@ -30,8 +31,11 @@ class Progress:
             self._task = self._bar.add_task(label, total=total, info="")
             self._bar.start()
 
-    def update(self, ok: bool, calls: int = 0, tokens: int = 0) -> None:
+    def update(self, ok: bool, calls: int = 0, tokens: int = 0, turns: int = 0,
+               invalid: int = 0) -> None:
         self.done += 1
+        self.turns += turns
+        self.invalid += invalid
         self.failed += 0 if ok else 1
         self.calls += calls
         self.tokens += tokens
@@ -47,7 +51,10 @@ class Progress:
 
     def _info(self, now: float) -> str:
         rate = self.done / max(now - self.started, 1e-9)
-        parts = [f"failed {self.failed}", f"{rate:,.0f}/s"]
+        shown = f"{rate:,.0f}/s" if rate >= 1 else f"{rate * 60:,.1f}/min"  # slow LLM runs
+        parts = [f"failed {self.failed}", shown]
+        if self.invalid:
+            parts.insert(1, f"invalid turns {self.invalid / max(self.turns, 1):.0%}")
         if self.calls:
             parts[1:1] = [f"calls {self.calls:,}", f"tokens {self.tokens:,}"]
         return " | ".join(parts)

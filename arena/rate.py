@@ -114,12 +114,32 @@ def rate_pool(pool: Path, config_path: Path, model: str, prompt_file: Path | Non
     finally:
         store.close()
     failed = sorted(r.persona_id for r in ratings if r.score is None)
-    return {"pool": str(pool), "rater": name, "model": config.model, "images": len(entries),
+    sample = next((r.raw for r in ratings if r.score is None), None)
+    return {"sample_answer": sample,
+            "likely_cause": likely_cause(sample, max_tokens) if sample is not None else None,
+            "pool": str(pool), "rater": name, "model": config.model, "images": len(entries),
             "rated": len(ratings) - len(failed), "skipped": len(entries) - len(todo),
             "unparseable": failed, "requests": stats["requests"],
             "cache_hits": stats["cache_hits"], "retries": stats["retries"],
             "prompt_sha256": sha, "mean_score": (sum(scores.values()) / len(scores)
                                                  if scores else None)}
+
+
+def likely_cause(raw: str, max_tokens: int) -> str:
+    """A guess, from an unusable answer, at why a model gave no score."""
+    answer = raw.split(" | ")[-1].strip().lower()
+    if not answer:
+        return ("the server returned empty answers (a model that thinks before it answers "
+                "needs more --max-tokens; or the server dropped the request's content)")
+    if any(w in answer for w in ("cannot see", "can't see", "no image", "not see", "unable to "
+                                 "view", "as a text", "i can only read")):
+        return "the model does not see the image (a text-only model, or a server that drops images)"
+    if any(w in answer for w in ("sorry", "cannot", "can't", "unable", "not able")):
+        return "the model refuses to rate (try another prompt with --prompt-file)"
+    if max_tokens <= 2:
+        return (f"the answers start with words, not a digit, and --max-tokens {max_tokens} cuts "
+                "them there: raise --max-tokens")
+    return "the answers hold no whole number from 1 to 7 (see the sample)"
 
 
 def import_ratings(pool: Path, csv_path: Path, rater: str | None) -> dict[str, Any]:

@@ -240,7 +240,9 @@ def record(store: Store, progress: Progress, row: MatchRow) -> bool:
     """Commit one finished match and count it; True when it is ok. Only the one writer calls it."""
     store.write_match(row)
     ok = row.match[12] == "ok"
-    progress.update(ok, row.match[21] or 0, (row.match[22] or 0) + (row.match[23] or 0))
+    turns = row.turns
+    progress.update(ok, row.match[21] or 0, (row.match[22] or 0) + (row.match[23] or 0),
+                    len(turns), sum(1 for t in turns if t[11] == 0))
     return ok
 
 

@@ -126,6 +126,8 @@ def test_unparseable_answers_are_asked_again_a_bounded_number_of_times(
                  "2", "--max-tokens", "4", env=env_for(tmp_path))
     assert result.returncode == 1  # one image has no usable answer
     assert "13 images rated" in result.stdout and "1 without a usable answer" in result.stdout
+    assert ("sample answer: 'Hmm | Hmm | Hmm'; likely cause: the answers hold no whole number "
+            "from 1 to 7") in result.stdout
     assert len(chats(server)) == 13 * 2 + 3
     rows = dict(table(pool / "ratings.sqlite", "SELECT score, raw FROM ratings WHERE "
                                                "score IS NULL"))
@@ -180,3 +182,22 @@ def test_rate_refuses_bad_input_with_one_line(tmp_path: Path, pool: Path,
                          env=env_for(tmp_path))
     assert no_vision.returncode == 2 and "models.local.vision" in no_vision.stderr
     assert chats(loopback) == []
+
+
+def test_rate_without_usable_answers_names_the_likely_cause(
+        tmp_path: Path, pool: Path, loopback_factory: Any) -> None:
+    blind = loopback_factory(content_mode="ignore-images",
+                             responder=lambda body: "I do not see any image here.")
+    config = rate_config(tmp_path, blind.base_url)
+    result = cli_here("rate", str(pool), "--config", str(config), "--model", "local",
+                      "--retries", "0", "--max-tokens", "20", "--json", env=env_for(tmp_path))
+    assert result.returncode == 1
+    summary = json.loads(result.stdout)
+    assert summary["rated"] == 0 and summary["sample_answer"] == "I do not see any image here."
+    assert summary["likely_cause"].startswith("the model does not see the image")
+    wordy = loopback_factory(responder=lambda body: "The")  # "The character looks ..." cut at 1
+    config = rate_config(tmp_path, wordy.base_url)
+    result = cli_here("rate", str(pool), "--config", str(config), "--model", "local",
+                      "--retries", "0", "--rater", "wordy", env=env_for(tmp_path))
+    assert "likely cause: the answers start with words, not a digit, and --max-tokens 1" \
+        in result.stdout
