@@ -300,10 +300,14 @@ class Study:
 
     async def aclose(self) -> None:
         """Stop the matches in progress (their moves are stored) and close the model clients."""
-        tasks = [live.task for live in self.live.values()
-                 if live.task is not None and not live.task.done()]
-        for task in tasks:
-            task.cancel()
+        loop = asyncio.get_running_loop()
+        tasks = []
+        for match_id, live in list(self.live.items()):
+            if live.task is not None and live.task.get_loop() is loop:
+                del self.live[match_id]  # rebuilt from the store if asked for again
+                if not live.task.done():
+                    live.task.cancel()
+                    tasks.append(live.task)
         await asyncio.gather(*tasks, return_exceptions=True)
         if self.llm is not None:
             await self.llm.aclose()
