@@ -46,13 +46,14 @@ def build_app(study: Any) -> Any:
     from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
     from starlette.routing import Route
 
-    from agents.negotiators.human import hint, legal_words
+    from agents.negotiators.human import hint, legal_words, money
     from agents.prompts import IMAGE_CONDITIONS
     from arena.study import DEFAULT_CONSENT, DEFAULT_INSTRUCTIONS, SCALE, StudyFull, private_lines
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR),
                              autoescape=jinja2.select_autoescape(["html"]),
                              undefined=jinja2.StrictUndefined)
+    env.filters["money"] = lambda value: money(study.scenario, float(value))
     serve = study.config.serve
     site = {"title": serve.title, "scenario": study.scenario}
 

@@ -136,7 +136,7 @@ def test_whole_study_over_http_stores_ratings_and_the_match(study_config: Path,
         html = move(client, html, "I accept")
         html = move(client, html, "60")
         result = move(client, html, "no")
-        assert "The match is over" in result and "You got <strong>" in result
+        assert "The match is over" in result and "You got <strong>$" in result
         assert 'id="continue" href="/done"' in result
         done = client.get("/done")
         pid = re.search(r'id="participant-id">(\w+)<', done.text).group(1)

@@ -40,7 +40,7 @@ HINTS = {  # examples of input per game and role; a game without an entry gets a
 }
 
 
-def _money(scenario: Scenario, value: float) -> str:
+def money(scenario: Scenario, value: float) -> str:
     units = scenario.spec.units
     if units in ("dollars", "dollar", "$", "USD"):
         return f"${value:,.0f}" if value == int(value) else f"${value:,.2f}"
@@ -149,7 +149,7 @@ def _read_shorthand(scenario: Scenario, text: str, request: MoveRequest) -> Move
         if abs(total - 100.0) < 1e-9:  # percentages of a pie other than 100
             return Move(kind, pie * mine / 100.0)
         return Move.invalid(f"{mine:g}/{theirs:g} adds up to {total:g}, but "
-                            f"{_money(scenario, pie)} is to be split")
+                            f"{money(scenario, pie)} is to be split")
     counts = _COUNTS.match(text)
     if counts and hasattr(spec, "items") and kind is not None:
         numbers = [int(n) for n in re.findall(r"\d+", text)]
@@ -180,10 +180,10 @@ def _out_of_range(scenario: Scenario, text: str, request: MoveRequest) -> str | 
 def _range_reason(scenario: Scenario, value: float, bounds: tuple[float, float]) -> str:
     low, high = bounds
     pie = hasattr(scenario.spec, "pie")
-    where = (f"above {_money(scenario, high)}, the {'whole pie' if pie else 'highest price'}"
-             if value > high else f"below {_money(scenario, low)}")
+    where = (f"above {money(scenario, high)}, the {'whole pie' if pie else 'highest price'}"
+             if value > high else f"below {money(scenario, low)}")
     return (f"{value:g} is {where}: give a {'claim' if pie else 'price'} from "
-            f"{_money(scenario, low)} to {_money(scenario, high)}")
+            f"{money(scenario, low)} to {money(scenario, high)}")
 
 
 def describe_move(scenario: Scenario, move: Move, request: MoveRequest) -> str:
@@ -197,10 +197,10 @@ def describe_move(scenario: Scenario, move: Move, request: MoveRequest) -> str:
         if hasattr(spec, "pie"):
             mine = float(move.offer)  # type: ignore[arg-type]
             rest = float(spec.pie) - mine  # type: ignore[attr-defined]
-            return (f"you claim {_money(scenario, mine)}: {_money(scenario, mine)} for you, "
-                    f"{_money(scenario, rest)} for them")
+            return (f"you claim {money(scenario, mine)}: {money(scenario, mine)} for you, "
+                    f"{money(scenario, rest)} for them")
         if hasattr(spec, "price_min"):
-            return f"you {verb} a price of {_money(scenario, float(move.offer))}"  # type: ignore[arg-type]
+            return f"you {verb} a price of {money(scenario, float(move.offer))}"  # type: ignore[arg-type]
         if hasattr(spec, "items"):
             kept = tuple(move.offer)  # type: ignore[arg-type]
             items = spec.items  # type: ignore[attr-defined]
@@ -228,10 +228,10 @@ def _their_offer(scenario: Scenario, offer: Any) -> str:
     if hasattr(spec, "pie"):
         theirs = float(offer)
         mine = float(spec.pie) - theirs  # type: ignore[attr-defined]
-        return (f"their proposal: {_money(scenario, mine)} for you, "
-                f"{_money(scenario, theirs)} for them")
+        return (f"their proposal: {money(scenario, mine)} for you, "
+                f"{money(scenario, theirs)} for them")
     if hasattr(spec, "price_min"):
-        return f"their price of {_money(scenario, float(offer))}"
+        return f"their price of {money(scenario, float(offer))}"
     if hasattr(spec, "items"):
         items = spec.items  # type: ignore[attr-defined]
         mine = ", ".join(f"{i.count - n} {i.name}" for n, i in zip(offer, items))
