@@ -411,6 +411,17 @@ def test_a_participant_in_chromium_rates_and_plays_through_a_killed_server(
     def find(css: str) -> object:
         return driver.find_element(By.CSS_SELECTOR, css)  # type: ignore[attr-defined]
 
+    def submit(css: str) -> None:
+        """Click what submits a form and wait for the next page (a click does not wait)."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.wait import WebDriverWait
+
+        old = find("html")
+        find(css).click()  # type: ignore[attr-defined]
+        WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+        WebDriverWait(driver, 20).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
+
     def text() -> str:
         return driver.find_element(By.TAG_NAME, "body").text  # type: ignore[attr-defined]
 
@@ -422,52 +433,52 @@ def test_a_participant_in_chromium_rates_and_plays_through_a_killed_server(
     try:
         driver.get(base + "/")  # type: ignore[attr-defined]
         shot("1-welcome")
-        find("#start").click()  # no consent ticked: refused, with the reason
+        submit("#start")  # no consent ticked: refused, with the reason
         assert "Please tick the box" in text()
         find("#consent").click()
-        find("#start").click()
+        submit("#start")
         assert "Rating 1 of 2" in text()
         shot("2-rate")
         find("label.point:nth-of-type(3)").click()  # the third point of the scale: 3
-        find("#rate-submit").click()
+        submit("#rate-submit")
         assert "Rating 2 of 2" in text()
         restart()  # killed mid-session: the first rating is committed, the cookie kept
         driver.refresh()  # type: ignore[attr-defined]
         assert "Rating 2 of 2" in text()
         find("label.point:nth-of-type(6)").click()
-        find("#rate-submit").click()
+        submit("#rate-submit")
         assert "Your turn: you are the proposer" in text()
         assert find("img.avatar").get_attribute("naturalWidth") != "0"  # type: ignore[attr-defined]
         shot("3-play")
         box = find("#move-text")
         box.send_keys("13000")  # type: ignore[attr-defined]
-        find("#check").click()
+        submit("#check")
         assert "Could not use that: 13000 is above $100, the whole pie" in text()
         shot("4-refused")
         box = find("#move-text")
         box.clear()  # type: ignore[attr-defined]
         box.send_keys("90/10")  # type: ignore[attr-defined]
-        find("#check").click()
+        submit("#check")
         assert "This is read as: you claim $90: $90 for you, $10 for them." in text()
         shot("5-confirm")
-        find("#send").click()
+        submit("#send")
         assert "Your turn: you are the responder" in text()
         shot("6-after-move")
         restart()  # killed mid-match: the move is stored, the match replays to this point
         driver.get(base + "/play")  # type: ignore[attr-defined]
         assert "read as: you claim $90: $90 for you, $10 for them" in text()
         assert "Your turn: you are the responder" in text()
-        find("#quick-accept").click()
+        submit("#quick-accept")
         assert "you accept their proposal" in text()
-        find("#send").click()
+        submit("#send")
         for typed in ("60", "reject"):
             box = find("#move-text")
             box.send_keys(typed)  # type: ignore[attr-defined]
-            find("#check").click()
-            find("#send").click()
+            submit("#check")
+            submit("#send")
         assert "The match is over" in text()
         shot("7-result")
-        find("#continue").click()
+        submit("#continue")
         assert "Thank you!" in text()
         pid = find("#participant-id").text  # type: ignore[attr-defined]
         shot("8-done")
