@@ -24,6 +24,8 @@ COOKIE = "persona_arena_participant"
 MAX_FORM_BYTES = 8192
 WEB_DIR = Path(__file__).resolve().parent / "web"
 PORTS = (1, 65535)
+SEES_OPPONENT = ("both-images", "text", "image+text")  # conditions that show the opponent the
+# person's persona: only then does the page show the person how they appear
 
 
 def _require_web() -> None:
@@ -47,7 +49,6 @@ def build_app(study: Any) -> Any:
     from starlette.routing import Route
 
     from agents.negotiators.human import hint, legal_words, money
-    from agents.prompts import IMAGE_CONDITIONS
     from arena.study import DEFAULT_CONSENT, DEFAULT_INSTRUCTIONS, SCALE, StudyFull, private_lines
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR),
@@ -172,7 +173,7 @@ def build_app(study: Any) -> Any:
         if live.row is not None:
             return to(f"/result/{live.number}")
         ask = live.human.request
-        sees_you = study.config.condition in (*IMAGE_CONDITIONS, "text", "image+text")
+        sees_you = study.config.condition in SEES_OPPONENT
         last = None
         moves = study.moves_read_as(live.match_id)
         if moves and error is None:

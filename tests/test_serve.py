@@ -502,3 +502,74 @@ def test_a_participant_in_chromium_rates_and_plays_through_a_killed_server(
     keep = os.environ.get("PERSONA_ARENA_SCREENSHOTS")
     if keep:  # to look at the pages: PERSONA_ARENA_SCREENSHOTS=DIR pytest -k chromium
         shutil.copytree(shots, keep, dirs_exist_ok=True)
+
+
+# -- other games and opponents ------------------------------------------------------------------
+def test_a_price_bargain_against_the_concession_agent(tmp_path: Path, small_pool: Path) -> None:
+    path = tmp_path / "bargain.toml"
+    path.write_text(f'''seed = 3
+scenario = "price-bargain"
+condition = "self-only"
+[personas]
+pool = "{small_pool}"
+[agents.default]
+kind = "concession"
+[serve]
+rate = 0
+''')
+    with client_for(path, tmp_path / "run") as client:
+        page = client.post("/start", data={"consent": "yes"}).text
+        assert "Your reservation price, which your opponent does not know, is $20" in page
+        assert "You, as your opponent sees you" not in page  # self-only: they see only theirs
+        assert 'id="quick-walk-away"' in page and 'id="quick-accept"' not in page  # the legal ones
+        echo = client.post("/play/read", data={"turn": field(page, "turn"), "text": "90"})
+        assert "you propose a price of $90" in echo.text
+        page = move(client, page, "90")
+        assert "Opponent <small>(buyer" in page
+        refused = client.post("/play/read", data={"turn": field(page, "turn"), "text": "90/10"})
+        assert refused.status_code == 422 and "names several numbers; give one price" in refused.text
+        result = move(client, page, "walk away")
+        assert "The match is over" in result
+    rows = table(tmp_path / "run" / "arena.sqlite",
+                 "SELECT scenario, agent_a, agent_b, status, deal FROM matches")
+    assert rows == [("price-bargain", "human", "concession:linear", "ok", 0)]
+
+
+def test_an_llm_opponent_sees_the_person_and_replays_from_the_cache_after_a_restart(
+        tmp_path: Path, small_pool: Path, loopback: object,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.llm_helpers import chats
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-serve-test")
+    monkeypatch.setenv("PERSONA_ARENA_CACHE", str(tmp_path / "cache"))
+    config = write_config(tmp_path, small_pool, agent=f'''kind = "llm"
+model = "local"
+[models.local]
+base_url = "{loopback.base_url}"
+model = "loopback-vlm"''', serve="rate = 0")  # type: ignore[attr-defined]
+    run_dir = tmp_path / "run"
+    with client_for(config, run_dir) as client:
+        page = client.post("/start", data={"consent": "yes"}).text
+        page = move(client, page, "I take $70 and you get $30")
+        assert "Your turn: you are the responder" in page
+        token = client.cookies[COOKIE]
+    asked = len(chats(loopback))  # type: ignore[arg-type]
+    assert asked >= 2
+    first = chats(loopback)[0]["messages"][1]["content"]  # type: ignore[arg-type]
+    assert [part["type"] for part in first].count("image_url") == 2  # both-images: the person too
+    with client_for(config, run_dir, token) as again:
+        page = again.get("/play").text
+        assert "Your turn: you are the responder" in page
+        assert len(chats(loopback)) == asked  # type: ignore[arg-type]  # replayed from the cache
+        page = move(again, page, "accept")
+        page = move(again, page, "60")
+        result = move(again, page, "reject")
+        assert "The match is over" in result
+    bodies = chats(loopback)  # type: ignore[arg-type]
+    assert {"role": "user", "content": "I take $70 and you get $30"} in bodies[-1]["messages"]
+    rows = table(run_dir / "arena.sqlite", "SELECT agent_a, agent_b, status, n_turns, calls "
+                                           "FROM matches")
+    assert rows[0][:4] == ("human", "llm:local", "ok", 8)
+    cached = table(run_dir / "arena.sqlite", "SELECT turn_index, cached FROM turns "
+                                             "WHERE speaker = 'b' ORDER BY turn_index")
+    assert cached == [(1, 1), (2, 1), (5, 0), (6, 0)]  # before the restart: from the cache
