@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,9 +102,7 @@ class Study:
                     self.store.conn.execute(
                         "INSERT INTO participants(participant_id, token_sha256, created_at, "
                         "consented_at) VALUES (?, ?, ?, ?)", (pid, _sha(token), now, now))
-            except Exception as error:  # an id already taken: draw again
-                if "UNIQUE" not in str(error):
-                    raise
+            except sqlite3.IntegrityError:  # an id already taken: draw again
                 continue
             return Participant(pid, now, None), token
         raise RuntimeError("could not draw a free participant id")

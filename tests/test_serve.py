@@ -200,6 +200,24 @@ def test_bad_moves_are_shown_with_their_reason_never_a_server_error(study_config
     assert table(db, "SELECT COUNT(*) FROM matches")[0][0] == 0
 
 
+def test_the_study_team_sets_the_texts_and_a_limit_on_participants(
+        tmp_path: Path, small_pool: Path) -> None:
+    serve = "\n".join(['rate = 1', 'matches = 1', 'max_participants = 1',
+                       'instructions = "Welcome to the Lab study.\\n\\nYou will see faces."',
+                       'consent = "I agree to the Lab\'s terms."',
+                       'question = "How fierce is this face?"'])
+    config = write_config(tmp_path, small_pool, serve=serve)
+    with client_for(config, tmp_path / "run") as first, \
+            TestClient(first.app, follow_redirects=True) as second:
+        page = first.get("/").text
+        assert "<p>Welcome to the Lab study.</p>" in page and "<p>You will see faces.</p>" in page
+        assert "I agree to the Lab&#39;s terms." in page  # escaped, never raw HTML
+        rating = first.post("/start", data={"consent": "yes"}).text
+        assert "How fierce is this face?" in rating and "Rating 1 of 1" in rating
+        full = second.post("/start", data={"consent": "yes"})
+        assert full.status_code == 503 and "This study is full" in full.text
+
+
 def test_one_participant_cannot_see_or_change_another(study_config: Path, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     study = open_study(study_config, run_dir)
