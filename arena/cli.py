@@ -182,6 +182,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from arena.serve import serve
+
+    return serve(Path(args.config), Path(args.out), args.port, args.host)
+
+
 # -- parser -----------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="persona-arena",
@@ -234,6 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("serve", help="participants rate avatars and negotiate in a browser")
+    p.add_argument("config", help="the run config (its [serve] table: texts and counts)")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="the run folder for answers")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.set_defaults(func=cmd_serve)
 
     from arena import cli_llm  # `rate` and `play`: the commands that talk to models
 

@@ -46,7 +46,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     from arena.play import play
 
     match = play(Path(args.config), persona=args.persona, side=args.side, you=args.you,
-                 seed=args.seed)
+                 seed=args.seed, out=Path(args.out) if args.out else None)
     return 0 if match["status"] == "ok" else 1
 
 
@@ -74,4 +74,6 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--you", help="your own persona, which the opponent sees in both-images")
     p.add_argument("--side", choices=("a", "b"), help="your seat; a moves first (default a)")
     p.add_argument("--seed", type=int)
+    p.add_argument("--out", metavar="RUN_DIR", help="store the match in this run folder "
+                                                    "(created, or added to)")
     p.set_defaults(func=cmd_play)

@@ -74,6 +74,19 @@ class CacheConfig(_Strict):
     enabled: bool = True
 
 
+class ServeConfig(_Strict):
+    """`persona-arena serve`: what each participant reads, rates and plays (see arena/serve)."""
+
+    title: str = Field(default="A negotiation study", min_length=1, max_length=200)
+    instructions: str | None = None  # the first page (blank lines part paragraphs); None: default
+    consent: str | None = None  # what the participant agrees to before starting; None: default
+    question: str | None = None  # the rating question; None: the paper's
+    rate: int = Field(default=6, ge=0, le=1000)  # avatars each participant rates
+    matches: int = Field(default=1, ge=0, le=100)  # matches each participant plays
+    side: Literal["a", "b", "random"] = "a"  # the participant's seat (a moves first)
+    max_participants: int = Field(default=10_000, ge=1, le=1_000_000)
+
+
 class RunConfig(_Strict):
     seed: int = 1
     scenario: str = "ultimatum-4"
@@ -85,6 +98,7 @@ class RunConfig(_Strict):
     execution: ExecutionConfig = ExecutionConfig()
     cache: CacheConfig = CacheConfig()
     prompts: dict[str, str] = Field(default_factory=dict)  # overrides of the scenario's prompts
+    serve: ServeConfig = ServeConfig()
 
     @model_validator(mode="after")
     def _check_agents(self) -> "RunConfig":

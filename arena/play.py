@@ -2,7 +2,9 @@
 
 The same engine, scenario and negotiator as a tournament (LLM with the config's model, prompts
 and cache, or a surrogate), so it is the cheap way to try prompts and personas before paying
-for a tournament. Nothing is stored; the transcript is on the screen.
+for a tournament. The person sees the opponent's description, image file and level; each input
+is echoed as it was read, and ambiguous input is refused with its reason. With `out`, the match
+is stored in that RUN_DIR as `run` stores matches (agent "human" in the person's seat).
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def _machine_agent(config: Any, machine_side: str) -> AgentConfig:
 def play(config_path: Path, persona: str | None = None, side: str | None = None,
          you: str | None = None, seed: int | None = None,
          ask: Callable[[str], str] = input,
-         show: Callable[[str], None] = print) -> dict[str, Any]:
+         show: Callable[[str], None] = print, out: Path | None = None) -> dict[str, Any]:
     config, base = load_config(config_path)
     if side is None:
         humans = [t for t, a in config.agents.items() if a.kind == "human" and t in ("a", "b")]
@@ -59,13 +61,26 @@ def play(config_path: Path, persona: str | None = None, side: str | None = None,
 
         llm = build_llm_context(config, base, scenario, by_id, check=True)
     factory = AgentFactory(config, scenario, by_id, llm)
+    store = lock = None
+    match_id = "play"
+    if out is not None:  # opened before the match: a bad folder stops before anyone plays
+        from arena.human_runs import next_match_number, open_human_run
+
+        try:
+            store, lock = open_human_run(config, base, scenario, by_id, factory,
+                                         factory.label("default"), out)
+        except BaseException:
+            if llm is not None:
+                llm.close()
+            raise
+        match_id = f"play-{next_match_number(store, 'play')}"
     match_seed = derive_seed(seed, "play", machine_id, human_id, side)
     machine = factory.build("default", machine_side, machine_id, human_id, match_seed)
     human = HumanNegotiator(scenario, side, ask, show)
     seats = {side: (human, human_id, "human"), machine_side: (machine, machine_id,
                                                               factory.label("default"))}
     (neg_a, pa, label_a), (neg_b, pb, label_b) = seats["a"], seats["b"]
-    spec = MatchSpec("play", "play", 1, pa, pb, "a", "b", match_seed,
+    spec = MatchSpec(match_id, "play", 1, pa, pb, "a", "b", match_seed,
                      by_id[pa].level, by_id[pb].level)
 
     other = by_id[machine_id]
@@ -73,6 +88,8 @@ def play(config_path: Path, persona: str | None = None, side: str | None = None,
     show(f"You play seat {side} ({seat_of(side)} mover) as persona {human_id}; your opponent is "
          f"{factory.label('default')} as persona {other.persona_id} (level {other.level}, "
          f"image {other.image}), condition {config.condition}.")
+    if other.description:
+        show(f"Your opponent looks like this: {other.description}")
     instructions = lookup(scenario.prompts, "instructions", seat_of(side), "none")
     if instructions:
         request = _first_request_of(scenario, side)
@@ -88,9 +105,15 @@ def play(config_path: Path, persona: str | None = None, side: str | None = None,
 
     try:
         row = asyncio.run(go())
+        if store is not None:
+            store.write_match(row)  # one transaction with all its turns, as `run` stores
+            show(f"Stored as match {match_id} in {out}.")
     finally:
         if llm is not None:
             llm.close()
+        if store is not None:
+            store.close()
+            lock.close()
     match = dict(zip(("match_id", "design", "repetition", "scenario", "condition", "seed",
                       "persona_a", "persona_b", "level_a", "level_b", "agent_a", "agent_b",
                       "status", "payoff_a", "payoff_b", "deal", "agreements", "share_a",

@@ -91,3 +91,41 @@ kind = "surrogate"
     assert "Traceback" not in result.stderr
     bad = play(config, "", "--persona", "nobody")
     assert bad.returncode == 2 and "--persona: no persona 'nobody'" in bad.stderr
+
+
+def test_play_echoes_each_input_refuses_ambiguous_input_and_stores_the_match(
+        tmp_path: Path, small_pool: Path) -> None:
+    from tests.helpers import table
+
+    config = write(tmp_path, small_pool, '''scenario = "ultimatum-4"
+condition = "both-images"
+[agents.default]
+kind = "surrogate"
+''')
+    run_dir = tmp_path / "run"
+    lines = "13000\n60/50\n90/10\nyes\n60\nno\n"
+    result = play(config, lines, "--side", "a", "--persona", "p0003", "--out", str(run_dir))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Your opponent looks like this: A cartoon character" in out  # the description
+    assert "(level 3, image " in out and "p0003.png" in out
+    assert ("Could not use that: 13000 is above $100, the whole pie: give a claim from $0 to "
+            "$100. Try again") in out
+    assert "Could not use that: 60/50 adds up to 110, but $100 is to be split" in out
+    assert "Read as: you claim $90: $90 for you, $10 for them." in out
+    assert "Read as: you accept their proposal: $" in out
+    assert "Read as: you reject their proposal" in out
+    assert f"Stored as match play-1 in {run_dir}." in out
+    db = run_dir / "arena.sqlite"
+    assert table(db, "SELECT match_id, agent_a, agent_b, persona_b, status, n_turns FROM matches"
+                 ) == [("play-1", "human", "surrogate:gpt-4o", "p0003", "ok", 8)]
+    assert table(db, "SELECT text, move_kind, claim FROM turns WHERE speaker = 'a' "
+                     "ORDER BY turn_index") == [("90/10", "propose", 90.0), ("yes", "accept", None),
+                                                ("60", "propose", 60.0), ("no", "reject", None)]
+    again = play(config, "50\naccept\n50\naccept\n", "--side", "a", "--out", str(run_dir))
+    assert again.returncode == 0, again.stderr
+    assert table(db, "SELECT match_id FROM matches ORDER BY match_id") == [("play-1",), ("play-2",)]
+    (tmp_path / "a-file").write_text("")
+    bad = play(config, "", "--out", str(tmp_path / "a-file"))
+    assert bad.returncode == 2 and "is a file, expected a run folder" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -1,26 +1,260 @@
-"""A person at the terminal as a negotiator (`persona-arena play`).
+"""A person as a negotiator: at the terminal (`persona-arena play`) or in a browser (`serve`).
 
-The person types free text, read by the scenario's own extractor exactly as an LLM's reply
-would be; text it cannot read is asked again, so a typo never costs a round. Input and output
-are injected functions, so the negotiator itself does no I/O and tests can drive it.
+People type shorthand that an LLM never would ("90", "90/10", "yes"), so their input is read
+here first and only then by the scenario's own extractor, and refused with a one-line reason
+when it is ambiguous ("13000" with $100 on the table) instead of being clamped in silence.
+Every move is echoed in the person's terms ("you claim $90: $90 for you, $10 for them") before
+it counts. The rules are read from the scenario's spec (a pie, a price range, items), never
+from the game's name, and the negotiators themselves do no I/O: input and output are injected.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import re
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from scenarios.loader import Scenario
-from scenarios.moves import MoveKind, MoveRequest, Reply
+from scenarios.moves import MoveKind, MoveRequest, Reply, Turn
+from scenarios.moves import ACCEPT, COUNTER, PROPOSE, REJECT, WALK_AWAY, Move
 
-HINTS = {
-    "ultimatum": {"proposer": "e.g. \"I take $60 and you get $40\"",
-                  "responder": "e.g. \"I accept\" or \"I reject\""},
-    "price-bargain": {"": "a price (\"I offer $55\"), \"I accept\", or \"I walk away\""},
-    "item-division": {"": "e.g. \"I take 2 books, 1 hats and 0 balls\", \"I accept\", or "
-                          "\"I reject\""},
+MAX_INPUT = 1000  # characters: a person's move is a sentence or two, never a document
+_NUMBER = r"[-+]?\d+(?:[.,]\d+)?"
+_BARE = re.compile(rf"^\$?\s*({_NUMBER})\s*(?:\$|dollars?|points?)?\s*$", re.I)
+_SPLIT = re.compile(rf"^\$?\s*({_NUMBER})\s*\$?\s*(?:/|:|-|–|to)\s*\$?\s*({_NUMBER})\s*\$?$",
+                    re.I)
+_COUNTS = re.compile(r"^\s*(\d+)(?:\s*[,;/ ]\s*(\d+))+\s*$")
+_ANY_NUMBER = re.compile(r"(?<![\w.])(-?\d[\d,]*(?:\.\d+)?)")
+_YES = frozenset({"y", "yes", "ok", "okay", "deal", "accept", "accepted", "agree", "sure"})
+_NO = frozenset({"n", "no", "nope", "reject", "rejected", "decline", "refuse"})
+_WALK = frozenset({"walk", "walk away", "leave", "quit", "no deal"})
+
+HINTS = {  # examples of input per game and role; a game without an entry gets a generic hint
+    "ultimatum": {"proposer": "e.g. \"90/10\", \"90\" (what you keep) or \"I take $60 and you "
+                              "get $40\"",
+                  "responder": "e.g. \"accept\" or \"reject\""},
+    "price-bargain": {"": "a price (\"55\" or \"I offer $55\"), \"accept\", or \"walk away\""},
+    "item-division": {"": "what you keep, e.g. \"2 1 0\" or \"I take 2 books, 1 hats and 0 "
+                          "balls\"; or \"accept\" / \"reject\""},
 }
 
 
+def money(scenario: Scenario, value: float) -> str:
+    units = scenario.spec.units
+    if units in ("dollars", "dollar", "$", "USD"):
+        return f"${value:,.0f}" if value == int(value) else f"${value:,.2f}"
+    return f"{value:g} {units}"
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.replace(",", "") if text.count(",") and "." not in text
+                     else text.replace(",", "."))
+    except ValueError:
+        return None
+
+
+def hint(scenario: Scenario, request: MoveRequest) -> str:
+    """What to type here, for the person's screen."""
+    hints = HINTS.get(scenario.game, {})
+    found = hints.get(request.role) or hints.get("")
+    if found:
+        return found
+    kinds = sorted(k.value.replace("_", " ") for k in request.legal)
+    return "one of: " + ", ".join(kinds)
+
+
+def _offer_range(scenario: Scenario) -> tuple[float, float] | None:
+    """The numbers a one-number offer may take (a claim of the pie, or a price)."""
+    spec = scenario.spec
+    if hasattr(spec, "pie"):
+        return 0.0, float(spec.pie)  # type: ignore[attr-defined]
+    if hasattr(spec, "price_min"):
+        return float(spec.price_min), float(spec.price_max)  # type: ignore[attr-defined]
+    return None
+
+
+def read_input(scenario: Scenario, text: str, request: MoveRequest) -> Move:
+    """A person's text as a move for `request`, checked against the rules; `invalid` with a
+    one-line reason when it cannot be used or could mean two things."""
+    text = text.strip()
+    if not text:
+        return Move.invalid("nothing was typed")
+    if len(text) > MAX_INPUT:
+        return Move.invalid(f"the text is {len(text):,} characters long; keep it under "
+                            f"{MAX_INPUT:,}")
+    move = _read_shorthand(scenario, text, request)
+    if move is None:
+        too_big = _out_of_range(scenario, text, request)
+        if too_big is not None:
+            return Move.invalid(too_big)
+        move = scenario.new_state().read(text, request)
+    if move.kind is MoveKind.INVALID:
+        return move
+    why = scenario.new_state().check(move, request)  # the rules' ranges; the request's legality
+    return Move.invalid(why) if why is not None else move
+
+
+def _offer_kind(request: MoveRequest) -> MoveKind | None:
+    if PROPOSE in request.legal:
+        return PROPOSE
+    if COUNTER in request.legal:
+        return COUNTER
+    return None
+
+
+def _read_shorthand(scenario: Scenario, text: str, request: MoveRequest) -> Move | None:
+    """Bare numbers, splits, item counts and one-word answers; None when the text is prose."""
+    lowered = text.lower().strip(" .!")
+    if lowered in _WALK and WALK_AWAY in request.legal:
+        return Move(WALK_AWAY)
+    if lowered in _YES and ACCEPT in request.legal:
+        return Move(ACCEPT)
+    if lowered in _NO:
+        if REJECT in request.legal:
+            return Move(REJECT)
+        if WALK_AWAY in request.legal:
+            return Move.invalid("\"no\" is not a move here: make a counter-offer, accept, or "
+                                "walk away")
+    kind = _offer_kind(request)
+    spec = scenario.spec
+    bounds = _offer_range(scenario)
+    bare = _BARE.match(text)
+    if bare and bounds is not None:
+        value = _number(bare.group(1))
+        if value is None:
+            return None
+        if kind is None:
+            return Move.invalid(f"a number is an offer, but you cannot make one now; legal: "
+                                + ", ".join(sorted(k.value for k in request.legal)))
+        low, high = bounds
+        if not low <= value <= high:
+            return Move.invalid(_range_reason(scenario, value, bounds))
+        return Move(kind, value)
+    several = _SPLIT.match(text) or _COUNTS.match(text)
+    if several and hasattr(spec, "price_min") and kind is not None:
+        return Move.invalid(f"\"{text}\" names several numbers; give one price")
+    split = _SPLIT.match(text)
+    if split and hasattr(spec, "pie") and kind is not None:
+        mine, theirs = _number(split.group(1)), _number(split.group(2))
+        if mine is None or theirs is None:
+            return None
+        pie = float(spec.pie)  # type: ignore[attr-defined]
+        total = mine + theirs
+        if mine < 0 or theirs < 0:
+            return Move.invalid(f"{split.group(0)} has a negative share")
+        if abs(total - pie) < 1e-9:
+            return Move(kind, mine)
+        if abs(total - 100.0) < 1e-9:  # percentages of a pie other than 100
+            return Move(kind, pie * mine / 100.0)
+        return Move.invalid(f"{mine:g}/{theirs:g} adds up to {total:g}, but "
+                            f"{money(scenario, pie)} is to be split")
+    counts = _COUNTS.match(text)
+    if counts and hasattr(spec, "items") and kind is not None:
+        numbers = [int(n) for n in re.findall(r"\d+", text)]
+        items = spec.items  # type: ignore[attr-defined]
+        if len(numbers) != len(items):
+            return Move.invalid(f"give one count for each of the {len(items)} item types "
+                                f"({', '.join(i.name for i in items)}), got {len(numbers)}")
+        for n, item in zip(numbers, items):
+            if n > item.count:
+                return Move.invalid(f"{n} {item.name}, but there are only {item.count}")
+        return Move(kind, tuple(numbers))
+    return None
+
+
+def _out_of_range(scenario: Scenario, text: str, request: MoveRequest) -> str | None:
+    """A number in prose larger than the pie (or a price outside the range) when an offer is
+    due: an extractor would clamp or skip it, so say it could not be used."""
+    bounds = _offer_range(scenario)
+    if bounds is None or _offer_kind(request) is None:
+        return None
+    for found in _ANY_NUMBER.finditer(text):
+        value = _number(found.group(1))
+        if value is not None and (value > bounds[1] or value < 0):
+            return _range_reason(scenario, value, bounds)
+    return None
+
+
+def _range_reason(scenario: Scenario, value: float, bounds: tuple[float, float]) -> str:
+    low, high = bounds
+    pie = hasattr(scenario.spec, "pie")
+    where = (f"above {money(scenario, high)}, the {'whole pie' if pie else 'highest price'}"
+             if value > high else f"below {money(scenario, low)}")
+    return (f"{value:g} is {where}: give a {'claim' if pie else 'price'} from "
+            f"{money(scenario, low)} to {money(scenario, high)}")
+
+
+def describe_move(scenario: Scenario, move: Move, request: MoveRequest) -> str:
+    """The move in the person's own terms, for the echo ("you claim $90: $90 for you, $10 for
+    them"). It starts with "you" and has no final full stop."""
+    spec = scenario.spec
+    kind = move.kind
+    table = request.offer_on_table
+    if kind in (PROPOSE, COUNTER) and move.offer is not None:
+        verb = "propose" if kind is PROPOSE else "counter with"
+        if hasattr(spec, "pie"):
+            mine = float(move.offer)  # type: ignore[arg-type]
+            rest = float(spec.pie) - mine  # type: ignore[attr-defined]
+            return (f"you claim {money(scenario, mine)}: {money(scenario, mine)} for you, "
+                    f"{money(scenario, rest)} for them")
+        if hasattr(spec, "price_min"):
+            return f"you {verb} a price of {money(scenario, float(move.offer))}"  # type: ignore[arg-type]
+        if hasattr(spec, "items"):
+            kept = tuple(move.offer)  # type: ignore[arg-type]
+            items = spec.items  # type: ignore[attr-defined]
+            mine = ", ".join(f"{n} {i.name}" for n, i in zip(kept, items))
+            theirs = ", ".join(f"{i.count - n} {i.name}" for n, i in zip(kept, items))
+            return f"you {verb}: you keep {mine}; they get {theirs}"
+        return f"you {verb} {move.offer}"
+    if kind is ACCEPT:
+        return "you accept " + _their_offer(scenario, table)
+    if kind is REJECT:
+        extra = " (neither of you gets anything this round)" if hasattr(spec, "pie") else ""
+        return "you reject " + _their_offer(scenario, table) + extra
+    if kind is WALK_AWAY:
+        return "you walk away (no deal)"
+    if kind is MoveKind.INVALID:
+        return f"could not use that: {move.reason}"
+    return f"you {kind.value.replace('_', ' ')}"
+
+
+def _their_offer(scenario: Scenario, offer: Any) -> str:
+    """The offer on the table, seen from the person who answers it."""
+    spec = scenario.spec
+    if offer is None:
+        return "their proposal"
+    if hasattr(spec, "pie"):
+        theirs = float(offer)
+        mine = float(spec.pie) - theirs  # type: ignore[attr-defined]
+        return (f"their proposal: {money(scenario, mine)} for you, "
+                f"{money(scenario, theirs)} for them")
+    if hasattr(spec, "price_min"):
+        return f"their price of {money(scenario, float(offer))}"
+    if hasattr(spec, "items"):
+        items = spec.items  # type: ignore[attr-defined]
+        mine = ", ".join(f"{i.count - n} {i.name}" for n, i in zip(offer, items))
+        return f"their split: you get {mine}"
+    return f"their offer {offer}"
+
+
+def legal_words(request: MoveRequest) -> str:
+    """What the person may do now, in words."""
+    words = {PROPOSE: "propose", COUNTER: "counter-offer", ACCEPT: "accept", REJECT: "reject",
+             WALK_AWAY: "walk away", MoveKind.MESSAGE: "talk"}
+    kinds = sorted(request.legal, key=lambda k: list(words).index(k) if k in words else 99)
+    return " / ".join(words.get(k, k.value) for k in kinds)
+
+
+def opponent_lines(turns: Iterable[Turn], side: str) -> list[str]:
+    return [f"Opponent ({t.role}, round {t.round}): {t.text}" for t in turns if t.side != side]
+
+
 class HumanNegotiator:
+    """A person at the terminal. Text that cannot be used is asked again with its reason, so a
+    typo never costs a round; every move is echoed as read before it is played."""
+
     def __init__(self, scenario: Scenario, side: str, ask: Callable[[str], str],
                  show: Callable[[str], None], name: str = "human") -> None:
         self.scenario = scenario
@@ -30,25 +264,58 @@ class HumanNegotiator:
         self.name = name
         self.seen = 0
 
-    def _hint(self, request: MoveRequest) -> str:
-        hints = HINTS.get(self.scenario.game, {})
-        return hints.get(request.role) or hints.get("", "")
-
     async def act(self, request: MoveRequest) -> Reply:
-        for turn in request.history[self.seen:]:
-            if turn.side != self.side:
-                self.show(f"Opponent ({turn.role}, round {turn.round}): {turn.text}")
+        for line in opponent_lines(request.history[self.seen:], self.side):
+            self.show(line)
         self.seen = len(request.history)
-        what = "propose" if MoveKind.PROPOSE in request.legal else \
-            "/".join(sorted(k.value for k in request.legal))
-        label = f"[round {request.round}, you are the {request.role}: {what}] > "
-        probe = self.scenario.new_state()
+        label = f"[round {request.round}, you are the {request.role}: {legal_words(request)}] > "
         while True:
             text = self.ask(label).strip()  # EOFError ends the match (the engine records it)
             if not text:
                 continue
-            move = probe.read(text, request)
-            why = probe.check(move, request)
-            if why is None:
-                return Reply(text=text)  # the engine reads the move from the text again
-            self.show(f"Could not use that: {why}. Try again ({self._hint(request)}).")
+            move = read_input(self.scenario, text, request)
+            if move.kind is not MoveKind.INVALID:
+                self.show(f"Read as: {describe_move(self.scenario, move, request)}.")
+                return Reply(move=move, text=text)
+            self.show(f"Could not use that: {move.reason}. Try again "
+                      f"({hint(self.scenario, request)}).")
+
+
+class WebHuman:
+    """A person in a browser: the match task waits in `act` until the web page hands in a text.
+
+    Texts already stored (a match resumed after a restart) are replayed first, so the match
+    comes back to where the person left it."""
+
+    def __init__(self, scenario: Scenario, side: str, replay: Iterable[str] = (),
+                 name: str = "human") -> None:
+        self.scenario = scenario
+        self.side = side
+        self.name = name
+        self.replay: deque[str] = deque(replay)
+        self.request: MoveRequest | None = None  # what the person is asked now, if anything
+        self.history: tuple[Turn, ...] = ()
+        self.changed = asyncio.Event()  # set when the person is asked, or the match ends
+        self._answer: asyncio.Future[str] | None = None
+
+    async def act(self, request: MoveRequest) -> Reply:
+        self.history = request.history
+        if self.replay:
+            text = self.replay.popleft()
+            return Reply(move=read_input(self.scenario, text, request), text=text)
+        self._answer = asyncio.get_running_loop().create_future()
+        self.request = request
+        self.changed.set()
+        try:
+            text = await self._answer
+        finally:
+            self.request = None
+            self._answer = None
+        return Reply(move=read_input(self.scenario, text, request), text=text)
+
+    def answer(self, text: str) -> None:
+        """Hand in the person's (already checked) text for the current request."""
+        if self._answer is None or self._answer.done():
+            raise RuntimeError("no move is being asked for")
+        self.changed.clear()
+        self._answer.set_result(text)
