@@ -249,10 +249,15 @@ def _summary_section(frames: RunFrames, summary: dict[str, Any], run_dir: Path) 
         for term, words in (("own", "each level of the player's own aggressiveness"),
                             ("opp", "each level of the opponent's aggressiveness")):
             fit = head.get(term, {}).get("ols")
-            if fit:
+            if fit and fit.get("status") != "ok":
+                parts.append(f"{words}: no estimate ({esc(fit['status'])}"
+                             + (f": {esc(fit['status_reason'])}" if fit.get("status_reason")
+                                else "") + ")")
+            elif fit:
                 lo, hi = fit["ci"]
-                parts.append(f"{words} changes the claim by <b>{fit['estimate']:+.2f}</b> "
-                             f"(95% CI {lo:+.2f} to {hi:+.2f})")
+                bold = "b" if fit.get("significant") else "span"
+                parts.append(f"{words} changes the claim by <{bold}>{fit['estimate']:+.2f}"
+                             f"</{bold}> (95% CI {lo:+.2f} to {hi:+.2f})")
         if parts:
             sentence = "; ".join(parts) + "."
             sentence = (f"{esc(agent)}: {sentence}" if len(heads) > 1
@@ -319,28 +324,40 @@ def _figures_section(data: dict[str, Any], frames: RunFrames) -> str:
 
 
 def _model_rows(name: str, fit: dict[str, Any]) -> str:
+    """One row per term; bold only for a significant term of an `ok` fit; a fit that is not
+    ok says so in its own row."""
+    from analysis.fit_status import describe
+
+    groups = fit.get("clusters", fit.get("groups"))
     if "coef" not in fit:
-        return (f'<tr class="first"><td>{esc(name)}</td><td colspan="7" class="note">'
-                f'{esc(fit.get("error", "not fitted"))}</td></tr>')
+        return (f'<tr class="first"><td>{esc(name)}</td><td colspan="5" class="note">'
+                f'{esc(describe(fit))}</td><td>{_num(fit.get("n"))}</td><td>{_num(groups)}'
+                "</td></tr>")
     rows = []
     for term in fit["coef"]:
         lo, hi = fit["ci"][term]
         p = fit["p"][term]
-        sig = ' class="sig"' if p < 0.05 and term != "intercept" else ""
+        sig = ' class="sig"' if fit.get("significant", {}).get(term) else ""
         first = ' class="first"' if name else ""
+        p_text = "–" if p is None else ("<0.001" if p < 0.001 else _num(p, 3))
+        ci_text = "–" if lo is None else f"{_num(lo, 3)} to {_num(hi, 3)}"
         rows.append(f"<tr{first}><td>{esc(name)}</td><td>{esc(term)}</td>"
                     f"<td{sig}>{_num(fit['coef'][term], 3)}"
-                    f"</td><td>{_num(fit['se'][term], 3)}</td><td>{_num(lo, 3)} to {_num(hi, 3)}"
-                    f"</td><td>{'<0.001' if p < 0.001 else _num(p, 3)}</td>"
-                    f"<td>{_num(fit['n'])}</td><td>{_num(fit.get('clusters', fit.get('groups')))}"
-                    "</td></tr>")
+                    f"</td><td>{_num(fit['se'][term], 3)}</td><td>{ci_text}"
+                    f"</td><td>{p_text}</td>"
+                    f"<td>{_num(fit['n'])}</td><td>{_num(groups)}</td></tr>")
         name = ""
+    notes = []
+    if fit.get("status", "ok") != "ok":
+        notes.append(f'<span class="error">{esc(describe(fit))}</span>')
     if "sd_persona" in fit:
-        rows.append(f'<tr><td></td><td colspan="7" class="note" style="text-align:left">'
-                    f"persona SD {_num(fit['sd_persona'], 3)}, residual SD "
-                    f"{_num(fit['sd_resid'], 3)}"
-                    + ("" if fit.get("converged", True) else " (did not converge)")
-                    + "</td></tr>")
+        notes.append(f"persona SD {_num(fit['sd_persona'], 3)}, residual SD "
+                     f"{_num(fit['sd_resid'], 3)}")
+    if fit.get("warnings"):
+        notes.append("warnings: " + esc("; ".join(fit["warnings"])))
+    if notes:
+        rows.append('<tr><td></td><td colspan="7" class="note" style="text-align:left">'
+                    + " · ".join(notes) + "</td></tr>")
     return "".join(rows)
 
 

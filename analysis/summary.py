@@ -90,10 +90,42 @@ def format_summary(summary: dict[str, Any], title: str) -> str:
     for term, label in (("own", "own level effect on claim"), ("opp", "opponent level effect")):
         fit = summary.get("headline", {}).get(term, {})
         if fit:
-            cells = "; ".join(f"{model} {f['estimate']:+.3f} [{f['ci'][0]:+.3f}, {f['ci'][1]:+.3f}]"
-                              for model, f in fit.items())
-            lines.append(f"  {label:<29} {cells} (95% CI)")
+            cells = "; ".join(_effect_cell(model, f) for model, f in fit.items())
+            lines.append(f"  {label:<29} {cells}")
+    lines.extend(_model_lines(summary.get("effects", {})))
     return "\n".join(lines)
+
+
+def _effect_cell(model: str, fit: dict[str, Any]) -> str:
+    """`ols +1.227 [+1.036, +1.417]`, with `*` when significant and the status when not ok."""
+    if fit.get("ci", [None])[0] is None:
+        return f"{model} {fit['estimate']:+.3f} ({fit['status']}: no interval)"
+    lo, hi = fit["ci"]
+    mark = "*" if fit.get("significant") else ""
+    status = "" if fit.get("status", "ok") == "ok" else f" ({fit['status']})"
+    return f"{model} {fit['estimate']:+.3f}{mark} [{lo:+.3f}, {hi:+.3f}] 95% CI{status}"
+
+
+def _model_lines(effects: dict[str, Any]) -> list[str]:
+    """One line per behaviour: what each model fitted on (rows, personas) and its status."""
+    from analysis.fit_status import describe
+
+    if not effects:
+        return []
+    lines = ["  models (rows / personas, status; * = significant at 5% in an ok fit):"]
+    for name, result in effects.items():
+        parts = []
+        for model in ("ols", "mixed"):
+            fit = result.get(model)
+            if fit:
+                groups = fit.get("clusters", fit.get("groups"))
+                extra = (f", persona SD {fit['sd_persona']:.2f}, residual SD "
+                         f"{fit['sd_resid']:.2f}" if fit.get("sd_persona") is not None else "")
+                parts.append(f"{model} {fit['n']:,} / {groups}: {describe(fit)}{extra}")
+        if not parts:
+            parts.append(f"{result.get('n', 0):,} rows: {result.get('error', 'not fitted')}")
+        lines.append(f"    {name:<11} " + "; ".join(parts))
+    return lines
 
 
 def claims_frame(run_dir: Path) -> pd.DataFrame:
