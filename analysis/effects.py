@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analysis.distributions import t_quantile
 from analysis.fit_status import DEGENERATE, TOO_FEW
 from analysis.frames import RunFrames
 from analysis.mixed import mixed_model
@@ -108,7 +108,7 @@ def mean_ci(values: pd.Series, level: float = 0.95) -> dict[str, float]:
     if n < 2:
         return {"n": n, "mean": mean, "ci_low": math.nan, "ci_high": math.nan}
     se = float(v.std(ddof=1) / math.sqrt(n))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
+    half = t_quantile(0.5 + level / 2, n - 1) * se
     return {"n": n, "mean": mean, "ci_low": mean - half, "ci_high": mean + half}
 
 

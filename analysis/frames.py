@@ -5,6 +5,7 @@ to CSV or Parquet (`export(frames, "out", "parquet")`) for R, Stata or a spreads
 """
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,11 +30,12 @@ class RunFrames:
     ratings: pd.DataFrame
     meta: dict[str, str]
 
-    @property
+    @functools.cached_property
     def proposals(self) -> pd.DataFrame:
+        """Built once per load: the summary, every model and every figure read it."""
         return proposals(self)
 
-    @property
+    @functools.cached_property
     def players(self) -> pd.DataFrame:
         return players(self)
 

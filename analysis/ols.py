@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.distributions import t_quantile, t_two_sided_p
 from analysis.fit_status import (DEGENERATE, OK, TOO_FEW, captured_warnings, data_verdict,
                                  exact_fit, finish, zero_se)
 
@@ -35,8 +36,6 @@ def _table(names: list[str], coef: np.ndarray, se: np.ndarray, low: np.ndarray,
 def ols_clustered(frame: pd.DataFrame, y: str, terms: list[str], groups: str) -> dict[str, Any]:
     """OLS of `y` on `terms` with standard errors clustered by `groups` (95% t intervals with
     clusters - 1 df); `status` says whether the numbers can be read as an effect."""
-    from scipy import stats
-
     yv, X, codes, _ = design(frame, y, terms, groups)
     clusters = int(codes.max() + 1) if len(codes) else 0
     out: dict[str, Any] = {"n": int(len(yv)), "clusters": clusters,
@@ -64,9 +63,9 @@ def ols_clustered(frame: pd.DataFrame, y: str, terms: list[str], groups: str) ->
             out["cov"] = "nonrobust"
             out["warnings"].append("one persona only: standard errors are not clustered")
         se = np.sqrt(np.clip(np.diag(cov), 0, None))
-        crit = float(stats.t.ppf(0.975, df))
+        crit = t_quantile(0.975, df)
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = 2 * stats.t.sf(np.abs(coef / se), df)
+            p = t_two_sided_p(coef / se, df)
     out.update(_table(terms, coef, se, coef - crit * se, coef + crit * se, p))
     if verdict:
         return finish(out, *verdict)
