@@ -10,6 +10,9 @@ from typing import Any
 
 from scenarios.errors import InputError
 
+MAX_MATCHES = 1_000_000  # analysis.power's bounds, here so the parser needs no numpy
+MAX_SIMS = 10_000
+
 
 def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, default=_plain))  # insertion order: -6 .. 6 stays in order
@@ -83,23 +86,21 @@ def cmd_replicate(args: argparse.Namespace) -> int:
 def cmd_power(args: argparse.Namespace) -> int:
     from analysis.power import Design, format_power, power_analysis
 
+    if args.agent and not args.pilot:
+        raise InputError("--agent: only with --pilot RUN_DIR")
+    pie = 100.0
     if args.pilot:
         from analysis.surrogate_fit import entry_params, fit_run
 
         entry = fit_run(Path(args.pilot), args.agent, require_acceptance=False)
+        pie = float(entry["pie"])
         params, source = entry_params(entry), f"fitted on {args.pilot}" + (
-            f" ({args.agent})" if args.agent else "")
+            f" ({args.agent})" if args.agent else "") + f", pie {pie:g}"
     else:
         from agents.negotiators.surrogate import load_params
 
         params, source = load_params(args.fit), args.fit
-    if args.agent and not args.pilot:
-        raise InputError("--agent: only with --pilot RUN_DIR")
-    if any(n < 1 for n in args.matches or []):
-        raise InputError("--matches: numbers of matches must be at least 1")
-    if not 0 < args.power < 1:
-        raise InputError("--power: a probability between 0 and 1, e.g. 0.8")
-    design = Design(args.design, args.levels, args.per_level)
+    design = Design(args.design, args.levels, args.per_level, pie)
     result = power_analysis(params, design, args.matches or (), args.effect, args.sims,
                             args.alpha, args.seed, args.power, source=source)
     if args.json:
@@ -107,6 +108,31 @@ def cmd_power(args: argparse.Namespace) -> int:
     else:
         print(format_power(result))
     return 0
+
+
+def bounded(kind: type, low: float, high: float, *, open_low: bool = False,
+            open_high: bool = False) -> Any:
+    """An argparse type: a finite number of `kind` in low..high (an end excluded when open),
+    so nan, inf and 1e308 are refused with one line and exit 2."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        too_low = value <= low if open_low else value < low
+        too_high = value >= high if open_high else value > high
+        if value != value or too_low or too_high:
+            raise argparse.ArgumentTypeError(
+                f"{text}: expected a finite number {'more than' if open_low else 'at least'} "
+                f"{_plain_number(low)} and {'less than' if open_high else 'at most'} "
+                f"{_plain_number(high)}")
+        return value
+    return parse
+
+
+def _plain_number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -150,16 +176,22 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     source.add_argument("--pilot", help="fit the surrogate on this pilot RUN_DIR instead")
     p.add_argument("--agent", help="with --pilot: the agent label to fit when several played "
                                    "(e.g. llm:gpt-4o)")
-    p.add_argument("--effect", type=float, help="opponent effect per level to detect "
-                                                "(default: the fit's own)")
+    p.add_argument("--effect", type=bounded(float, -1e6, 1e6),
+                   help="opponent effect per level to detect, in the pie's units (default: "
+                        "the fit's own)")
     p.add_argument("--design", default="factorial", help="factorial (default) or delta")
-    p.add_argument("--matches", type=int, nargs="+", help="numbers of matches to report")
-    p.add_argument("--sims", type=int, default=200, help="simulated runs per size (200)")
-    p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--power", type=float, default=0.8, help="target power (0.8)")
-    p.add_argument("--levels", type=int, default=7)
-    p.add_argument("--per-level", type=int, default=5, help="personas per level (5)")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--matches", type=bounded(int, 1, MAX_MATCHES), nargs="+",
+                   help="numbers of matches to report")
+    p.add_argument("--sims", type=bounded(int, 10, MAX_SIMS), default=200,
+                   help="simulated runs per size (200)")
+    p.add_argument("--alpha", type=bounded(float, 0, 1, open_low=True, open_high=True),
+                   default=0.05)
+    p.add_argument("--power", type=bounded(float, 0, 1, open_low=True, open_high=True),
+                   default=0.8, help="target power (0.8)")
+    p.add_argument("--levels", type=bounded(int, 2, 100), default=7)
+    p.add_argument("--per-level", type=bounded(int, 1, 1000), default=5,
+                   help="personas per level (5)")
+    p.add_argument("--seed", type=bounded(int, 0, 2 ** 63 - 1), default=1)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_power)
 

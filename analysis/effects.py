@@ -79,8 +79,8 @@ def _responder_agent(frames: RunFrames, responses: pd.DataFrame) -> np.ndarray:
 
 
 def _offer(frames: RunFrames, responses: pd.DataFrame) -> pd.Series:
-    pie = float(frames.meta.get("pie", 100) or 100)
-    return pie - pd.to_numeric(responses["claim"], errors="coerce")
+    """What each proposal left the responder, in the run's own units (analysis.units)."""
+    return frames.units.offers(responses)
 
 
 def _tidy(y: pd.Series, own: pd.Series, opp: pd.Series, persona: pd.Series,
