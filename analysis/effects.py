@@ -112,13 +112,16 @@ def mean_ci(values: pd.Series, level: float = 0.95) -> dict[str, float]:
     return {"n": n, "mean": mean, "ci_low": mean - half, "ci_high": mean + half}
 
 
-def means_by(frame: pd.DataFrame, keys: list[str], y: str = "y") -> pd.DataFrame:
-    """Mean of `y` with 95% intervals for each combination of `keys` (levels as ints)."""
+def means_by(frame: pd.DataFrame, keys: list[str], y: str = "y",
+             integer_keys: bool = True) -> pd.DataFrame:
+    """Mean of `y` with 95% intervals for each combination of `keys` (levels as ints unless
+    `integer_keys` is False)."""
     data = frame.dropna(subset=[y, *keys])
     rows = []
+    cast = int if integer_keys else float
     for key, group in data.groupby(keys, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**{k: int(v) for k, v in zip(keys, key)}, **mean_ci(group[y])})
+        rows.append({**{k: cast(v) for k, v in zip(keys, key)}, **mean_ci(group[y])})
     return pd.DataFrame(rows, columns=[*keys, "n", "mean", "ci_low", "ci_high"])
 
 
