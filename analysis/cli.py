@@ -1,5 +1,5 @@
 """CLI commands that analyse runs and the paper's data: `import-paper`, `replicate`, `power`,
-`report` and `export` (registered by arena.cli; heavy imports wait until a command runs)."""
+`report`, `standings` and `export` (registered by arena.cli; heavy imports wait until a command runs)."""
 from __future__ import annotations
 
 import argparse
@@ -143,6 +143,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_standings(args: argparse.Namespace) -> int:
+    from analysis.frames import load_run
+    from analysis.standings import format_standings, standings
+
+    frames = load_run(Path(args.run_dir))
+    if len(frames.matches) * (args.bootstrap + args.orders) > 20_000_000:
+        _note(f"rating {len(frames.matches):,} matches in {args.bootstrap + args.orders} "
+              "orders and resamples ...")
+    result = {"run_dir": str(args.run_dir),
+              **standings(frames, args.bootstrap, args.orders, args.seed)}
+    if args.json:
+        _print_json(_clean(result))
+    else:
+        print(format_standings(result))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from analysis.frames import export, load_run
 
@@ -199,6 +216,16 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("run_dir")
     p.add_argument("--out", help="the HTML file (default RUN_DIR/report.html)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("standings", help="ratings of personas, levels and agents (openskill)")
+    p.add_argument("run_dir")
+    p.add_argument("--bootstrap", type=bounded(int, 0, 5000), default=200,
+                   help="resamples of the matches for the 95%% intervals (200; 0: none)")
+    p.add_argument("--orders", type=bounded(int, 1, 1000), default=20,
+                   help="random match orders the ratings are averaged over (20)")
+    p.add_argument("--seed", type=bounded(int, 0, 2 ** 63 - 1), default=1)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_standings)
 
     p = sub.add_parser("export", help="write a run's tidy tables as CSV or Parquet")
     p.add_argument("run_dir")
