@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 
 def rating_matrix(ratings: pd.DataFrame) -> pd.DataFrame:
@@ -76,6 +75,8 @@ def pair_agreement(a: pd.Series, b: pd.Series) -> dict[str, Any]:
     if np.ptp(x[:, 0]) == 0 or np.ptp(x[:, 1]) == 0:
         rho = math.nan  # a constant rater has no order
     else:
+        from scipy import stats
+
         rho = float(stats.spearmanr(x[:, 0], x[:, 1]).statistic)
     coefficients = icc(x)
     return {**out, "spearman": rho, "alpha_ordinal": kripp_alpha(x, "ordinal"),

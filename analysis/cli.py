@@ -1,5 +1,5 @@
 """CLI commands that analyse runs and the paper's data: `import-paper`, `replicate`, `power`,
-`report` and `export` (registered by arena.cli; heavy imports wait until a command runs)."""
+`report`, `standings` and `export` (registered by arena.cli; heavy imports wait until a command runs)."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from scenarios.errors import InputError
+
+MAX_MATCHES = 1_000_000  # analysis.power's bounds, here so the parser needs no numpy
+MAX_SIMS = 10_000
 
 
 def _print_json(data: Any) -> None:
@@ -83,23 +86,21 @@ def cmd_replicate(args: argparse.Namespace) -> int:
 def cmd_power(args: argparse.Namespace) -> int:
     from analysis.power import Design, format_power, power_analysis
 
+    if args.agent and not args.pilot:
+        raise InputError("--agent: only with --pilot RUN_DIR")
+    pie = 100.0
     if args.pilot:
         from analysis.surrogate_fit import entry_params, fit_run
 
         entry = fit_run(Path(args.pilot), args.agent, require_acceptance=False)
+        pie = float(entry["pie"])
         params, source = entry_params(entry), f"fitted on {args.pilot}" + (
-            f" ({args.agent})" if args.agent else "")
+            f" ({args.agent})" if args.agent else "") + f", pie {pie:g}"
     else:
         from agents.negotiators.surrogate import load_params
 
         params, source = load_params(args.fit), args.fit
-    if args.agent and not args.pilot:
-        raise InputError("--agent: only with --pilot RUN_DIR")
-    if any(n < 1 for n in args.matches or []):
-        raise InputError("--matches: numbers of matches must be at least 1")
-    if not 0 < args.power < 1:
-        raise InputError("--power: a probability between 0 and 1, e.g. 0.8")
-    design = Design(args.design, args.levels, args.per_level)
+    design = Design(args.design, args.levels, args.per_level, pie)
     result = power_analysis(params, design, args.matches or (), args.effect, args.sims,
                             args.alpha, args.seed, args.power, source=source)
     if args.json:
@@ -109,11 +110,53 @@ def cmd_power(args: argparse.Namespace) -> int:
     return 0
 
 
+def bounded(kind: type, low: float, high: float, *, open_low: bool = False,
+            open_high: bool = False) -> Any:
+    """An argparse type: a finite number of `kind` in low..high (an end excluded when open),
+    so nan, inf and 1e308 are refused with one line and exit 2."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        too_low = value <= low if open_low else value < low
+        too_high = value >= high if open_high else value > high
+        if value != value or too_low or too_high:
+            raise argparse.ArgumentTypeError(
+                f"{text}: expected a finite number {'more than' if open_low else 'at least'} "
+                f"{_plain_number(low)} and {'less than' if open_high else 'at most'} "
+                f"{_plain_number(high)}")
+        return value
+    return parse
+
+
+def _plain_number(x: float) -> str:
+    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
 
     path = write_report(Path(args.run_dir), Path(args.out) if args.out else None)
     print(f"{path}: report written (open it in a browser; it needs no network)")
+    return 0
+
+
+def cmd_standings(args: argparse.Namespace) -> int:
+    from analysis.frames import load_run
+    from analysis.standings import format_standings, standings
+
+    frames = load_run(Path(args.run_dir))
+    if len(frames.matches) * (args.bootstrap + args.orders) > 20_000_000:
+        _note(f"rating {len(frames.matches):,} matches in {args.bootstrap + args.orders} "
+              "orders and resamples ...")
+    result = {"run_dir": str(args.run_dir),
+              **standings(frames, args.bootstrap, args.orders, args.seed)}
+    if args.json:
+        _print_json(_clean(result))
+    else:
+        print(format_standings(result))
     return 0
 
 
@@ -150,16 +193,22 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     source.add_argument("--pilot", help="fit the surrogate on this pilot RUN_DIR instead")
     p.add_argument("--agent", help="with --pilot: the agent label to fit when several played "
                                    "(e.g. llm:gpt-4o)")
-    p.add_argument("--effect", type=float, help="opponent effect per level to detect "
-                                                "(default: the fit's own)")
+    p.add_argument("--effect", type=bounded(float, -1e6, 1e6),
+                   help="opponent effect per level to detect, in the pie's units (default: "
+                        "the fit's own)")
     p.add_argument("--design", default="factorial", help="factorial (default) or delta")
-    p.add_argument("--matches", type=int, nargs="+", help="numbers of matches to report")
-    p.add_argument("--sims", type=int, default=200, help="simulated runs per size (200)")
-    p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--power", type=float, default=0.8, help="target power (0.8)")
-    p.add_argument("--levels", type=int, default=7)
-    p.add_argument("--per-level", type=int, default=5, help="personas per level (5)")
-    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--matches", type=bounded(int, 1, MAX_MATCHES), nargs="+",
+                   help="numbers of matches to report")
+    p.add_argument("--sims", type=bounded(int, 10, MAX_SIMS), default=200,
+                   help="simulated runs per size (200)")
+    p.add_argument("--alpha", type=bounded(float, 0, 1, open_low=True, open_high=True),
+                   default=0.05)
+    p.add_argument("--power", type=bounded(float, 0, 1, open_low=True, open_high=True),
+                   default=0.8, help="target power (0.8)")
+    p.add_argument("--levels", type=bounded(int, 2, 100), default=7)
+    p.add_argument("--per-level", type=bounded(int, 1, 1000), default=5,
+                   help="personas per level (5)")
+    p.add_argument("--seed", type=bounded(int, 0, 2 ** 63 - 1), default=1)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_power)
 
@@ -167,6 +216,16 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("run_dir")
     p.add_argument("--out", help="the HTML file (default RUN_DIR/report.html)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("standings", help="ratings of personas, levels and agents (openskill)")
+    p.add_argument("run_dir")
+    p.add_argument("--bootstrap", type=bounded(int, 0, 5000), default=200,
+                   help="resamples of the matches for the 95%% intervals (200; 0: none)")
+    p.add_argument("--orders", type=bounded(int, 1, 1000), default=20,
+                   help="random match orders the ratings are averaged over (20)")
+    p.add_argument("--seed", type=bounded(int, 0, 2 ** 63 - 1), default=1)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_standings)
 
     p = sub.add_parser("export", help="write a run's tidy tables as CSV or Parquet")
     p.add_argument("run_dir")

@@ -11,15 +11,19 @@ modelled on the acting player's own level, the opponent's level and their differ
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analysis.distributions import t_quantile
+from analysis.fit_status import DEGENERATE, TOO_FEW
 from analysis.frames import RunFrames
+from analysis.mixed import mixed_model
+from analysis.ols import ols_clustered
+
+__all__ = ["ols_clustered", "mixed_model", "pairing_effects", "headline", "fit_behaviour"]
 
 BEHAVIOURS = ("claim", "acceptance", "deal", "payoff")
 TERMS = ("own", "opp")
@@ -75,8 +79,8 @@ def _responder_agent(frames: RunFrames, responses: pd.DataFrame) -> np.ndarray:
 
 
 def _offer(frames: RunFrames, responses: pd.DataFrame) -> pd.Series:
-    pie = float(frames.meta.get("pie", 100) or 100)
-    return pie - pd.to_numeric(responses["claim"], errors="coerce")
+    """What each proposal left the responder, in the run's own units (analysis.units)."""
+    return frames.units.offers(responses)
 
 
 def _tidy(y: pd.Series, own: pd.Series, opp: pd.Series, persona: pd.Series,
@@ -96,67 +100,6 @@ def _usable_terms(frame: pd.DataFrame, terms: tuple[str, ...]) -> list[str]:
     return [t for t in terms if frame[t].notna().any() and frame[t].nunique(dropna=True) > 1]
 
 
-def _table(params: pd.Series, bse: pd.Series, ci: pd.DataFrame, pvalues: pd.Series,
-           names: list[str]) -> dict[str, Any]:
-    rename = {"Intercept": "intercept", "const": "intercept"}
-    keys = [rename.get(n, n) for n in names]
-    return {"coef": {k: float(params[n]) for k, n in zip(keys, names)},
-            "se": {k: float(bse[n]) for k, n in zip(keys, names)},
-            "ci": {k: [float(ci.loc[n, 0]), float(ci.loc[n, 1])] for k, n in zip(keys, names)},
-            "p": {k: float(pvalues[n]) for k, n in zip(keys, names)}}
-
-
-def ols_clustered(frame: pd.DataFrame, y: str, terms: list[str], groups: str) -> dict[str, Any]:
-    """OLS of `y` on `terms` with standard errors clustered by `groups` (95% intervals)."""
-    from statsmodels.regression.linear_model import OLS
-
-    data = frame.dropna(subset=[y, *terms, groups])
-    clusters = int(data[groups].nunique())
-    if len(data) <= len(terms) + 1:
-        return {"n": int(len(data)), "clusters": clusters, "error": "too few observations"}
-    X = data[terms].astype(float)
-    X.insert(0, "const", 1.0)
-    codes = pd.factorize(data[groups])[0]
-    model = OLS(data[y].astype(float), X)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # r2 of a constant outcome (every match a deal)
-        if clusters >= 2:  # t with clusters - 1 df: honest intervals with few personas
-            fit = model.fit(cov_type="cluster", cov_kwds={"groups": codes}, use_t=True)
-        else:
-            fit = model.fit()
-        r2 = float(fit.rsquared)
-    names = ["const", *terms]
-    out = {"n": int(len(data)), "clusters": clusters, "formula": f"{y} ~ {' + '.join(terms)}",
-           "cov": "cluster" if clusters >= 2 else "nonrobust", "r2": r2}
-    out.update(_table(fit.params, fit.bse, fit.conf_int(), fit.pvalues, names))
-    return out
-
-
-def mixed_model(frame: pd.DataFrame, y: str, terms: list[str], groups: str) -> dict[str, Any]:
-    """Linear mixed model with a random intercept per `groups` (REML), 95% intervals, and the
-    persona and residual standard deviations."""
-    import statsmodels.formula.api as smf
-
-    data = frame.dropna(subset=[y, *terms, groups])
-    clusters = int(data[groups].nunique())
-    if clusters < 2 or len(data) <= len(terms) + 2:
-        return {"n": int(len(data)), "groups": clusters, "error": "too few personas"}
-    formula = f"{y} ~ {' + '.join(terms)}" if terms else f"{y} ~ 1"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # convergence chatter; `converged` reports it
-        try:
-            fit = smf.mixedlm(formula, data, groups=data[groups]).fit(reml=True)
-        except (ValueError, np.linalg.LinAlgError) as error:
-            return {"n": int(len(data)), "groups": clusters, "error": str(error)}
-    names = ["Intercept", *terms]
-    out = {"n": int(len(data)), "groups": clusters, "formula": formula,
-           "converged": bool(fit.converged),
-           "sd_persona": float(math.sqrt(max(float(fit.cov_re.iloc[0, 0]), 0.0))),
-           "sd_resid": float(math.sqrt(fit.scale))}
-    out.update(_table(fit.fe_params, fit.bse_fe, fit.conf_int().loc[names], fit.pvalues, names))
-    return out
-
-
 def mean_ci(values: pd.Series, level: float = 0.95) -> dict[str, float]:
     """Mean with a t-based confidence interval (observations taken as independent)."""
     v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
@@ -165,17 +108,20 @@ def mean_ci(values: pd.Series, level: float = 0.95) -> dict[str, float]:
     if n < 2:
         return {"n": n, "mean": mean, "ci_low": math.nan, "ci_high": math.nan}
     se = float(v.std(ddof=1) / math.sqrt(n))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
+    half = t_quantile(0.5 + level / 2, n - 1) * se
     return {"n": n, "mean": mean, "ci_low": mean - half, "ci_high": mean + half}
 
 
-def means_by(frame: pd.DataFrame, keys: list[str], y: str = "y") -> pd.DataFrame:
-    """Mean of `y` with 95% intervals for each combination of `keys` (levels as ints)."""
+def means_by(frame: pd.DataFrame, keys: list[str], y: str = "y",
+             integer_keys: bool = True) -> pd.DataFrame:
+    """Mean of `y` with 95% intervals for each combination of `keys` (levels as ints unless
+    `integer_keys` is False)."""
     data = frame.dropna(subset=[y, *keys])
     rows = []
+    cast = int if integer_keys else float
     for key, group in data.groupby(keys, sort=True):
         key = key if isinstance(key, tuple) else (key,)
-        rows.append({**{k: int(v) for k, v in zip(keys, key)}, **mean_ci(group[y])})
+        rows.append({**{k: cast(v) for k, v in zip(keys, key)}, **mean_ci(group[y])})
     return pd.DataFrame(rows, columns=[*keys, "n", "mean", "ci_low", "ci_high"])
 
 
@@ -189,6 +135,7 @@ def fit_behaviour(data: BehaviourData) -> dict[str, Any]:
     terms = _usable_terms(frame, TERMS)
     if not len(frame) or not terms:
         result["error"] = "no variation in levels to model" if len(frame) else "no data"
+        result["status"] = DEGENERATE if len(frame) else TOO_FEW
         return result
     result["ols"] = ols_clustered(frame, "y", terms, "persona")
     if "diff" in _usable_terms(frame, ("diff",)) and terms == list(TERMS):
@@ -209,14 +156,20 @@ def pairing_effects(frames: RunFrames, agent: str | None = None,
 
 def headline(effects: dict[str, Any], behaviour: str = "claim") -> dict[str, Any]:
     """The own and opponent effects on a behaviour with 95% intervals, from the clustered OLS
-    and from the mixed model (the one that matches a random-intercept surrogate)."""
+    and from the mixed model (the one that matches a random-intercept surrogate), each with its
+    fit's status (a degenerate or unconverged fit has no interval)."""
     out: dict[str, Any] = {}
     for term in TERMS:
         for model in ("ols", "mixed"):
             fit = effects.get(behaviour, {}).get(model, {})
             if term in fit.get("coef", {}):
-                out.setdefault(term, {})[model] = {"estimate": fit["coef"][term],
-                                                   "se": fit["se"][term], "ci": fit["ci"][term]}
+                out.setdefault(term, {})[model] = {
+                    "estimate": fit["coef"][term], "se": fit["se"][term], "ci": fit["ci"][term],
+                    "p": fit["p"][term], "status": fit["status"],
+                    "significant": fit["significant"][term], "n": fit["n"],
+                    "groups": fit.get("clusters", fit.get("groups"))}
+                if fit.get("status_reason"):
+                    out[term][model]["status_reason"] = fit["status_reason"]
     return out
 
 

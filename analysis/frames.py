@@ -5,20 +5,26 @@ to CSV or Parquet (`export(frames, "out", "parquet")`) for R, Stata or a spreads
 """
 from __future__ import annotations
 
+import functools
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from scenarios.errors import InputError
 
+if TYPE_CHECKING:
+    from analysis.units import RunUnits
+
 STORE_NAME = "arena.sqlite"
 EXPORT_FORMATS = ("csv", "parquet")
 
 PROPOSAL_COLUMNS = ["match_id", "turn_index", "round", "speaker", "proposer", "responder", "own",
-                    "opp", "claim", "accepted", "response_kind", "agent", "status", "text"]
+                    "opp", "claim", "offer", "accepted", "response_kind", "agent", "status",
+                    "text"]
 
 
 @dataclass
@@ -28,14 +34,23 @@ class RunFrames:
     personas: pd.DataFrame
     ratings: pd.DataFrame
     meta: dict[str, str]
+    run_dir: Path | None = None
 
-    @property
+    @functools.cached_property
     def proposals(self) -> pd.DataFrame:
+        """Built once per load: the summary, every model and every figure read it."""
         return proposals(self)
 
-    @property
+    @functools.cached_property
     def players(self) -> pd.DataFrame:
         return players(self)
+
+    @functools.cached_property
+    def units(self) -> "RunUnits":
+        """The scenario's stake and units as the run recorded them (analysis.units)."""
+        from analysis.units import run_units
+
+        return run_units(self.meta, self.run_dir)
 
 
 def store_path(run_dir: Path) -> Path:
@@ -57,7 +72,8 @@ def load_run(run_dir: Path) -> RunFrames:
                                read("SELECT * FROM turns ORDER BY match_id, turn_index"),
                                read("SELECT * FROM personas ORDER BY persona_id"),
                                read("SELECT * FROM ratings ORDER BY persona_id, rater"),
-                               dict(conn.execute("SELECT key, value FROM meta").fetchall()))
+                               dict(conn.execute("SELECT key, value FROM meta").fetchall()),
+                               path.parent)
         finally:
             conn.close()
     except (sqlite3.DatabaseError, pd.errors.DatabaseError) as error:
@@ -94,6 +110,8 @@ def proposals(frames: RunFrames) -> pd.DataFrame:
     if "paper_claim" in turns.columns:  # imported paper run: keep texts our extractor missed
         is_proposal |= (turns["role"] == "proposer") & (turns["move_kind"] == "invalid")
     props = turns[is_proposal].copy()
+    if "offer" not in props.columns:
+        props["offer"] = None
     m = frames.matches.set_index("match_id")
     side_a = (props["speaker"] == "a").to_numpy()
     mids = props["match_id"].to_numpy()

@@ -91,7 +91,7 @@ def replicate(results_dir: Path | str, model: str = "gpt-4o",
     paper = claim_regression(frame, "paper_claim")
     result: dict[str, Any] = {
         "model": name, "results_dir": str(results_dir),
-        "n": paper["n"], "clusters": paper["clusters"],
+        "n": paper["n"], "clusters": paper["clusters"], "status": paper["status"],
         "coef": paper["coef"], "se": paper["se"], "ci": paper["ci"],
         "mean_claim_by_diff": paper["mean_claim_by_diff"],
         "mean_claim_by_diff_ci": paper["mean_claim_by_diff_ci"],
@@ -102,7 +102,8 @@ def replicate(results_dir: Path | str, model: str = "gpt-4o",
     if extractor:
         ours = claim_regression(frame, "our_claim")
         result.update({
-            "n_extractor": ours["n"], "coef_extractor": ours["coef"], "se_extractor": ours["se"],
+            "n_extractor": ours["n"], "status_extractor": ours["status"],
+            "coef_extractor": ours["coef"], "se_extractor": ours["se"],
             "ci_extractor": ours["ci"], "mean_claim_by_diff_extractor": ours["mean_claim_by_diff"],
             "extractor_agreement": agreement(frame)})
     reference = REFERENCE.get(name)
@@ -114,6 +115,10 @@ def replicate(results_dir: Path | str, model: str = "gpt-4o",
     return result
 
 
+def _se(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def format_replication(result: dict[str, Any]) -> str:
     """A few lines a person can read: both fits side by side, and the agreement."""
     agree = result["extractor_agreement"]
@@ -122,9 +127,12 @@ def format_replication(result: dict[str, Any]) -> str:
              f"image ({result['clusters']} images)",
              f"  {'':<12}{'paper labels':>22}" + (f"{'our extractor':>22}" if ours else "")]
     for term in ("intercept", "own", "opp"):
-        lines.append(f"  {term:<12}{result['coef'][term]:>12.3f} ({result['se'][term]:.3f})"
+        lines.append(f"  {term:<12}{result['coef'][term]:>12.3f} ({_se(result['se'][term])})"
                      + (f"{result['coef_extractor'][term]:>14.3f} "
-                        f"({result['se_extractor'][term]:.3f})" if ours else ""))
+                        f"({_se(result['se_extractor'][term])})" if ours else ""))
+    for key, label in (("status", "paper labels"), ("status_extractor", "our extractor")):
+        if result.get(key) not in (None, "ok"):
+            lines.append(f"  fit on {label}: {result[key]} (no standard errors)")
     lines.append(f"  {'n':<12}{result['n']:>22,}"
                  + (f"{result['n_extractor']:>22,}" if ours else ""))
     if "reference" in result:

@@ -36,7 +36,11 @@ def summary_from_frames(frames: RunFrames, run_dir: Path | str,
         "proposals": int(len(props)),
         "acceptance_rate": (float(props["accepted"].mean()) if props["accepted"].notna().any()
                             else None),
+        "response_acceptance_rate": _response_acceptance(frames),
         "mean_claim": float(props["claim"].mean()) if props["claim"].notna().any() else None,
+        "units": {"stake": frames.units.stake, "units": frames.units.units,
+                  "game": frames.units.game, "source": frames.units.source},
+        "counting": COUNTING,
     }
     for key, column in (("claim_by_own", "own"), ("claim_by_opp", "opp")):
         sub = props.dropna(subset=[column, "claim"])
@@ -54,11 +58,28 @@ def summary_from_frames(frames: RunFrames, run_dir: Path | str,
             summary["effects_by_agent"] = {a: pairing_effects(frames, a) for a in agents}
             summary["headline_by_agent"] = {a: headline(e)
                                             for a, e in summary["effects_by_agent"].items()}
+    from analysis.health import run_health
+
+    summary["health"] = run_health(frames)
     if effects and frames.ratings["rater"].nunique() > 1:
         from analysis.agreement import rater_agreement
 
         summary["rater_agreement"] = rater_agreement(frames.ratings)
     return _json_safe(summary)
+
+
+COUNTING = ("proposals, mean_claim and claim_by_*: proposals made by personas (a scripted "
+            "confederate's are left out); acceptance_rate: the share of those proposals the "
+            "other seat accepted; response_acceptance_rate: the share of responses BY personas "
+            "that accept (what the acceptance model and figure use); deal_rate: matches")
+
+
+def _response_acceptance(frames: RunFrames) -> float | None:
+    """Share of responses given by personas that accept (the acceptance model's rows)."""
+    from analysis.effects import behaviour_data
+
+    rows = behaviour_data(frames)["acceptance"].frame
+    return float(rows["y"].mean()) if len(rows) else None
 
 
 def _json_safe(data: Any) -> Any:
@@ -80,8 +101,15 @@ def format_summary(summary: dict[str, Any], title: str) -> str:
                  f"{summary['failed']:,}); deal rate {deal:.1%}" if deal is not None else
                  f"  matches {summary['matches']:,}")
     if summary.get("mean_claim") is not None:
-        lines.append(f"  proposals {summary['proposals']:,}; mean claim {summary['mean_claim']:.2f}"
-                     + (f"; accepted {acc:.1%}" if acc is not None else ""))
+        units = summary.get("units") or {}
+        of = (f" {units.get('units')} of {units['stake']:g}" if units.get("stake") is not None
+              else "")
+        responses = summary.get("response_acceptance_rate")
+        lines.append(f"  proposals by personas {summary['proposals']:,}; mean claim "
+                     f"{summary['mean_claim']:.2f}{of}"
+                     + (f"; {acc:.1%} of them accepted" if acc is not None else "")
+                     + (f"; personas accept {responses:.1%} of what they are offered"
+                        if responses is not None else ""))
     for key, label in (("claim_by_own", "mean claim by own level"),
                        ("claim_by_opp", "mean claim by opponent level")):
         if key in summary:
@@ -90,10 +118,46 @@ def format_summary(summary: dict[str, Any], title: str) -> str:
     for term, label in (("own", "own level effect on claim"), ("opp", "opponent level effect")):
         fit = summary.get("headline", {}).get(term, {})
         if fit:
-            cells = "; ".join(f"{model} {f['estimate']:+.3f} [{f['ci'][0]:+.3f}, {f['ci'][1]:+.3f}]"
-                              for model, f in fit.items())
-            lines.append(f"  {label:<29} {cells} (95% CI)")
+            cells = "; ".join(_effect_cell(model, f) for model, f in fit.items())
+            lines.append(f"  {label:<29} {cells}")
+    lines.extend(_model_lines(summary.get("effects", {})))
+    if "health" in summary:
+        from analysis.health import format_health
+
+        lines.extend(format_health(summary["health"]))
     return "\n".join(lines)
+
+
+def _effect_cell(model: str, fit: dict[str, Any]) -> str:
+    """`ols +1.227 [+1.036, +1.417]`, with `*` when significant and the status when not ok."""
+    if fit.get("ci", [None])[0] is None:
+        return f"{model} {fit['estimate']:+.3f} ({fit['status']}: no interval)"
+    lo, hi = fit["ci"]
+    mark = "*" if fit.get("significant") else ""
+    status = "" if fit.get("status", "ok") == "ok" else f" ({fit['status']})"
+    return f"{model} {fit['estimate']:+.3f}{mark} [{lo:+.3f}, {hi:+.3f}] 95% CI{status}"
+
+
+def _model_lines(effects: dict[str, Any]) -> list[str]:
+    """One line per behaviour: what each model fitted on (rows, personas) and its status."""
+    from analysis.fit_status import describe
+
+    if not effects:
+        return []
+    lines = ["  models (rows / personas, status; * = significant at 5% in an ok fit):"]
+    for name, result in effects.items():
+        parts = []
+        for model in ("ols", "mixed"):
+            fit = result.get(model)
+            if fit:
+                groups = fit.get("clusters", fit.get("groups"))
+                extra = (f", persona SD {fit['sd_persona']:.2f}, residual SD "
+                         f"{fit['sd_resid']:.2f}" if fit.get("sd_persona") is not None else "")
+                parts.append(f"{model} {fit['n']:,} / {groups}: {describe(fit)}{extra}")
+        if not parts:
+            parts.append(f"{result.get('n', 0):,} rows: {result.get('error', 'not fitted')}")
+        lines.append(f"    {name:<11} " + "; ".join(parts))
+    return lines
 
 
 def claims_frame(run_dir: Path) -> pd.DataFrame:

@@ -7,6 +7,8 @@ intercept per proposer persona (REML) for `sd_persona` and `sd_resid`; `step` is
 granularity (10, 5, 2, 1) that at least 95% of claims are multiples of.
 accept: logit `accepted ~ offer + own + opp` with offer = pie - claim and own / opp the
 RESPONDER's and the proposer's levels (the responder is the one deciding).
+A pilot is fitted in its own run's units (its scenario's pie); the file stores dollars of 100,
+the surrogate's scale, so a pilot on another pie is rescaled when written.
 
     python -m analysis.surrogate_fit RESULTS_DIR [--model gpt-4o] [--out FILE]
     python -m analysis.surrogate_fit --pilot RUN_DIR --name my-model [--out FILE]
@@ -122,13 +124,21 @@ def fit_run(run_dir: Path | str, agent: str | None = None,
     power analyses of the model the pilot used (`agent`: one agent label of a run where several
     played). A power analysis needs only the claims: without `require_acceptance` a pilot whose
     responses cannot be fitted gets a zero acceptance model and a note saying so."""
+    from agents.negotiators.surrogate import GAMES
+
     frames = load_run(Path(run_dir))
+    units = frames.units
+    if units.game not in GAMES or units.stake is None:
+        what = (f"a {units.game} game" if units.game else
+                "a run whose scenario is not recorded")
+        raise InputError(f"{run_dir}: the surrogate models {' and '.join(sorted(GAMES))} games "
+                         f"only; this is {what} (scenario {frames.meta.get('scenario', '?')})")
     known = agents_of(frames)
     if agent is not None and agent not in known:
         raise InputError(f"{run_dir}: no agent '{agent}' played here (known: "
                          f"{', '.join(known) or 'none'})")
     data = behaviour_data(frames, agent)
-    pie = float(frames.meta.get("pie", PIE) or PIE)
+    pie = units.stake
     n = len(data["claim"].frame)
     claim = fit_claims(data["claim"].frame, pie)
     try:
@@ -140,7 +150,21 @@ def fit_run(run_dir: Path | str, agent: str | None = None,
                   "note": str(error)}
     return {"source": f"pilot run {run_dir} ({n:,} proposals"
                       + (f" by {agent}" if agent else "") + ")",
-            "claim": claim, "accept": accept}
+            "pie": pie, "claim": claim, "accept": accept}
+
+
+def rescale(entry: dict[str, Any], pie: float = PIE) -> dict[str, Any]:
+    """An entry fitted on another pie as dollars of `pie` (the surrogate's own scale): claims,
+    their SDs and step scale by pie / fitted pie, the acceptance slope by the inverse."""
+    fitted = float(entry.get("pie", pie))
+    if fitted == pie:
+        return {k: v for k, v in entry.items() if k != "pie"}
+    f = pie / fitted
+    claim = {k: (round(v * f, 3) if k in ("intercept", "own", "opp", "sd_persona", "sd_resid",
+                                          "step") else v) for k, v in entry["claim"].items()}
+    accept = {**entry["accept"], "offer": round(entry["accept"]["offer"] / f, 4)}
+    return {**{k: v for k, v in entry.items() if k != "pie"}, "claim": claim, "accept": accept,
+            "source": f"{entry['source']}, rescaled from a pie of {fitted:g} to {pie:g}"}
 
 
 def entry_params(entry: dict[str, Any]) -> Any:
@@ -189,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         table: dict[str, Any] = {}
         if args.pilot:
-            table[args.name or "pilot"] = _tidy(fit_run(Path(args.pilot)))
+            table[args.name or "pilot"] = _tidy(rescale(fit_run(Path(args.pilot))))
         elif args.results_dir:
             from analysis.paper import MODELS
 

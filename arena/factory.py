@@ -99,11 +99,14 @@ class AgentFactory:
         if kind == "surrogate":
             from agents.negotiators.surrogate import SurrogateNegotiator
 
-            own = float(persona.level) if persona and persona.level is not None else 4.0
+            shows_own = self.config.condition != "none"  # `none`: no persona at all
+            own = (float(persona.level) if shows_own and persona and persona.level is not None
+                   else None)
             sees_opponent = self.config.condition in ("both-images", "text")
             opp = (float(opponent.level) if sees_opponent and opponent and
                    opponent.level is not None else None)
-            effect = self.persona_effect(agent.fit, persona.persona_id) if persona else 0.0
+            effect = (self.persona_effect(agent.fit, persona.persona_id)
+                      if persona and shows_own else 0.0)
             rng = random.Random(derive_seed(match_seed, side))
             return SurrogateNegotiator(self._surrogate_params[agent.fit], rng, own, opp, effect,
                                        self.scenario.spec.pie, self.label(team))  # type: ignore[union-attr]

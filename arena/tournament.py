@@ -211,7 +211,9 @@ def _initialise(store: Store, plan: Plan) -> None:
                     "planned_matches": str(plan.planned),
                     "scenario": plan.scenario.name, "condition": plan.config.condition,
                     "design": plan.config.design.kind, "seed": str(plan.config.seed),
-                    "config": resolved_json(plan.config, plan.base)})
+                    "config": resolved_json(plan.config, plan.base),
+                    # the rules' numbers (pie, prices, items) for the analysis, without prompts
+                    "scenario_spec": plan.scenario.spec.model_dump_json(exclude={"prompts"})})
 
 
 def _write_ratings(store: Store, personas: Any) -> None:

@@ -168,3 +168,38 @@ def run_cli(*args: str) -> tuple[int, str, str]:
         except SystemExit as exit_:  # argparse errors
             code = int(exit_.code or 0)
     return code, out.getvalue(), err.getvalue()
+
+
+# -- simulated behaviour with planted effects (known answers for the models) ------------------
+def planted_claims(own: float = 1.5, opp: float = -0.8, sd_persona: float = 2.0,
+                   sd_resid: float = 10.0, levels: int = 7, per_level: int = 5,
+                   repetitions: int = 2, intercept: float = 55.0, seed: int = 11) -> pd.DataFrame:
+    """Claims of a factorial run drawn from `intercept + own*L_own + opp*L_opp + persona + noise`
+    (the surrogate's model), as a frame with columns y, own, opp, diff, persona: every ordered
+    pair of personas meets `repetitions` times, each seat proposing twice."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    personas = levels * per_level
+    level = np.arange(personas) // per_level + 1
+    effect = rng.normal(0.0, sd_persona, personas)
+    a, b = np.meshgrid(np.arange(personas), np.arange(personas), indexing="ij")
+    a = np.tile(a.ravel(), repetitions)
+    b = np.tile(b.ravel(), repetitions)
+    proposer = np.concatenate([a, b, a, b])
+    responder = np.concatenate([b, a, b, a])
+    y = (intercept + own * level[proposer] + opp * level[responder] + effect[proposer]
+         + rng.normal(0.0, sd_resid, len(proposer)))
+    frame = pd.DataFrame({"y": y, "own": level[proposer].astype(float),
+                          "opp": level[responder].astype(float),
+                          "persona": [f"p{i:03d}" for i in proposer]})
+    frame["diff"] = frame["own"] - frame["opp"]
+    return frame
+
+
+def concession_config(pool: Path, scenario: str = "ultimatum-4") -> str:
+    """A deterministic run: every seat a linear-concession tactic (no randomness at all)."""
+    return (f'seed = 4\nscenario = "{scenario}"\ncondition = "both-images"\n'
+            f'[personas]\npool = "{pool}"\nrating = "design"\n'
+            '[design]\nkind = "factorial"\nlevels = 7\nper_level = 2\nrepetitions = 1\n'
+            '[agents.default]\nkind = "concession"\n[execution]\nprogress = "none"\n')

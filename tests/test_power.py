@@ -76,20 +76,39 @@ def test_power_command_json() -> None:
     assert code == 0, err
     result = json.loads(out)
     assert result["effect"] == -0.614 and result["design"] == "factorial"
-    assert [row["matches"] for row in result["power"]] == [50, 200]
-    assert [row["llm_calls"] for row in result["power"]] == [400, 1600]
-    assert result["power"][0]["power"] < result["power"][1]["power"]
     needed = result["matches_needed"]
     assert 100 < needed < 300 and result["llm_calls_needed"] == 8 * needed
+    rows = {row["matches"]: row for row in result["power"]}
+    assert sorted(rows) == [50, needed, 200]  # the stated N is a row of its own table
+    assert rows[50]["llm_calls"] == 400 and rows[200]["llm_calls"] == 1600
+    assert rows[50]["power"] < rows[200]["power"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 5])
+def test_the_stated_n_reaches_the_stated_power_in_the_table(seed: int) -> None:
+    code, out, err = run_cli("power", "--sims", "100", "--seed", str(seed))
+    assert code == 0, err
+    stated = int(out.split("power needs ")[1].split(" matches")[0].replace(",", ""))
+    row = next(line for line in out.splitlines() if line.split()[0].replace(",", "")
+               == str(stated))
+    assert float(row.split()[3].rstrip("%")) >= 80.0, out
 
 
 def test_power_command_from_a_pilot_run_and_bad_input() -> None:
     code, out, err = run_cli("power", "--pilot", str(demo_dir() / "study2"), "--effect", "-0.3",
                              "--sims", "50", "--design", "delta")
     assert code == 0, err
-    assert "80% power needs about" in out and "fitted on" in out
+    assert "80% power needs " in out and "fitted on" in out
     for args, culprit in ((["--design", "swiss"], "--design"), (["--fit", "gpt-5"], "gpt-5"),
                           (["--alpha", "2"], "--alpha"), (["--matches", "0"], "--matches"),
-                          (["--sims", "3"], "--sims")):
+                          (["--sims", "3"], "--sims"), (["--effect", "nan"], "--effect"),
+                          (["--effect", "inf"], "--effect"), (["--effect", "1e308"], "--effect"),
+                          (["--effect", "-500"], "--effect"), (["--sims", "1e9"], "--sims"),
+                          (["--matches", "99999999"], "--matches"), (["--levels", "1"], "--levels"),
+                          (["--per-level", "100000"], "--per-level"),
+                          (["--levels", "100", "--per-level", "1000"], "personas"),
+                          (["--seed", "-1"], "--seed"), (["--power", "1"], "--power"),
+                          (["--matches", "1000000", "--sims", "10000"], "lower either")):
         code, _, err = run_cli("power", *args)
         assert code == 2 and culprit in err and "Traceback" not in err, (args, err)
+        assert len(err.strip().splitlines()) == 1, err

@@ -17,6 +17,9 @@ from pathlib import Path
 from scenarios.moves import ACCEPT, PROPOSE, REJECT, Move, MoveRequest, Reply
 
 PARAMS_FILE = Path(__file__).resolve().parents[1] / "data" / "surrogate.json"
+GAMES = frozenset({"ultimatum"})  # the rules the parameters were fitted on
+FIT_PIE = 100.0  # the fits' claims are dollars of the paper's $100
+MID_LEVEL = 4.0  # a level the player is not shown counts as mid-scale: no effect of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,28 +56,33 @@ def known_fits(path: Path = PARAMS_FILE) -> list[str]:
 class SurrogateNegotiator:
     """Plays `ultimatum` scenarios from fitted parameters; `rng` comes from the runner."""
 
-    def __init__(self, params: SurrogateParams, rng: random.Random, own_level: float,
+    def __init__(self, params: SurrogateParams, rng: random.Random, own_level: float | None,
                  opp_level: float | None, persona_effect: float = 0.0, pie: float = 100.0,
                  name: str = "surrogate") -> None:
+        """`own_level` / `opp_level` None: that image is not shown (condition `none`, or no
+        opponent image), so its level has no effect. Claims and offers scale with `pie`: the
+        fit's dollars of 100 become the same shares of this pie."""
         self.params = params
         self.rng = rng
-        self.own = own_level
-        self.opp = opp_level if opp_level is not None else 4.0  # no opponent image: mid-scale
+        self.own = own_level if own_level is not None else MID_LEVEL
+        self.opp = opp_level if opp_level is not None else MID_LEVEL
         self.persona_effect = persona_effect
         self.pie = pie
+        self.scale = pie / FIT_PIE
         self.name = name
         self._mean_claim = params.intercept + params.own * self.own + params.opp * self.opp
 
     def claim(self) -> float:
         p = self.params
         raw = self._mean_claim + self.persona_effect + self.rng.gauss(0.0, p.sd_resid)
-        snapped = round(raw / p.step) * p.step
+        step = (p.step or 1.0) * self.scale
+        snapped = round(raw * self.scale / step) * step
         return float(min(max(snapped, 0.0), self.pie))
 
     def accept_probability(self, offer_to_me: float) -> float:
         p = self.params
-        z = p.accept_intercept + p.accept_offer * offer_to_me + p.accept_own * self.own \
-            + p.accept_opp * self.opp
+        z = p.accept_intercept + p.accept_offer * offer_to_me / self.scale \
+            + p.accept_own * self.own + p.accept_opp * self.opp
         return 1.0 / (1.0 + math.exp(-z))
 
     async def act(self, request: MoveRequest) -> Reply:
