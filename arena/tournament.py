@@ -18,6 +18,7 @@ from agents.personas.persona import Persona
 from arena.config import RunConfig, resolved_json
 from arena.designs import Entrant, expand, select_per_level, shuffled
 from arena.factory import AgentFactory
+from arena.identity import META_KEY as IDENTITY_KEY, canonical, check_resume, request_identity
 from arena.llm_processes import llm_workers_for, play_llm_in_processes
 from arena.match import MatchSpec, play_match
 from arena.personas import load_personas
@@ -141,6 +142,11 @@ def open_run_dir(plan: Plan, run_dir: Path, resume: bool) -> Store:
             _write_atomic(run_dir / "config.json", resolved_json(plan.config, plan.base))
             _initialise(store, plan)
             return store
+        try:  # the request identity first: it names what changed
+            check_resume(store.get_meta(IDENTITY_KEY), plan, run_dir)
+        except InputError:
+            store.close()
+            raise
         if previous != plan.match_list_sha256:
             store.close()
             raise InputError(f"{run_dir}: holds a run of a different config (its match list "
@@ -195,7 +201,8 @@ def _initialise(store: Store, plan: Plan) -> None:
                     "planned_matches": str(plan.planned),
                     "scenario": plan.scenario.name, "condition": plan.config.condition,
                     "design": plan.config.design.kind, "seed": str(plan.config.seed),
-                    "config": resolved_json(plan.config, plan.base)})
+                    "config": resolved_json(plan.config, plan.base),
+                    IDENTITY_KEY: canonical(request_identity(plan))})
 
 
 def _write_ratings(store: Store, personas: Any) -> None:

@@ -31,3 +31,24 @@ class ModelConfig(BaseModel):
     retry_base_s: float = Field(default=1.0, ge=0)  # first backoff; doubles per retry, jittered
     retry_max_s: float = Field(default=60.0, ge=0)
     preflight: Literal["connect", "models", "off"] = "connect"  # before the first match
+
+
+def endpoint_identity(base_url: str) -> str:
+    """A base URL in one spelling per server: scheme and host in lower case, default ports
+    and trailing slashes dropped (`HTTP://Host:80/v1/` is `http://host/v1`). The reply cache
+    keys and a run's identity use it, so that another server never answers for this one."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(base_url.strip())
+    scheme = url.scheme.lower()
+    host = (url.hostname or "").lower()
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    try:
+        port = url.port
+    except ValueError:
+        port = None
+    if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{port}"
+    path = url.path.rstrip("/")
+    return f"{scheme}://{host}{path}" + (f"?{url.query}" if url.query else "")
