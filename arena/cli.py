@@ -87,7 +87,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{out}: {summary.ran:,} matches run ({summary.ok:,} ok, {summary.failed:,} failed), "
               f"{summary.already_done:,} already stored, {summary.planned:,} planned; "
               f"{summary.seconds:.1f} s")
+        if summary.llm is not None:
+            print(model_calls_line(summary.llm))
     return 0 if summary.failed == 0 else 1
+
+
+def model_calls_line(llm: dict[str, Any]) -> str:
+    """Where a run's replies came from: the servers asked, and the reply cache."""
+    servers = sorted({m["endpoint"] for m in llm["models"].values() if m.get("endpoint")})
+    cache = f" ({llm['cache']})" if llm.get("cache") else " (cache off)"
+    return (f"model replies: {llm['replies']:,} from {', '.join(servers) or 'no server'} "
+            f"({llm['requests']:,} requests), {llm['cache_hits']:,} from the reply cache{cache}")
 
 
 def cmd_avatars_generate(args: argparse.Namespace) -> int:
