@@ -43,7 +43,9 @@ def _note_prompt_overrides(config: Any, base: Path) -> None:
         return
     from scenarios.loader import is_variant, load_scenario
 
-    shadowed = load_scenario(config.scenario, base).shadowed_by(config.prompts)
+    scenario = load_scenario(config.scenario, base)
+    scenario.with_prompts(config.prompts, config._source)  # refused before any note is given
+    shadowed = scenario.shadowed_by(config.prompts)
     for key in sorted(config.prompts):
         gone = [name for name in shadowed if is_variant(name, key)]
         if gone:

@@ -15,7 +15,7 @@ from typing import Any
 
 from agents.models.cache import resolve_cache_dir
 from agents.personas.persona import Persona
-from arena.config import RunConfig, resolved_json
+from arena.config import RunConfig, check_scenario, resolved_json
 from arena.designs import Entrant, expand, select_per_level, shuffled
 from arena.factory import AgentFactory
 from arena.identity import META_KEY as IDENTITY_KEY, canonical, check_resume, request_identity
@@ -80,12 +80,13 @@ def scenario_and_personas(config: RunConfig,
     """The config's scenario (with its prompt overrides), pool folder and personas by id."""
     scenario = load_scenario(config.scenario, base)
     if config.prompts:
-        scenario = scenario.with_prompts(config.prompts)
+        scenario = scenario.with_prompts(config.prompts, config._source)
+    check_scenario(config, scenario)
     pool = (base / config.personas.pool).resolve()
     ratings_file = (base / config.personas.ratings_file) if config.personas.ratings_file else None
     checks_dir = (resolve_cache_dir(config.cache.dir, base) if config.cache.enabled else None)
     personas = load_personas(pool, config.personas.rating, config.design.levels, ratings_file,
-                             checks_dir)
+                             checks_dir, tuple(config.personas.scale))  # type: ignore[arg-type]
     return scenario, pool, {p.persona_id: p for p in personas}
 
 

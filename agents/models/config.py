@@ -6,30 +6,35 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
+MAX_TOKENS = 200_000  # completion tokens one request may ask for (no model gives more)
+
+
 class ModelConfig(BaseModel):
     """Checked once when the run config is read; unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # TOML has inf and nan
+    # TOML has inf and nan; strict: a bool is no count, a float no int
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 
-    base_url: str
-    model: str
-    api_key_env: str = "OPENAI_API_KEY"
+    base_url: str = Field(max_length=2000)
+    model: str = Field(min_length=1, max_length=500)
+    api_key_env: str = Field(default="OPENAI_API_KEY", max_length=200)
     temperature: float = Field(default=1.0, ge=0, le=2)
-    max_tokens: int = Field(default=300, ge=1)
+    max_tokens: int = Field(default=300, ge=1, le=MAX_TOKENS)
     vision: bool = True
     family: str = "unknown"
-    timeout: float = Field(default=60.0, gt=0)
+    timeout: float = Field(default=60.0, gt=0, le=3600)
     max_retries: int = Field(default=6, ge=0, le=50)
     concurrency: int = Field(default=16, ge=1, le=4096)
-    rpm: int | None = Field(default=None, ge=1)
+    rpm: int | None = Field(default=None, ge=1, le=1_000_000)
     detail: Literal["auto", "low", "high"] | None = None
-    max_image_side: int | None = Field(default=None, ge=16)
-    price_prompt_per_1m: float | None = Field(default=None, ge=0)
-    price_completion_per_1m: float | None = Field(default=None, ge=0)
+    max_image_side: int | None = Field(default=None, ge=16, le=8192)
+    price_prompt_per_1m: float | None = Field(default=None, ge=0, le=10_000)
+    price_completion_per_1m: float | None = Field(default=None, ge=0, le=10_000)
     json_output: bool = False  # the endpoint takes response_format json_object (json protocol)
     send_seed: bool = False  # send a per-call seed derived from the match seed
-    retry_base_s: float = Field(default=1.0, ge=0)  # first backoff; doubles per retry, jittered
-    retry_max_s: float = Field(default=60.0, ge=0)
+    # first backoff; doubles per retry, jittered
+    retry_base_s: float = Field(default=1.0, ge=0, le=600)
+    retry_max_s: float = Field(default=60.0, ge=0, le=3600)
     preflight: Literal["connect", "models", "off"] = "connect"  # before the first match
 
 
