@@ -43,7 +43,9 @@ def _note_prompt_overrides(config: Any, base: Path) -> None:
         return
     from scenarios.loader import is_variant, load_scenario
 
-    shadowed = load_scenario(config.scenario, base).shadowed_by(config.prompts)
+    scenario = load_scenario(config.scenario, base)
+    scenario.with_prompts(config.prompts, config._source)  # refused before any note is given
+    shadowed = scenario.shadowed_by(config.prompts)
     for key in sorted(config.prompts):
         gone = [name for name in shadowed if is_variant(name, key)]
         if gone:
@@ -89,6 +91,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{out}: {summary.ran:,} matches run ({summary.ok:,} ok, {summary.failed:,} failed), "
               f"{summary.already_done:,} already stored, {summary.planned:,} planned; "
               f"{summary.seconds:.1f} s")
+        if summary.llm is not None:
+            print(model_calls_line(summary.llm))
         for line in health_lines(summary):
             print(line)
     if summary.halted:
@@ -118,6 +122,14 @@ def health_lines(summary: Any) -> list[str]:
                      + (f", {llm['unchecked']:,} unchecked (the server reports no usage)"
                         if llm.get("unchecked") else ""))
     return lines
+
+
+def model_calls_line(llm: dict[str, Any]) -> str:
+    """Where a run's replies came from: the servers asked, and the reply cache."""
+    servers = sorted({m["endpoint"] for m in llm["models"].values() if m.get("endpoint")})
+    cache = f" ({llm['cache']})" if llm.get("cache") else " (cache off)"
+    return (f"model replies: {llm['replies']:,} from {', '.join(servers) or 'no server'} "
+            f"({llm['requests']:,} requests), {llm['cache_hits']:,} from the reply cache{cache}")
 
 
 def cmd_avatars_generate(args: argparse.Namespace) -> int:

@@ -8,6 +8,19 @@ from arena.cli import print_json
 from scenarios.errors import InputError
 
 
+def _scale(text: str) -> tuple[float, float]:
+    """`LO..HI` (finite, LO < HI), e.g. 1..7."""
+    import math
+
+    try:
+        low, high = (float(part) for part in text.split(".."))
+    except ValueError:
+        raise InputError(f"--scale: expected LO..HI such as 1..7 (got {text!r})") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise InputError(f"--scale: expected finite LO < HI such as 1..7 (got {text!r})")
+    return low, high
+
+
 def cmd_rate(args: argparse.Namespace) -> int:
     from arena.rate import import_ratings, rate_pool
 
@@ -15,7 +28,7 @@ def cmd_rate(args: argparse.Namespace) -> int:
     if args.import_csv:
         if args.config or args.model or args.prompt_file:
             raise InputError("--import takes no --config, --model or --prompt-file")
-        result = import_ratings(pool, Path(args.import_csv), args.rater)
+        result = import_ratings(pool, Path(args.import_csv), args.rater, _scale(args.scale))
         if args.json:
             print_json(result)
         else:
@@ -65,6 +78,9 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--max-tokens", type=int, default=1, help="the paper used 1")
     p.add_argument("--import", dest="import_csv", metavar="CSV",
                    help="import ratings from a CSV with persona_id, score (and rater)")
+    p.add_argument("--scale", default="1..7",
+                   help="--import: the range scores lie in; others are refused (default 1..7, "
+                        "the paper's)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rate)
 

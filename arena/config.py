@@ -2,41 +2,87 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
+                      field_validator, model_validator)
 
 from agents.models.config import ModelConfig
 from scenarios.errors import InputError
 from scenarios.loader import format_validation_error, read_toml
+from scenarios.prompt_keys import check_prompts
 
 Condition = Literal["self-only", "both-images", "text", "none"]
 DesignKind = Literal["confederate", "factorial", "delta", "round-robin", "swiss"]
 AgentKind = Literal["llm", "surrogate", "confederate", "concession", "human", "random"]
 
 
+MAX_PLANNED = 5_000_000  # matches a run may plan (the paper's Study 2: 2,450 per model)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # TOML has inf and nan
+    # TOML has inf and nan; strict: a bool is no count (`rounds = true`), a float no int
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+    def _inapplicable(self, applies: dict[str, tuple[str, ...]], kind: str,
+                      table: str) -> None:
+        """Refuse a key set (to other than its default) that the chosen kind never reads, as
+        `matches = 5` in a factorial design: silently ignored, it would bend nothing but trust."""
+        for name, kinds in applies.items():
+            if kind not in kinds and getattr(self, name) != type(self).model_fields[name].default:
+                raise ValueError(f"field '{table}.{name}': does not apply to kind '{kind}' "
+                                 f"(only to {', '.join(kinds)})")
 
 
 class PersonasConfig(_Strict):
     pool: str
     rating: str = "design"  # "design" (the generator's level) or a rater name in the ratings
     ratings_file: str | None = None  # optional CSV persona_id,rater,score to import
+    # ratings_file: the range its scores lie in (others are refused)
+    scale: list[float] = Field(default=[1.0, 7.0], min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _check_scale(self) -> "PersonasConfig":
+        if not self.scale[0] < self.scale[1]:
+            raise ValueError(f"field 'personas.scale': expected [low, high] with low < high "
+                             f"(got {self.scale})")
+        if self.scale != [1.0, 7.0] and self.ratings_file is None:
+            raise ValueError("field 'personas.scale': applies to a ratings_file only")
+        return self
 
 
 class DesignConfig(_Strict):
     kind: DesignKind = "factorial"
     levels: int = Field(default=7, ge=1, le=100)
-    per_level: int | None = Field(default=None, ge=1)  # None: all (confederate), 5 (others)
+    per_level: int | None = Field(default=None, ge=1, le=10000)  # None: all (confederate), 5
     repetitions: int = Field(default=1, ge=1, le=10000)
     include_self: bool = True  # factorial: may an image meet itself (the paper: yes)
     counterbalance: Literal["auto", "always", "never"] = "auto"
-    matches: int | None = Field(default=None, ge=1)  # delta: how many pairs per repetition
-    opponents: int = Field(default=13, ge=1)  # delta: opponents per persona by default
-    target: list[float] | None = None  # delta: weights over level differences -(L-1)..(L-1)
-    rounds: int | None = Field(default=None, ge=1)  # swiss: rounds
+    matches: int | None = Field(default=None, ge=1, le=MAX_PLANNED)  # delta: pairs per repetition
+    opponents: int = Field(default=13, ge=1, le=10000)  # delta: opponents per persona by default
+    # delta: weights over level differences -(L-1)..(L-1)
+    target: list[float] | None = Field(default=None, max_length=199)
+    rounds: int | None = Field(default=None, ge=1, le=1000)  # swiss: rounds
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> "DesignConfig":
+        self._inapplicable({"include_self": ("factorial",),
+                            "counterbalance": ("factorial", "delta"),
+                            "matches": ("delta",), "opponents": ("delta",), "target": ("delta",),
+                            "rounds": ("swiss",)}, self.kind, "design")
+        if self.per_level is not None:  # the most matches the design can plan, known up front
+            n = self.levels * self.per_level
+            most = {"factorial": n * n * 2, "round-robin": n * (n - 1) * 2, "confederate": 2 * n,
+                    "delta": min(n * n, self.matches or n * self.opponents) * 2,
+                    "swiss": (n // 2) * (self.rounds or 1)}[self.kind] * self.repetitions
+            if most > MAX_PLANNED:
+                raise ValueError(f"field 'design': {self.kind} with levels {self.levels}, "
+                                 f"per_level {self.per_level} and repetitions "
+                                 f"{self.repetitions} plans up to {most:,} matches (at most "
+                                 f"{MAX_PLANNED:,}); split it into several runs")
+        return self
 
 
 class AgentConfig(_Strict):
@@ -44,17 +90,27 @@ class AgentConfig(_Strict):
     model: str | None = None  # llm: a [models.NAME] key
     fit: str = "gpt-4o"  # surrogate: which fitted parameters
     tactic: Literal["boulware", "linear", "conceder"] = "linear"  # concession
-    exponent: float | None = Field(default=None, gt=0)
+    exponent: float | None = Field(default=None, gt=0, le=100)
     reservation_share: float = Field(default=0.0, ge=0, le=1)
-    claims: list[float] | None = None  # confederate: its claims in its proposing rounds
+    # confederate: its claims in its proposing rounds (checked against the pie: check_scenario)
+    claims: list[float] | None = Field(default=None, min_length=1, max_length=1000)
     protocol: Literal["free-text", "json"] = "free-text"  # llm
     repairs: int = Field(default=2, ge=0, le=10)  # llm, json protocol: repair requests
     extractor: Literal["offline", "llm"] = "offline"  # llm, free-text: who reads the move
     extractor_model: str | None = None
 
+    @model_validator(mode="after")
+    def _check_kind(self) -> "AgentConfig":
+        self._inapplicable({"model": ("llm",), "protocol": ("llm",), "repairs": ("llm",),
+                            "extractor": ("llm",), "extractor_model": ("llm",),
+                            "fit": ("surrogate",), "tactic": ("concession",),
+                            "exponent": ("concession",), "reservation_share": ("concession",),
+                            "claims": ("confederate",)}, self.kind, "agents.<team>")
+        return self
+
 
 class ExecutionConfig(_Strict):
-    concurrency: int = Field(default=32, ge=1, le=100000)
+    concurrency: int = Field(default=32, ge=1, le=10000)
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = None
     progress: Literal["auto", "bar", "plain", "none"] = "auto"
@@ -67,6 +123,16 @@ class ExecutionConfig(_Strict):
     manipulation_check: bool = False
     # a run whose stored turns are invalid more often than this ends with a non-zero exit
     max_invalid_share: float = Field(default=0.5, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _check_workers(self) -> "ExecutionConfig":
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        most = 2 * (cpus or 1)
+        if self.executor == "local" and self.workers is not None and self.workers > most:
+            raise ValueError(f"field 'execution.workers': {self.workers} worker processes on "
+                             f"{cpus} CPUs would only slow the run (at most {most} here; leave "
+                             "it out to choose by the CPUs)")
+        return self
 
 
 class CacheConfig(_Strict):
@@ -99,6 +165,13 @@ class RunConfig(_Strict):
     cache: CacheConfig = CacheConfig()
     prompts: dict[str, str] = Field(default_factory=dict)  # overrides of the scenario's prompts
     serve: ServeConfig = ServeConfig()
+    _source: str = PrivateAttr(default="config")  # the file it was read from, for messages
+
+    @field_validator("prompts")
+    @classmethod
+    def _check_prompts(cls, prompts: dict[str, str]) -> dict[str, str]:
+        check_prompts(prompts, None)  # placeholders are checked against the game later
+        return prompts
 
     @model_validator(mode="after")
     def _check_agents(self) -> "RunConfig":
@@ -131,9 +204,39 @@ class RunConfig(_Strict):
 
 def parse_config(data: dict[str, Any], source: str) -> RunConfig:
     try:
-        return RunConfig.model_validate(data)
+        config = RunConfig.model_validate(data)
     except ValidationError as error:
-        raise InputError(format_validation_error(source, error)) from None
+        raise InputError(format_validation_error(source, _agent_loc(error))) from None
+    config._source = source
+    return config
+
+
+def _agent_loc(error: ValidationError) -> Any:
+    """Name the agent team in messages of an agent's own checks (`agents.<team>.claims`)."""
+    class Errors:
+        def errors(self) -> list[dict[str, Any]]:
+            found = []
+            for item in error.errors():
+                loc = tuple(item["loc"])
+                if len(loc) >= 2 and loc[0] == "agents" and "agents.<team>" in item["msg"]:
+                    item = {**item, "msg": item["msg"].replace("agents.<team>",
+                                                               f"agents.{loc[1]}")}
+                found.append(item)
+            return found
+    return Errors()
+
+
+def check_scenario(config: RunConfig, scenario: Any) -> None:
+    """What only the scenario can tell: a confederate's claims must lie in 0..pie (every turn
+    of a claim outside would be invalid)."""
+    pie = getattr(scenario.spec, "pie", None)
+    for team, agent in sorted(config.agents.items()):
+        if agent.claims and pie is not None:
+            for i, claim in enumerate(agent.claims):
+                if not 0 <= claim <= pie:
+                    raise InputError(f"{config._source}: field 'agents.{team}.claims.{i}': "
+                                     f"claim {claim:g} is outside 0..{pie:g} (the pie of "
+                                     f"scenario {scenario.name})")
 
 
 def load_config(path: Path) -> tuple[RunConfig, Path]:

@@ -21,7 +21,7 @@ from agents.models.client import build_client
 from agents.models.preflight import check_base_url, check_reachable, probe_models, read_api_key
 from agents.personas.persona import Persona
 from agents.prompts import IMAGE_CONDITIONS
-from agents.models.config import ModelConfig
+from agents.models.config import ModelConfig, endpoint_identity
 from arena.config import AgentConfig, CacheConfig, RunConfig
 from scenarios.errors import InputError
 from scenarios.loader import Scenario
@@ -49,7 +49,8 @@ def open_models(models: dict[str, ModelConfig], names: Iterable[str], cache: Rep
             else:
                 check_reachable(name, config)
             reached.add(config.base_url)
-        accesses[name] = ModelAccess(name, config, build_client(config, key), cache, key)
+        view = cache.for_endpoint(endpoint_identity(config.base_url)) if cache else None
+        accesses[name] = ModelAccess(name, config, build_client(config, key), view, key)
     return accesses
 
 
@@ -71,6 +72,7 @@ def merged_stats(accesses: dict[str, ModelAccess], cache: ReplyCache | None) -> 
     for name, access in accesses.items():
         stats = access.stats.as_dict()
         config = access.config
+        stats["endpoint"] = endpoint_identity(config.base_url)  # where its replies came from
         if config.price_prompt_per_1m is not None or config.price_completion_per_1m is not None:
             stats["cost_usd"] = round((stats["prompt_tokens"] * (config.price_prompt_per_1m or 0)
                                        + stats["completion_tokens"]

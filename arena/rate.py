@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from agents.personas.rater import ImageRater, Rating, prompt_sha256, rate_all
 from agents.models.config import ModelConfig
 from arena.config import CacheConfig
+from arena.personas import SCALE, check_columns, parse_score
 from arena.store import Store
 from scenarios.errors import InputError
 from scenarios.loader import format_validation_error, load_scenario, read_toml
@@ -142,10 +143,12 @@ def likely_cause(raw: str, max_tokens: int) -> str:
     return "the answers hold no whole number from 1 to 7 (see the sample)"
 
 
-def import_ratings(pool: Path, csv_path: Path, rater: str | None) -> dict[str, Any]:
+def import_ratings(pool: Path, csv_path: Path, rater: str | None,
+                   scale: tuple[float, float] = SCALE) -> dict[str, Any]:
     """Import external ratings (columns persona_id, score, optionally rater) into the pool.
 
-    Several rows for one persona and rater (several people) are averaged; `raw` keeps them."""
+    Several rows for one persona and rater (several people) are averaged; `raw` keeps them.
+    Every score must be a finite number on `scale`; other columns are refused."""
     from agents.personas.manifest import read_manifest
 
     known = {e.persona_id for e in read_manifest(pool, verify="none")}
@@ -159,22 +162,17 @@ def import_ratings(pool: Path, csv_path: Path, rater: str | None) -> dict[str, A
     table: dict[tuple[str, str], list[float]] = {}
     with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
-        columns = set(reader.fieldnames or [])
-        missing = {"persona_id", "score"} - columns
-        if missing:
-            raise InputError(f"{csv_path}: missing column '{sorted(missing)[0]}' (expected "
-                             "persona_id, score and optionally rater)")
+        columns = check_columns(csv_path, reader.fieldnames, ("persona_id", "score"),
+                                ("rater",))
         if rater is None and "rater" not in columns:
             raise InputError(f"{csv_path}: no rater column; name the rater with --rater NAME")
         for line, row in enumerate(reader, start=2):
+            if None in row:
+                raise InputError(f"{csv_path} line {line}: more fields than the header's columns")
             pid = (row.get("persona_id") or "").strip()
             if pid not in known:
                 raise InputError(f"{csv_path} line {line}: persona_id {pid!r} is not in {pool}")
-            try:
-                score = float(row["score"])
-            except (TypeError, ValueError):
-                raise InputError(f"{csv_path} line {line}: score {row['score']!r} is not a "
-                                 "number") from None
+            score = parse_score(row["score"], f"{csv_path} line {line}", scale)
             who = rater or (row.get("rater") or "").strip()
             if not who:
                 raise InputError(f"{csv_path} line {line}: empty rater")

@@ -15,9 +15,10 @@ from typing import Any
 
 from agents.models.cache import resolve_cache_dir
 from agents.personas.persona import Persona
-from arena.config import RunConfig, resolved_json
+from arena.config import RunConfig, check_scenario, resolved_json
 from arena.designs import Entrant, expand, select_per_level, shuffled
 from arena.factory import AgentFactory
+from arena.identity import META_KEY as IDENTITY_KEY, canonical, check_resume, request_identity
 from arena.llm_processes import llm_workers_for, play_llm_in_processes
 from arena.match import MatchSpec, play_match
 from arena.personas import load_personas
@@ -93,12 +94,13 @@ def scenario_and_personas(config: RunConfig,
     """The config's scenario (with its prompt overrides), pool folder and personas by id."""
     scenario = load_scenario(config.scenario, base)
     if config.prompts:
-        scenario = scenario.with_prompts(config.prompts)
+        scenario = scenario.with_prompts(config.prompts, config._source)
+    check_scenario(config, scenario)
     pool = (base / config.personas.pool).resolve()
     ratings_file = (base / config.personas.ratings_file) if config.personas.ratings_file else None
     checks_dir = (resolve_cache_dir(config.cache.dir, base) if config.cache.enabled else None)
     personas = load_personas(pool, config.personas.rating, config.design.levels, ratings_file,
-                             checks_dir)
+                             checks_dir, tuple(config.personas.scale))  # type: ignore[arg-type]
     return scenario, pool, {p.persona_id: p for p in personas}
 
 
@@ -157,6 +159,11 @@ def open_run_dir(plan: Plan, run_dir: Path, resume: bool) -> Store:
             _write_atomic(run_dir / "config.json", resolved_json(plan.config, plan.base))
             _initialise(store, plan)
             return store
+        try:  # the request identity first: it names what changed
+            check_resume(store.get_meta(IDENTITY_KEY), plan, run_dir)
+        except InputError:
+            store.close()
+            raise
         if previous != plan.match_list_sha256:
             store.close()
             raise InputError(f"{run_dir}: holds a run of a different config (its match list "
@@ -213,7 +220,8 @@ def _initialise(store: Store, plan: Plan) -> None:
                     "design": plan.config.design.kind, "seed": str(plan.config.seed),
                     "config": resolved_json(plan.config, plan.base),
                     # the rules' numbers (pie, prices, items) for the analysis, without prompts
-                    "scenario_spec": plan.scenario.spec.model_dump_json(exclude={"prompts"})})
+                    "scenario_spec": plan.scenario.spec.model_dump_json(exclude={"prompts"}),
+                    IDENTITY_KEY: canonical(request_identity(plan))})
 
 
 def _write_ratings(store: Store, personas: Any) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from scenarios.errors import InputError
+from scenarios.prompt_keys import check_prompts, is_variant
 from scenarios.schema import (GAMES, ItemDivisionSpec, PriceBargainSpec, ScenarioSpec,
                               UltimatumSpec)
 from scenarios.state import MatchState
@@ -31,7 +32,8 @@ def format_validation_error(source: str, error: Any) -> str:
     message = first["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
-    where = f" field '{loc}':" if loc else ""  # a check of the whole table names no field
+    # a check of the whole table names no field, or names its own (`field 'design.matches'`)
+    where = f" field '{loc}':" if loc and not message.startswith("field '") else ""
     shown = "" if isinstance(value, (dict, list)) or kind.startswith("value_error") else f" (got {value!r})"
     return f"{source}:{where} {message}{shown}"
 
@@ -73,11 +75,16 @@ class Scenario:
 
         return ItemDivisionState(spec)
 
-    def with_prompts(self, overrides: dict[str, str]) -> "Scenario":
+    def with_prompts(self, overrides: dict[str, str], source: str = "config") -> "Scenario":
         """The scenario with a config's `[prompts]` overrides. Overriding a key replaces it for
         every seat and condition: the scenario's own seat or condition variants of that key
         (`instructions_first`, `instructions_second_self_only`, ...) would otherwise shadow the
-        override, so they go too, unless the config overrides them as well."""
+        override, so they go too, unless the config overrides them as well. The overrides are
+        checked against this scenario's game (placeholders), errors naming `source`."""
+        try:
+            check_prompts(overrides, self.game)
+        except ValueError as error:
+            raise InputError(f"{source}: {error}") from None
         shadowing = set(self.shadowed_by(overrides))
         prompts = {k: v for k, v in self.spec.prompts.items() if k not in shadowing}
         prompts.update(overrides)
@@ -87,19 +94,6 @@ class Scenario:
         """The scenario's prompt keys an override set replaces without naming them."""
         return sorted(key for key in self.spec.prompts
                       if key not in overrides and any(is_variant(key, o) for o in overrides))
-
-
-PROMPT_SEATS = ("first", "second")
-PROMPT_CONDITIONS = ("self_only", "both_images", "text", "none")  # conditions, '-' as '_'
-_VARIANT_SUFFIXES = frozenset(
-    [*PROMPT_SEATS, *PROMPT_CONDITIONS,
-     *(f"{seat}_{cond}" for seat in PROMPT_SEATS for cond in PROMPT_CONDITIONS)])
-
-
-def is_variant(key: str, base: str) -> bool:
-    """Whether prompt `key` is a seat or condition variant of `base` (the lookup's fallbacks:
-    `{base}_{seat}_{condition}`, `{base}_{seat}`, `{base}_{condition}`)."""
-    return key.startswith(base + "_") and key[len(base) + 1:] in _VARIANT_SUFFIXES
 
 
 def builtin_names() -> list[str]:

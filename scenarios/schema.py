@@ -10,10 +10,13 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from scenarios.prompt_keys import check_prompts
+
 
 class _Strict(BaseModel):
-    # inf and nan are valid TOML floats but no valid pie, price or reservation
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    # inf and nan are valid TOML floats but no valid pie, price or reservation; strict: a
+    # bool is no count (`rounds = true` is not one round), a float no int
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 class _ScenarioBase(_Strict):
@@ -23,20 +26,34 @@ class _ScenarioBase(_Strict):
     # Prompt templates for LLM negotiators; keys are looked up with fallbacks, see agents/prompts.
     prompts: dict[str, str] = Field(default_factory=dict)
 
+    @model_validator(mode="after")
+    def _check_prompts(self) -> "_ScenarioBase":
+        check_prompts(self.prompts, getattr(self, "game", None))
+        return self
+
+
+MAX_STEPS = 1_000_000  # claims a pie holds; finer steps than this are no granularity at all
+MAX_AMOUNT = 1e12  # pies and prices: beyond this, float cents are lost
+
 
 class UltimatumSpec(_ScenarioBase):
     """Repeated ultimatum game: one side proposes a split of `pie`, the other accepts or rejects."""
 
     game: Literal["ultimatum"]
-    pie: float = Field(gt=0)
+    pie: float = Field(gt=0, le=MAX_AMOUNT)
     rounds: int = Field(ge=1, le=1000)
     alternate: bool = True  # the first player proposes in odd rounds, the second in even ones
     step: float = Field(default=1.0, gt=0)  # claims are rounded to this granularity
 
     @model_validator(mode="after")
     def _check_step(self) -> "UltimatumSpec":
-        if not math.isfinite(self.pie / self.step):
-            raise ValueError(f"step {self.step:g} is too small for pie {self.pie:g}")
+        steps = self.pie / self.step
+        if not math.isfinite(steps) or steps > MAX_STEPS:
+            raise ValueError(f"field 'step': {self.step:g} is too small for pie {self.pie:g} "
+                             f"(at most {MAX_STEPS:,} steps)")
+        if steps < 1 or abs(steps - round(steps)) > 1e-9 * max(1.0, steps):
+            raise ValueError(f"field 'step': {self.step:g} must divide pie {self.pie:g} into "
+                             "whole steps (claims are rounded to multiples of it)")
         return self
 
     @property
@@ -48,10 +65,10 @@ class PriceBargainSpec(_ScenarioBase):
     """Buyer and seller alternate price offers until one accepts, one walks away, or time runs out."""
 
     game: Literal["price-bargain"]
-    price_min: float = Field(ge=0)
-    price_max: float = Field(gt=0)
-    buyer_reservation: float = Field(ge=0)  # the most the buyer will pay (private)
-    seller_reservation: float = Field(ge=0)  # the least the seller will take (private)
+    price_min: float = Field(ge=0, le=MAX_AMOUNT)
+    price_max: float = Field(gt=0, le=MAX_AMOUNT)
+    buyer_reservation: float = Field(ge=0, le=MAX_AMOUNT)  # the most the buyer will pay (private)
+    seller_reservation: float = Field(ge=0, le=MAX_AMOUNT)  # the least the seller will take
     max_turns: int = Field(ge=1, le=10000)
     first_mover: Literal["buyer", "seller"] = "seller"
 
@@ -85,13 +102,18 @@ class ItemDivisionSpec(_ScenarioBase):
     """Deal or No Deal: split a pool of items; each side values item types privately."""
 
     game: Literal["item-division"]
-    items: list[Item] = Field(min_length=1)
+    items: list[Item] = Field(min_length=1, max_length=50)
     values_a: list[int]  # per-unit values of each item type for the first player (private)
     values_b: list[int]
     max_turns: int = Field(ge=1, le=10000)
 
     @model_validator(mode="after")
     def _check_values(self) -> "ItemDivisionSpec":
+        seen: set[str] = set()
+        for i, item in enumerate(self.items):
+            if item.name in seen:  # offers name counts per item type: two of a name are one
+                raise ValueError(f"field 'items.{i}.name': duplicate item name {item.name!r}")
+            seen.add(item.name)
         n = len(self.items)
         for field in ("values_a", "values_b"):
             values = getattr(self, field)
@@ -99,8 +121,8 @@ class ItemDivisionSpec(_ScenarioBase):
                 raise ValueError(
                     f"{field} must give one value per item type ({n} items), got {len(values)}"
                 )
-            if any(v < 0 for v in values):
-                raise ValueError(f"{field} must be non-negative, got {values}")
+            if any(v < 0 or v > 1_000_000 for v in values):
+                raise ValueError(f"{field} must lie in 0..1000000, got {values}")
             if sum(v * item.count for v, item in zip(values, self.items)) <= 0:
                 raise ValueError(f"{field} gives the whole pool no value")
         return self

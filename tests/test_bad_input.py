@@ -184,6 +184,39 @@ def symlink_out(d: Path, pool: Path) -> None:
     (pool / "p0002.png").symlink_to(outside)
 
 
+def set_level(value: str) -> Callable[[Path, Path], None]:
+    """Give persona p0003 the manifest level `value`."""
+    def edit(d: Path, pool: Path) -> None:
+        import csv
+
+        def change(lines: list[str]) -> list[str]:
+            rows = list(csv.reader(lines))
+            column = rows[0].index("level")
+            for row in rows[1:]:
+                if row[0] == "p0003":
+                    row[column] = value
+            out = io.StringIO()
+            csv.writer(out, lineterminator="\n").writerows(rows)
+            return out.getvalue().splitlines()
+        edit_manifest(pool, change)
+    return edit
+
+
+def rate_import(text: str, *extra: str) -> Callable[[Path, Path], list[str]]:
+    """`rate POOL --import CSV` of a copy of the pool, the CSV holding `text`."""
+    def build(d: Path, pool: Path) -> list[str]:
+        copy = pool_copy(d, pool)
+        (d / "scores.csv").write_text(text)
+        return ["rate", str(copy), "--import", str(d / "scores.csv"), "--rater", "human", *extra]
+    return build
+
+
+def ratings_file(text: str) -> Callable[[Path, Path], None]:
+    def make(d: Path, pool: Path) -> None:
+        (d / "ratings.csv").write_text(text)
+    return make
+
+
 def unknown_rater_id(d: Path, pool: Path) -> None:
     (d / "ratings.csv").write_text("persona_id,rater,score\np0001,me,3\nnobody,me,99\n")
 
@@ -288,6 +321,12 @@ class Case:
     fsize: int | None = None  # RLIMIT_FSIZE in bytes: a full disk
 
 
+ULTIMATUM = 'name = "x"\ngame = "ultimatum"\npie = 100\nrounds = 2\n'
+DIVISION = ('name = "x"\ngame = "item-division"\nmax_turns = 4\nvalues_a = [1, 2]\n'
+            'values_b = [2, 1]\n[[items]]\nname = "book"\ncount = 2\n[[items]]\n'
+            'name = "{second}"\ncount = 1\n')
+SWISS = SURROGATE.replace('kind = "factorial"', 'kind = "swiss"')
+CONFEDERATE_TEAM = SURROGATE.replace('kind = "surrogate"', 'kind = "confederate"')
 BOMB = png_of_zeros(8000, 8000)
 CORPUS: dict[str, Case] = {
     # images (avatars import)
@@ -324,6 +363,39 @@ CORPUS: dict[str, Case] = {
                                           "ratings.csv line 3: persona_id 'nobody' is not in "
                                           "the pool's manifest"),
     "ratings not UTF-8": Case(with_ratings(latin1_ratings), "ratings.csv: not UTF-8 text"),
+    "manifest level 0": Case(run_with_pool(set_level("0")),
+                             "manifest.csv line 4: level 0 is outside 1..100"),
+    "manifest level -3": Case(run_with_pool(set_level("-3")),
+                              "manifest.csv line 4: level -3 is outside 1..100"),
+    "manifest level 99": Case(run_with_pool(set_level("99")),
+                              "manifest.csv: field 'level' of persona p0003: 99 is outside "
+                              "design.levels 1..7 and apart from the pool's other levels (1..7)"),
+    "ratings file score nan": Case(with_ratings(ratings_file(
+        "persona_id,rater,score\np0001,me,3\np0002,me,nan\n")),
+        "ratings.csv line 3: score 'nan' is outside the scale 1..7"),
+    "ratings file extra column": Case(with_ratings(ratings_file(
+        "persona_id,rater,score,note\np0001,me,3,x\n")),
+        "ratings.csv: unknown column 'note' (expected persona_id, rater, score)"),
+    "rate import score nan": Case(rate_import("persona_id,score\np0001,3\np0002,nan\n"),
+                                  "scores.csv line 3: score 'nan' is outside the scale 1..7",
+                                  absent=("pool/ratings.sqlite",)),
+    "rate import score inf": Case(rate_import("persona_id,score\np0001,inf\n"),
+                                  "scores.csv line 2: score 'inf' is outside the scale 1..7",
+                                  absent=("pool/ratings.sqlite",)),
+    "rate import score -1e9": Case(rate_import("persona_id,score\np0001,-1e9\n"),
+                                   "score '-1e9' is outside the scale 1..7",
+                                   absent=("pool/ratings.sqlite",)),
+    "rate import score 1e300": Case(rate_import("persona_id,score\np0001,50\np0002,1e300\n",
+                                                "--scale", "0..100"),
+                                    "scores.csv line 3: score '1e300' is outside the scale 0..100",
+                                    absent=("pool/ratings.sqlite",)),
+    "rate import extra column": Case(rate_import("persona_id,score,comment\np0001,3,fine\n"),
+                                     "scores.csv: unknown column 'comment' (expected "
+                                     "persona_id, score and optionally rater)",
+                                     absent=("pool/ratings.sqlite",)),
+    "rate import bad scale": Case(rate_import("persona_id,score\np0001,3\n", "--scale", "7..1"),
+                                  "--scale: expected finite LO < HI",
+                                  absent=("pool/ratings.sqlite",)),
     # scenario files
     "scenario syntax error": Case(scenario_file('name = "x"\ngame = "ultimatum"\npie = [1,\n'),
                                   "scenario.toml: TOML syntax error"),
@@ -338,6 +410,44 @@ CORPUS: dict[str, Case] = {
         'buyer_reservation = 20\nseller_reservation = 20\nmax_turns = 4\n'),
         "price_max must be greater than price_min"),
     "scenario not UTF-8": Case(scenario_file(b'name = "\xff\xfe"\n'), "not UTF-8 text"),
+    # values that would bend results: refused, naming the file and the field
+    "scenario step larger than the pie": Case(scenario_file(ULTIMATUM + "step = 1000\n"),
+                                              "scenario.toml: field 'step': 1000 must divide "
+                                              "pie 100 into whole steps"),
+    "scenario step not dividing the pie": Case(scenario_file(ULTIMATUM + "step = 7\n"),
+                                               "field 'step': 7 must divide pie 100"),
+    "scenario rounds = true": Case(scenario_file(ULTIMATUM.replace("rounds = 2", "rounds = true")),
+                                   "scenario.toml: field 'rounds': Input should be a valid "
+                                   "integer (got True)"),
+    "scenario pie = true": Case(scenario_file(ULTIMATUM.replace("pie = 100", "pie = true")),
+                                "scenario.toml: field 'pie': Input should be a valid number"),
+    "scenario round_marker_to nobody": Case(scenario_file(
+        ULTIMATUM + '[prompts]\nround_marker_to = "nobody"\n'),
+        "scenario.toml: field 'prompts.round_marker_to': expected one of proposer, all "
+        "(got 'nobody')"),
+    "scenario round_marker_to variant": Case(scenario_file(
+        ULTIMATUM + '[prompts]\nround_marker_to_first_none = "both"\n'),
+        "field 'prompts.round_marker_to_first_none': expected one of proposer, all"),
+    "scenario prompt key typo": Case(scenario_file(ULTIMATUM + '[prompts]\ninstuctions = "x"\n'),
+                                     "scenario.toml: field 'prompts.instuctions': unknown prompt "
+                                     "key; did you mean 'instructions'?"),
+    "scenario unknown placeholder": Case(scenario_file(
+        ULTIMATUM + '[prompts]\nround_marker = "{unknown}"\n'),
+        "scenario.toml: field 'prompts.round_marker': unknown placeholder {unknown} "
+        "(known: round;"),
+    "scenario broken placeholder": Case(scenario_file(
+        ULTIMATUM + '[prompts]\nround_marker = "{round==="\n'),
+        "scenario.toml: field 'prompts.round_marker': bad template"),
+    "scenario attribute placeholder": Case(scenario_file(
+        ULTIMATUM + '[prompts]\nround_marker = "{round.__class__.__mro__}"\n'),
+        "field 'prompts.round_marker': placeholder {round.__class__.__mro__} is not a plain name"),
+    "scenario placeholder of another game": Case(scenario_file(
+        ULTIMATUM + '[prompts]\ninstructions_first = "Your reservation is {reservation}."\n'),
+        "field 'prompts.instructions_first': unknown placeholder {reservation} (known: role, "
+        "rounds_total"),
+    "scenario duplicate item names": Case(scenario_file(DIVISION.replace("{second}", "book")),
+                                          "scenario.toml: field 'items.1.name': duplicate item "
+                                          "name 'book'"),
     # configs
     "config duplicate key": Case(config_case("seed = 1\n" + SURROGATE),
                                  "TOML syntax error"),
@@ -357,7 +467,38 @@ CORPUS: dict[str, Case] = {
     "config bad prompt placeholder": Case(
         llm_case('[prompts]\nround_marker = "=== round {round} of {rounds} ==="',
                  url="http://127.0.0.1:9/v1"),
-        "prompts.round_marker: unknown placeholder {rounds} (known: round", env=KEY_ENV),
+        "run.toml: field 'prompts.round_marker': unknown placeholder {rounds} (known: round",
+        env=KEY_ENV),
+    "config prompt key typo": Case(config_case(SURROGATE + '[prompts]\ninstuctions = "x"\n'),
+                                   "run.toml: field 'prompts.instuctions': unknown prompt key"),
+    "config prompt placeholder of another game": Case(config_case(
+        SURROGATE + '[prompts]\ninstructions = "You may pay {reservation}."\n'),
+        "run.toml: field 'prompts.instructions': unknown placeholder {reservation}"),
+    "config matches in a factorial design": Case(config_case(SURROGATE.replace(
+        "per_level = 1", "per_level = 1\nmatches = 5")),
+        "run.toml: field 'design.matches': does not apply to kind 'factorial' (only to delta)"),
+    "config rounds in a factorial design": Case(config_case(SURROGATE.replace(
+        "per_level = 1", "per_level = 1\nrounds = 3")),
+        "field 'design.rounds': does not apply to kind 'factorial' (only to swiss)"),
+    "config rounds = true": Case(config_case(SWISS.replace("per_level = 1",
+                                                           "per_level = 1\nrounds = true")),
+                                 "run.toml: field 'design.rounds': Input should be a valid "
+                                 "integer (got True)"),
+    "config repetitions = 2.0": Case(config_case(SURROGATE.replace(
+        "per_level = 1", "per_level = 1\nrepetitions = 2.0")),
+        "field 'design.repetitions': Input should be a valid integer (got 2.0)"),
+    "config claims outside the pie": Case(config_case(
+        CONFEDERATE_TEAM.replace('kind = "confederate"', 'kind = "confederate"\n'
+                                 'claims = [-50.0, 1000.0]')),
+        "run.toml: field 'agents.default.claims.0': claim -50 is outside 0..100"),
+    "config claims above the pie": Case(config_case(
+        CONFEDERATE_TEAM.replace('kind = "confederate"', 'kind = "confederate"\n'
+                                 'claims = [50.0, 1000.0]')),
+        "field 'agents.default.claims.1': claim 1000 is outside 0..100"),
+    "config claims of a surrogate": Case(config_case(SURROGATE.replace(
+        'kind = "surrogate"', 'kind = "surrogate"\nclaims = [50.0]')),
+        "run.toml: field 'agents.default.claims': does not apply to kind 'surrogate' "
+        "(only to confederate)"),
     # models
     "model key not set": Case(llm_case(), "models.local.api_key_env: environment variable "
                                           "BAD_INPUT_TEST_KEY is not set"),

@@ -94,3 +94,112 @@ def test_a_second_run_into_the_same_folder_is_refused(tmp_path: Path, small_pool
         first.wait(timeout=120)
     assert first.returncode == 0
     assert table(out / "arena.sqlite", "SELECT COUNT(*) FROM matches") == [(14 * 14 * 60,)]
+
+
+# -- a resumed run never mixes evidence: what a model is asked must not change -----------------
+SMALL = '''seed = 4
+scenario = "ultimatum-4"
+condition = "both-images"
+[design]
+kind = "factorial"
+levels = 7
+per_level = 1
+[agents.default]
+kind = "llm"
+model = "local"
+[models.local]
+base_url = "{url}"
+model = "loopback-vlm"
+temperature = 1.0
+max_tokens = 300
+retry_base_s = 0.01
+[execution]
+progress = "none"
+workers = 0
+'''
+# (what the resumed config changes, the first difference the refusal names)
+CHANGES = {
+    "model": (('model = "loopback-vlm"', 'model = "other-model"'),
+              'models.local.model was "loopback-vlm", now "other-model"'),
+    "temperature": (("temperature = 1.0", "temperature = 0.0"),
+                    "models.local.temperature was 1.0, now 0.0"),
+    "max_tokens": (("max_tokens = 300", "max_tokens = 200"),
+                   "models.local.max_tokens was 300, now 200"),
+    "seed sending": (("retry_base_s = 0.01", "retry_base_s = 0.01\nsend_seed = true"),
+                     "models.local.send_seed was false, now true"),
+    "system prompt": (("workers = 0", 'workers = 0\n[prompts]\nsystem = "You are a pirate."'),
+                      'scenario.prompts.system was "In the following conversation'),
+    "protocol": (('model = "local"', 'model = "local"\nprotocol = "json"'),
+                 'agents.default.protocol was "free-text", now "json"'),
+    "condition": (('condition = "both-images"', 'condition = "self-only"'),
+                  'condition was "both-images", now "self-only"'),
+    "server": (("{url}", "{other}"), "models.local.endpoint was \"http://127.0.0.1:"),
+}
+
+
+def _delete_matches(db: Path, n: int) -> None:
+    conn = sqlite3.connect(db)
+    with conn:
+        ids = [r[0] for r in conn.execute("SELECT match_id FROM matches ORDER BY match_id LIMIT ?",
+                                          (n,))]
+        conn.executemany("DELETE FROM turns WHERE match_id = ?", [(i,) for i in ids])
+        conn.executemany("DELETE FROM matches WHERE match_id = ?", [(i,) for i in ids])
+    conn.close()
+
+
+def test_resume_refuses_any_change_to_what_a_model_is_asked(tmp_path: Path, small_pool: Path,
+                                                            loopback_factory) -> None:
+    from tests.llm_helpers import cli_here
+
+    first, other = loopback_factory(), loopback_factory()
+    env = {"OPENAI_API_KEY": "sk-resume-test", "PERSONA_ARENA_CACHE": str(tmp_path / "cache")}
+    body = SMALL.replace("{url}", first.base_url)
+    config = write_config(tmp_path, small_pool, body)
+    out = tmp_path / "out"
+    done = cli_here("run", str(config), "--out", str(out), env=env)
+    assert done.returncode == 0, done.stderr
+    _delete_matches(out / "arena.sqlite", 10)
+    before = match_table(out / "arena.sqlite")
+    sent = len(first.requests) + len(other.requests)
+    for name, ((old, new), expected) in CHANGES.items():
+        changed = SMALL.replace(old, new).replace("{url}", first.base_url).replace(
+            "{other}", other.base_url)
+        assert changed != body, name
+        path = write_config(tmp_path, small_pool, changed, f"{name.replace(' ', '-')}.toml")
+        refused = cli_here("run", str(path), "--out", str(out), "--resume", env=env)
+        assert refused.returncode == 2, (name, refused.stderr)
+        assert refused.stderr.count("\n") == 1, refused.stderr
+        assert f"error: --resume: {expected}" in refused.stderr, refused.stderr
+    assert len(first.requests) + len(other.requests) == sent  # not one request was sent
+    assert match_table(out / "arena.sqlite") == before
+    # what does not change what is asked may change: more concurrency, another timeout
+    faster = body.replace("retry_base_s = 0.01", "retry_base_s = 0.01\ntimeout = 30\n"
+                                                  "concurrency = 4")
+    path = write_config(tmp_path, small_pool, faster, "faster.toml")
+    resumed = cli_here("run", str(path), "--out", str(out), "--resume", env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert table(out / "arena.sqlite", "SELECT COUNT(*) FROM matches") == [(49,)]
+
+
+def test_resume_refuses_changed_agent_and_scenario_parameters(tmp_path: Path,
+                                                              small_pool: Path) -> None:
+    body = BIG.replace("repetitions = 20", "repetitions = 1")
+    config = write_config(tmp_path, small_pool, body)
+    out = tmp_path / "out"
+    assert cli("run", str(config), "--out", str(out)).returncode == 0
+    scenario = tmp_path / "game.toml"
+    scenario.write_text((ROOT / "scenarios" / "builtin" / "ultimatum-4.toml").read_text()
+                        .replace("pie = 100", "pie = 10"))
+    cases = {
+        'fit = "claude-3-haiku"': ('kind = "surrogate"', 'kind = "surrogate"\nfit = "claude-3-haiku"',
+                                   'agents.default.fit was "gpt-4o", now "claude-3-haiku"'),
+        "scenario pie": ('scenario = "ultimatum-4"', f'scenario = "{scenario}"',
+                         "scenario.pie was 100.0, now 10.0"),
+        "design": ("levels = 7", "levels = 7\ninclude_self = false",
+                   "design.include_self was true, now false"),
+    }
+    for name, (old, new, expected) in cases.items():
+        path = write_config(tmp_path, small_pool, body.replace(old, new), "changed.toml")
+        refused = cli("run", str(path), "--out", str(out), "--resume")
+        assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+        assert f"--resume: {expected}" in refused.stderr, (name, refused.stderr)

@@ -1,8 +1,9 @@
 """A persistent reply cache shared across runs: never pay twice, never lose a reply.
 
 Keyed by the sha256 of the canonical full request (model, messages with images by hash,
-parameters, sample key), so a rerun of the same config, or a resumed one, replays exactly and
-sends nothing. Each reply is written in its own transaction the moment it arrives: a match that
+parameters, sample key) and of the endpoint it went to (`for_endpoint`: the normalised base
+URL), so a rerun of the same config, or a resumed one, replays exactly and sends nothing, while
+another server serving a model of the same name is asked afresh. Each reply is written in its own transaction the moment it arrives: a match that
 fails later, or a run killed mid-way, keeps every reply already paid for. SQLite in WAL mode
 with a busy timeout lets several processes (parallel runs, `rate` next to `run`) share it.
 """
@@ -26,7 +27,8 @@ ENV_VAR = "PERSONA_ARENA_CACHE"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS replies(
   key TEXT PRIMARY KEY, model TEXT NOT NULL, text TEXT NOT NULL, finish_reason TEXT,
-  prompt_tokens INTEGER, completion_tokens INTEGER, latency_ms REAL, created_at REAL NOT NULL);
+  prompt_tokens INTEGER, completion_tokens INTEGER, latency_ms REAL, created_at REAL NOT NULL,
+  endpoint TEXT);
 """
 
 
@@ -46,14 +48,20 @@ def request_key(request: dict[str, Any]) -> str:
 
 
 def default_cache_dir() -> Path:
+    """$PERSONA_ARENA_CACHE, else the platform's user cache folder as platformdirs has it
+    ($XDG_CACHE_HOME/persona-arena or ~/.cache/persona-arena on Linux, ~/Library/Caches on
+    macOS, %LOCALAPPDATA% on Windows)."""
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser()
-    return Path.home() / ".cache" / "persona-arena"
+    import platformdirs
+
+    return platformdirs.user_cache_path("persona-arena", appauthor=False)
 
 
 def resolve_cache_dir(configured: str | None, base: Path) -> Path:
-    """`[cache] dir` (relative to the config file) wins, then $PERSONA_ARENA_CACHE, then ~/.cache."""
+    """`[cache] dir` (relative to the config file) wins, then $PERSONA_ARENA_CACHE, then the
+    user cache folder (see `default_cache_dir`)."""
     if configured:
         path = Path(configured).expanduser()
         return path if path.is_absolute() else (base / path)
@@ -78,13 +86,17 @@ class ReplyCache:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.executescript(_SCHEMA)
+            columns = {row[1] for row in self.conn.execute("PRAGMA table_info(replies)")}
+            if "endpoint" not in columns:  # a cache made before replies named their server
+                self.conn.execute("ALTER TABLE replies ADD COLUMN endpoint TEXT")
         except (OSError, sqlite3.Error) as error:
             raise InputError(f"cache.dir: cannot open the reply cache {self.path} ({error})") from None
         self.hits = 0
         self.writes = 0
         self.errors = 0  # failed reads and writes (a write is retried later)
         self.last_error: str | None = None
-        self._unsaved: dict[str, tuple[str, CachedReply, float]] = {}  # key -> model, reply, when
+        # key -> model, reply, when, endpoint
+        self._unsaved: dict[str, tuple[str, CachedReply, float, str | None]] = {}
 
     @property
     def unsaved(self) -> int:
@@ -108,19 +120,24 @@ class ReplyCache:
         self.hits += 1
         return CachedReply(*row)
 
-    def put(self, key: str, model: str, reply: CachedReply) -> None:
+    def put(self, key: str, model: str, reply: CachedReply, endpoint: str | None = None) -> None:
         """Store at once (with any reply an earlier write could not store), in one transaction.
         The first reply stored under a key wins."""
         if key not in self._unsaved:
-            self._unsaved[key] = (model, reply, time.time())
+            self._unsaved[key] = (model, reply, time.time(), endpoint)
         self.flush()
+
+    def for_endpoint(self, endpoint: str) -> "EndpointCache":
+        """This cache as seen by the clients of one endpoint (see `EndpointCache`)."""
+        return EndpointCache(self, endpoint)
 
     def flush(self) -> bool:
         """Write every reply held in memory; True when none is left."""
         if not self._unsaved:
             return True
         rows = [(key, model, r.text, r.finish_reason, r.prompt_tokens, r.completion_tokens,
-                 r.latency_ms, when) for key, (model, r, when) in self._unsaved.items()]
+                 r.latency_ms, when, endpoint)
+                for key, (model, r, when, endpoint) in self._unsaved.items()]
         try:
             if len(rows) == 1:
                 self.conn.execute(_INSERT, rows[0])
@@ -157,5 +174,32 @@ class ReplyCache:
         self.conn.close()
 
 
+class EndpointCache:
+    """The reply cache of one endpoint: every key is made with the endpoint's identity (its
+    normalised base URL), so that a config pointed at another server with the same `model`
+    name never replays the first server's replies. Counts what it answered."""
+
+    def __init__(self, cache: ReplyCache, endpoint: str) -> None:
+        self.cache = cache
+        self.endpoint = endpoint
+        self.hits = 0
+
+    def _key(self, key: str) -> str:
+        return hashlib.sha256(f"{self.endpoint}\n{key}".encode("utf-8")).hexdigest()
+
+    def get(self, key: str) -> CachedReply | None:
+        found = self.cache.get(self._key(key))
+        if found is not None:
+            self.hits += 1
+        return found
+
+    def put(self, key: str, model: str, reply: CachedReply) -> None:
+        self.cache.put(self._key(key), model, reply, self.endpoint)
+
+    @property
+    def path(self) -> Path:
+        return self.cache.path
+
+
 _INSERT = ("INSERT OR IGNORE INTO replies(key, model, text, finish_reason, prompt_tokens, "
-           "completion_tokens, latency_ms, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+           "completion_tokens, latency_ms, created_at, endpoint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")

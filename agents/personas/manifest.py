@@ -33,6 +33,7 @@ STANDARD_COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, "description")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
+MAX_LEVEL = 100  # the most levels a design has (design.levels)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,9 @@ def read_manifest(pool: Path, verify: bool | str = "full",
             level = None
         elif _INT_RE.match(lv):
             level = int(lv)
+            if not 1 <= level <= MAX_LEVEL:  # no design has such a level: dropped unseen
+                raise _manifest_error(where, f"level {level} is outside 1..{MAX_LEVEL} "
+                                             "(or empty if unknown)")
         else:
             raise _manifest_error(where, f"level '{lv}' is not an integer (expected e.g. 1..7, or empty if unknown)")
         if mode != "none":
