@@ -19,20 +19,20 @@ FROM turns t JOIN matches m ON m.match_id = t.match_id
 WHERE m.status = 'ok' AND t.move_kind IN ('propose', 'counter') AND t.claim IS NOT NULL
   AND t.persona_id IS NOT NULL
 GROUP BY level ORDER BY level"""
-_SHARE_BY_LEVEL = """
-SELECT level, AVG(share), COUNT(*) FROM (
-  SELECT level_a AS level, share_a AS share FROM matches
-  WHERE status = 'ok' AND persona_a IS NOT NULL AND share_a IS NOT NULL
+_PAYOFF_BY_LEVEL = """
+SELECT level, AVG(payoff), COUNT(*) FROM (
+  SELECT level_a AS level, payoff_a AS payoff FROM matches
+  WHERE status = 'ok' AND persona_a IS NOT NULL AND payoff_a IS NOT NULL
   UNION ALL
-  SELECT level_b, share_b FROM matches
-  WHERE status = 'ok' AND persona_b IS NOT NULL AND share_b IS NOT NULL)
+  SELECT level_b, payoff_b FROM matches
+  WHERE status = 'ok' AND persona_b IS NOT NULL AND payoff_b IS NOT NULL)
 GROUP BY level ORDER BY level"""
 
 
 def run_results(run_dir: Path) -> dict[str, Any]:
     """Counts and per-level means of everything stored in RUN_DIR (all runs into it, resumed
-    ones included): matches ok and failed, deals, invalid turns, the mean claim and the mean
-    share of the pie by the persona's own level."""
+    ones included): matches ok and failed, deals, invalid turns, and by the persona's own
+    level the mean claim of its proposals and its mean payoff a match (scenario units)."""
     path = Path(run_dir) / STORE_NAME
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -42,13 +42,13 @@ def run_results(run_dir: Path) -> dict[str, Any]:
         invalid = conn.execute(
             "SELECT COUNT(*) FROM turns WHERE move_kind = 'invalid'").fetchone()[0]
         claims = conn.execute(_CLAIM_BY_LEVEL).fetchall()
-        shares = conn.execute(_SHARE_BY_LEVEL).fetchall()
+        payoffs = conn.execute(_PAYOFF_BY_LEVEL).fetchall()
     finally:
         conn.close()
     return {"store": str(path), "ok": ok, "failed": failed, "deals": deals,
             "invalid_turns": invalid,
             "claim_by_level": {_key(level): round(mean, 2) for level, mean, _ in claims},
-            "share_by_level": {_key(level): round(mean, 3) for level, mean, _ in shares}}
+            "payoff_by_level": {_key(level): round(mean, 2) for level, mean, _ in payoffs}}
 
 
 def _key(level: Any) -> str:
@@ -62,10 +62,10 @@ def format_results(results: dict[str, Any], run_dir: Path) -> str:
     lines = [f"  stored: {ok:,} ok, {results['failed']:,} failed; {results['deals']:,} deals"
              f"{deal_rate}; {results['invalid_turns']:,} invalid turns"]
     for key, label, digits in (("claim_by_level", "mean claim by own level", 1),
-                               ("share_by_level", "mean share by own level", 2)):
+                               ("payoff_by_level", "mean payoff by own level", 1)):
         if results[key]:
             cells = "  ".join(f"{k}: {v:.{digits}f}" for k, v in results[key].items())
-            lines.append(f"  {label:<24} {cells}")
+            lines.append(f"  {label:<25} {cells}")
     if results["failed"]:
         lines.append(f"  failed matches keep their error (matches.error); rerun with --resume "
                      "to play them again")
