@@ -19,8 +19,10 @@ import importlib
 import inspect
 import random
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.personas.persona import Persona
@@ -137,8 +139,10 @@ def valid_kind_syntax(kind: str) -> bool:
     return bool(_REFERENCE.match(kind)) or bool(re.match(r"^[A-Za-z][\w.-]*$", kind))
 
 
-def resolve_kind(kind: str, team: str) -> AgentKind:
-    """The kind a config names; one line naming the field when it cannot be found or used."""
+def resolve_kind(kind: str, team: str, config_dir: Path | None = None) -> AgentKind:
+    """The kind a config names; one line naming the field when it cannot be found or used.
+    A `module:Class` kind is imported from the Python path, then from the config's folder
+    (`config_dir`), so a module beside the config file needs no installing."""
     builtin_names()
     if kind in _BUILTINS:
         return _BUILTINS[kind]()
@@ -146,6 +150,8 @@ def resolve_kind(kind: str, team: str) -> AgentKind:
     if ":" in kind:
         if not _REFERENCE.match(kind):
             raise InputError(f"{field_name}: {kind!r} is not a 'package.module:Class' reference")
+        if config_dir is not None:
+            _search_last(config_dir)
         return ClassKind(kind, _load_class(kind, field_name))
     from importlib.metadata import entry_points
 
@@ -158,6 +164,14 @@ def resolve_kind(kind: str, team: str) -> AgentKind:
                          + ", or 'package.module:Class')")
     return ClassKind(kind, _load_class(found[0].value, f"{field_name} ({kind!r}, entry point "
                                                        f"of {ENTRY_POINT_GROUP})"))
+
+
+def _search_last(folder: Path) -> None:
+    """Put `folder` at the end of sys.path (never ahead of installed packages). Worker
+    processes inherit it (arena.processes passes on the folders this process added)."""
+    path = str(Path(folder).resolve())
+    if path not in sys.path:
+        sys.path.append(path)
 
 
 def _load_class(reference: str, field_name: str) -> type:

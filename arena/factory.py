@@ -6,6 +6,7 @@ persona effects, the LLM context)."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 from agents.base import Negotiator
@@ -22,7 +23,7 @@ class AgentFactory:
     """Makes a fresh negotiator per seat per match; the runner passes in all randomness."""
 
     def __init__(self, config: RunConfig, scenario: Scenario, personas: dict[str, Persona],
-                 llm: Any = None) -> None:
+                 llm: Any = None, config_dir: Path | None = None) -> None:
         self.config = config
         self.scenario = scenario
         self.personas = personas
@@ -34,7 +35,7 @@ class AgentFactory:
         self._kinds: dict[str, AgentKind] = {CONFEDERATE: resolve_kind("confederate", CONFEDERATE)}
         for team in self.teams():
             agent = config.agent(team)
-            kind = self._kinds[team] = resolve_kind(agent.kind, team)
+            kind = self._kinds[team] = resolve_kind(agent.kind, team, config_dir)
             if agent.options and not hasattr(kind, "cls"):
                 raise InputError(f"agents.{team}.options: only a user's kind takes options "
                                  f"('{agent.kind}' has its own fields)")
