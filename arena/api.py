@@ -61,15 +61,15 @@ class Tournament:
                 "agents": {t: plan.factory.label(t) for t in plan.factory.teams()},
                 **estimate(plan)}
 
-    def run(self, resume: bool = False, progress: str = "auto") -> Result:
+    def run(self, resume: bool = False, progress: str | None = None) -> Result:
         """Play every planned match into `out` (with `resume`, only those not stored yet, as
-        `run --resume`); `progress` is auto, bar, plain or none."""
+        `run --resume`); `progress` (auto, bar, plain or none) overrides [execution] progress."""
         from arena.tournament import run
 
         if self.out is None:
             raise InputError("out: give the run folder, e.g. Tournament.from_dict(data, "
                              "out='runs/mine')")
-        if progress not in ("auto", "bar", "plain", "none"):
+        if progress not in (None, "auto", "bar", "plain", "none"):
             raise InputError(f"progress: {progress!r} (expected auto, bar, plain or none)")
         summary = run(self.config, self.base, self.out, resume=resume, progress_mode=progress)
         return Result(self.out, summary)
