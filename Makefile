@@ -8,6 +8,8 @@ LOG := $(VENV)/pip.log
 DEMO_STAMP := $(VENV)/.installed-demo
 TEST_STAMP := $(VENV)/.installed-test
 T0 := $(shell date +%s)
+comma := ,
+TEST_EXTRAS := .[test$(comma)ray$(comma)bench]
 
 # $(call step,TEXT): "[  12 s] TEXT"
 step = printf '[%4s s] %s\n' "$$(( $$(date +%s) - $(T0) ))" "$(1)"
@@ -29,8 +31,8 @@ $(DEMO_STAMP): $(BIN)/python pyproject.toml
 
 # the tests add the test tools, Ray and NegMAS (the ray and bench extras)
 $(TEST_STAMP): $(DEMO_STAMP)
-	@$(call step,installing the test, ray and bench extras (pip install -e '.[test,ray,bench]'))
-	@$(call pip,-e '.[test,ray,bench]')
+	@$(call step,installing the test$(comma) ray and bench extras (pip install -e '$(TEST_EXTRAS)'))
+	@$(call pip,-e '$(TEST_EXTRAS)')
 	@touch $@
 
 install: $(DEMO_STAMP)
