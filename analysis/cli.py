@@ -176,15 +176,18 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--levels", help="CSV of image levels (image_id,folder[,model]); default: "
                                     "RESULTS_DIR/study2_image_folders.csv when present")
     p.add_argument("--model", action="append", help="import only this model (repeatable)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the import's counts and the "
+                                                       "extractor's agreement as JSON")
     p.set_defaults(func=cmd_import_paper)
 
     p = sub.add_parser("replicate", help="the paper's Study 2 regression from its released files")
-    p.add_argument("results_dir")
+    p.add_argument("results_dir", help="the paper's Results folder (a subfolder of xlsx files "
+                                       "per model, study2_image_folders.csv)")
     p.add_argument("--model", default="gpt-4o", help="gpt-4o (default) or claude-3-haiku")
     p.add_argument("--no-extractor", action="store_true",
                    help="fit the paper's labels only (skips reading ~25,000 texts)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the coefficients, standard "
+                                                       "errors and agreement as JSON")
     p.set_defaults(func=cmd_replicate)
 
     p = sub.add_parser("power", help="matches needed to detect an opponent effect (simulated)")
@@ -202,18 +205,20 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--sims", type=bounded(int, 10, MAX_SIMS), default=200,
                    help="simulated runs per size (200)")
     p.add_argument("--alpha", type=bounded(float, 0, 1, open_low=True, open_high=True),
-                   default=0.05)
+                   default=0.05, help="significance level (0.05)")
     p.add_argument("--power", type=bounded(float, 0, 1, open_low=True, open_high=True),
                    default=0.8, help="target power (0.8)")
-    p.add_argument("--levels", type=bounded(int, 2, 100), default=7)
+    p.add_argument("--levels", type=bounded(int, 2, 100), default=7,
+                   help="aggressiveness levels (7)")
     p.add_argument("--per-level", type=bounded(int, 1, 1000), default=5,
                    help="personas per level (5)")
-    p.add_argument("--seed", type=bounded(int, 0, 2 ** 63 - 1), default=1)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--seed", type=bounded(int, 0, 2 ** 63 - 1), default=1,
+                   help="seed of the simulations (1)")
+    p.add_argument("--json", action="store_true", help="print the power curve as JSON")
     p.set_defaults(func=cmd_power)
 
     p = sub.add_parser("report", help="write a self-contained HTML report of a run")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="the run folder to report on")
     p.add_argument("--out", help="the HTML file (default RUN_DIR/report.html)")
     p.set_defaults(func=cmd_report)
 
@@ -228,7 +233,8 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.set_defaults(func=cmd_standings)
 
     p = sub.add_parser("export", help="write a run's tidy tables as CSV or Parquet")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="the run folder to export")
     p.add_argument("--out", required=True, help="folder for the files")
-    p.add_argument("--format", default="csv", choices=("csv", "parquet"))
+    p.add_argument("--format", default="csv", choices=("csv", "parquet"),
+                   help="csv (default) or parquet (needs pyarrow: the parquet extra)")
     p.set_defaults(func=cmd_export)

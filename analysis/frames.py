@@ -175,6 +175,38 @@ def players(frames: RunFrames) -> pd.DataFrame:
     return _join_ratings(out, wide, "opponent", "opp_rating_").reset_index(drop=True)
 
 
+def personas_with_traits(frames: RunFrames) -> pd.DataFrame:
+    """The run's personas with the other columns of its pool's manifest.csv (the traits an
+    avatar was drawn with, a source's own fields), joined where the image is still the one the
+    run used (same sha256). Without the pool (moved, or an imported run), the store's columns."""
+    import json
+
+    personas = frames.personas
+    try:
+        pool = Path(json.loads(frames.meta.get("config", "{}"))["personas"]["pool"])
+        manifest = pd.read_csv(pool / "manifest.csv", dtype=str, keep_default_na=False)
+    except (KeyError, TypeError, ValueError, OSError, pd.errors.ParserError):
+        return personas
+    if not {"persona_id", "sha256"} <= set(manifest.columns):
+        return personas
+    extra = [c for c in manifest.columns if c not in personas.columns and c not in
+             ("sha256",)]
+    if not extra:
+        return personas
+    traits = manifest[["persona_id", "sha256", *extra]].drop_duplicates("persona_id")
+    for column in extra:  # numbers as numbers (a score), the rest as the text it is
+        try:
+            traits[column] = pd.to_numeric(traits[column])
+        except (ValueError, TypeError):
+            pass
+    out = personas.merge(traits, on="persona_id", how="left")
+    stale = out["sha256"].notna() & (out["sha256"] != out["image_sha256"])
+    if stale.any():  # the pool's image changed since the run: these are not its traits
+        out[extra] = out[extra].astype(object)
+        out.loc[stale, extra] = None
+    return out.drop(columns="sha256")
+
+
 def export(frames: RunFrames, out_dir: Path, fmt: str = "csv") -> list[Path]:
     """Write every frame (matches, turns, proposals, players, personas, ratings) as one file
     each, so the run can be analysed outside Python; returns the paths written."""
@@ -192,7 +224,8 @@ def export(frames: RunFrames, out_dir: Path, fmt: str = "csv") -> list[Path]:
     except OSError as error:
         raise InputError(f"{out_dir}: cannot create the export folder ({error.strerror})") from None
     tables = {"matches": frames.matches, "turns": frames.turns, "proposals": frames.proposals,
-              "players": frames.players, "personas": frames.personas, "ratings": frames.ratings}
+              "players": frames.players, "personas": personas_with_traits(frames),
+              "ratings": frames.ratings}
     written = []
     for name, frame in tables.items():
         path = out_dir / f"{name}.{fmt}"

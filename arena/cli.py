@@ -29,8 +29,9 @@ def print_json(data: Any) -> None:
 def cmd_demo(args: argparse.Namespace) -> int:
     from arena.demo import run_demo
 
+    # with --json, stdout is the JSON alone: the step lines go to stderr
     results = run_demo(Path(args.out), args.seed, per_level=args.per_level,
-                       repetitions=args.repetitions)
+                       repetitions=args.repetitions, stream=sys.stderr if args.json else None)
     if args.json:
         print_json(results)
     return 0
@@ -84,13 +85,18 @@ def cmd_run(args: argparse.Namespace) -> int:
                       + (f"; cost about ${info['cost']:,.2f}" if info["cost"] is not None else
                          "; give price_prompt_per_1m and price_completion_per_1m for a cost"))
         return 0
+    _note_model_concurrency(config)
     summary = run(config, base, out, resume=args.resume, skip_probe=args.skip_probe)
+    from arena.results import format_results, run_results
+
+    results = run_results(out)
     if args.json:
-        print_json(summary.as_dict())
+        print_json({**summary.as_dict(), "results": results})
     else:
         print(f"{out}: {summary.ran:,} matches run ({summary.ok:,} ok, {summary.failed:,} failed), "
               f"{summary.already_done:,} already stored, {summary.planned:,} planned; "
               f"{summary.seconds:.1f} s")
+        print(format_results(results, out))
         if summary.llm is not None:
             print(model_calls_line(summary.llm))
         for line in health_lines(summary):
@@ -130,6 +136,20 @@ def model_calls_line(llm: dict[str, Any]) -> str:
     cache = f" ({llm['cache']})" if llm.get("cache") else " (cache off)"
     return (f"model replies: {llm['replies']:,} from {', '.join(servers) or 'no server'} "
             f"({llm['requests']:,} requests), {llm['cache_hits']:,} from the reply cache{cache}")
+
+
+def _note_model_concurrency(config: Any) -> None:
+    """Say so when a model's own `concurrency` caps the requests in flight below `[execution]
+    concurrency`: the run is then slower than the config seems to ask for."""
+    asked = config.execution.concurrency
+    names = {n for a in config.agents.values() if a.kind == "llm"
+             for n in (a.model, a.extractor_model) if n in config.models}
+    for name in sorted(names):
+        own = config.models[name].concurrency
+        if own < asked:
+            print(f"note: [models.{name}] concurrency = {own} holds this run to {own} requests "
+                  f"in flight to that model, below [execution] concurrency = {asked}; raise "
+                  f"[models.{name}] concurrency if its server allows more", file=sys.stderr)
 
 
 def cmd_avatars_generate(args: argparse.Namespace) -> int:
@@ -207,50 +227,63 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("demo", help="offline paper-style run with the surrogate, no network")
-    p.add_argument("--out", default="demo-out")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--per-level", type=int, default=5)
-    p.add_argument("--repetitions", type=int, default=2)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--out", default="demo-out", help="folder for the pool, both studies' run "
+                                                     "folders and reports (default demo-out)")
+    p.add_argument("--seed", type=int, default=1, help="run seed: the same seed gives the same "
+                                                       "avatars and matches (default 1)")
+    p.add_argument("--per-level", type=int, default=5, help="avatars per aggressiveness level "
+                                                            "(default 5, 7 levels)")
+    p.add_argument("--repetitions", type=int, default=2,
+                   help="times each pairing is played (default 2)")
+    p.add_argument("--json", action="store_true",
+                   help="print the runs' counts and summaries as JSON (steps go to stderr)")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("run", help="run a tournament from a config file")
-    p.add_argument("config")
-    p.add_argument("--out")
-    p.add_argument("--resume", action="store_true")
-    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("config", help="the run configuration (TOML; see the README)")
+    p.add_argument("--out", metavar="RUN_DIR",
+                   help="run folder for the store and resolved config (default runs/CONFIG-NAME)")
+    p.add_argument("--resume", action="store_true",
+                   help="finish the run already in RUN_DIR: play only the matches not stored ok")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the config and print the matches, LLM calls, tokens and cost it "
+                        "expects; plays nothing")
     p.add_argument("--skip-probe", action="store_true",
                    help="do not check that models sent images can see them (recorded in the run)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the run's figures as JSON")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("avatars", help="make or import an avatar pool")
     avatars = p.add_subparsers(dest="avatars_command", required=True, parser_class=_Parser)
     g = avatars.add_parser("generate", help="draw cartoon avatars at aggressiveness levels")
-    g.add_argument("--n", type=int, required=True)
-    g.add_argument("--levels", type=int, default=7)
-    g.add_argument("--out", required=True)
-    g.add_argument("--seed", type=int, default=1)
-    g.add_argument("--size", type=int, default=256)
+    g.add_argument("--n", type=int, required=True, help="how many avatars to draw")
+    g.add_argument("--levels", type=int, default=7,
+                   help="aggressiveness levels, spread evenly over the avatars (default 7)")
+    g.add_argument("--out", required=True, metavar="POOL", help="new pool folder (images and "
+                                                                "manifest.csv)")
+    g.add_argument("--seed", type=int, default=1, help="the same seed draws the same avatars "
+                                                       "(default 1)")
+    g.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
     g.set_defaults(func=cmd_avatars_generate)
     i = avatars.add_parser("import", help="import images; subfolders named 1..7 become levels")
-    i.add_argument("src")
-    i.add_argument("--out", required=True)
+    i.add_argument("src", help="a folder of images (subfolders named 1..N give their level)")
+    i.add_argument("--out", required=True, metavar="POOL", help="new pool folder")
     i.set_defaults(func=cmd_avatars_import)
 
     p = sub.add_parser("scenarios", help="list, show or validate scenarios")
     scen = p.add_subparsers(dest="scenarios_command", required=True, parser_class=_Parser)
-    scen.add_parser("list").set_defaults(func=cmd_scenarios_list)
-    s = scen.add_parser("show")
-    s.add_argument("name")
+    scen.add_parser("list", help="the built-in scenarios").set_defaults(func=cmd_scenarios_list)
+    s = scen.add_parser("show", help="print a scenario file (to copy and edit)")
+    s.add_argument("name", help="a built-in scenario's name, or a scenario file")
     s.set_defaults(func=cmd_scenarios_show)
-    v = scen.add_parser("validate")
-    v.add_argument("file")
+    v = scen.add_parser("validate", help="check a scenario file")
+    v.add_argument("file", help="the scenario file (TOML)")
     v.set_defaults(func=cmd_scenarios_validate)
 
     p = sub.add_parser("analyze", help="summarize a run")
-    p.add_argument("run_dir")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("run_dir", help="a run folder (made by run, demo or import-paper)")
+    p.add_argument("--json", action="store_true",
+                   help="print the summary and every model's estimates as JSON")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("serve", help="participants rate avatars and negotiate in a browser")

@@ -67,7 +67,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     """Add this module's subcommands to the main parser."""
     p = sub.add_parser("rate", help="rate every image of a pool with a vision model, or import "
                                     "ratings from a CSV")
-    p.add_argument("pool")
+    p.add_argument("pool", help="the POOL folder whose images to rate (or to import ratings for)")
     p.add_argument("--config", help="a config file with the [models.NAME] table")
     p.add_argument("--model", help="the [models.NAME] table to rate with")
     p.add_argument("--prompt-file", help="a rating prompt instead of the paper's")
@@ -81,15 +81,16 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--scale", default="1..7",
                    help="--import: the range scores lie in; others are refused (default 1..7, "
                         "the paper's)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the rating counts as JSON")
     p.set_defaults(func=cmd_rate)
 
     p = sub.add_parser("play", help="negotiate yourself against a persona in the terminal")
-    p.add_argument("--config", required=True)
+    p.add_argument("--config", required=True,
+                   help="a run config: its scenario, condition, pool and opponent agent")
     p.add_argument("--persona", help="your opponent's persona (default: drawn from the pool)")
     p.add_argument("--you", help="your own persona, which the opponent sees in both-images")
     p.add_argument("--side", choices=("a", "b"), help="your seat; a moves first (default a)")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=int, help="seed of the opponent draw and the match (default: the config's)")
     p.add_argument("--out", metavar="RUN_DIR", help="store the match in this run folder "
                                                     "(created, or added to)")
     p.set_defaults(func=cmd_play)

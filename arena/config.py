@@ -16,7 +16,9 @@ from scenarios.prompt_keys import check_prompts
 
 Condition = Literal["self-only", "both-images", "text", "none"]
 DesignKind = Literal["confederate", "factorial", "delta", "round-robin", "swiss"]
-AgentKind = Literal["llm", "surrogate", "confederate", "concession", "human", "random"]
+# built-in agent kinds; a user's negotiator is `kind = "package.module:Class"` or the name of an
+# entry point in the group `persona_arena.agents` (see arena.agent_kinds)
+BUILTIN_AGENT_KINDS = ("llm", "surrogate", "confederate", "concession", "human", "random")
 
 
 MAX_PLANNED = 5_000_000  # matches a run may plan (the paper's Study 2: 2,450 per model)
@@ -86,7 +88,7 @@ class DesignConfig(_Strict):
 
 
 class AgentConfig(_Strict):
-    kind: AgentKind = "surrogate"
+    kind: str = "surrogate"
     model: str | None = None  # llm: a [models.NAME] key
     fit: str = "gpt-4o"  # surrogate: which fitted parameters
     tactic: Literal["boulware", "linear", "conceder"] = "linear"  # concession
@@ -98,6 +100,18 @@ class AgentConfig(_Strict):
     repairs: int = Field(default=2, ge=0, le=10)  # llm, json protocol: repair requests
     extractor: Literal["offline", "llm"] = "offline"  # llm, free-text: who reads the move
     extractor_model: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)  # a user's kind: keyword arguments
+
+    @field_validator("kind")
+    @classmethod
+    def _kind_syntax(cls, kind: str) -> str:
+        from arena.agent_kinds import valid_kind_syntax
+
+        if not valid_kind_syntax(kind):
+            raise ValueError(f"{kind!r} is not an agent kind (expected one of "
+                             f"{', '.join(BUILTIN_AGENT_KINDS)}, a plugin's name, or "
+                             "'package.module:Class')")
+        return kind
 
     @model_validator(mode="after")
     def _check_kind(self) -> "AgentConfig":

@@ -29,30 +29,44 @@ def demo_configs(pool: Path, seed: int, levels: int, per_level: int,
     return {"study1": study1, "study2": study2}
 
 
+TITLES = {"study1": "Study 1 (own image only, against the paper's scripted confederate)",
+          "study2": "Study 2 (both images, surrogate against surrogate)"}
+
+
 def run_demo(out: Path, seed: int = 1, levels: int = 7, per_level: int = 5,
              repetitions: int = 2, stream: TextIO | None = None) -> dict[str, Any]:
-    from agents.personas.avatars import generate_pool
-    from analysis.report import write_report
-    from analysis.summary import format_summary, summarize
+    """Both studies into `out`, one step line each (drawing, playing, analysing, reporting)."""
+    from arena.progress import Steps
 
     stream = stream or sys.stdout
+    step = Steps(stream)
     out = Path(out)
     pool = out / "pool"
     if not (pool / "manifest.csv").exists():
-        print(f"Generating {levels * per_level} avatars in {pool} ...", file=stream, flush=True)
+        step(f"drawing {levels * per_level} avatars at {levels} aggressiveness levels into {pool}")
+        from agents.personas.avatars import generate_pool
+
         generate_pool(levels * per_level, levels, pool, seed)
+    else:
+        step(f"using the avatars already in {pool}")
     results: dict[str, Any] = {}
     for name, config in demo_configs(pool.resolve(), seed, levels, per_level, repetitions).items():
         run_dir = out / name
         resume = (run_dir / STORE_NAME).exists()
-        title = {"study1": "Study 1 (own image only, against the paper's scripted confederate)",
-                 "study2": "Study 2 (both images, surrogate against surrogate)"}[name]
-        print(f"{title} -> {run_dir}", file=stream, flush=True)
+        step(f"{TITLES[name]}: playing into {run_dir}" + (" (resuming)" if resume else ""))
         summary = run(config, Path.cwd(), run_dir, resume=resume)
+        step(f"{name}: {summary.ran:,} matches played in {summary.seconds:.1f} s; analysing "
+             "(means, OLS and mixed models of the claim)")
+        from analysis.summary import format_summary, summarize
+
         info = summarize(run_dir)
+        print(format_summary(info, name), file=stream, flush=True)
+        step(f"{name}: writing the report (figures, model tables, transcripts)")
+        from analysis.report import write_report
+
         report = write_report(run_dir)
         results[name] = {"run": summary.as_dict(), "summary": info, "report": str(report)}
-        print(format_summary(info, name) + f"\n  ({summary.ran:,} matches run in "
-              f"{summary.seconds:.1f} s; report: {report})", file=stream, flush=True)
+        step(f"{name}: report written to {report}")
     print(SURROGATE_NOTE, file=stream)
+    step(f"demo done in {step.elapsed:.0f} s; open {out / 'study2' / 'report.html'} in a browser")
     return results

@@ -1,25 +1,29 @@
-"""Building negotiators for a match: the one place that turns agent configs into objects."""
+"""Building negotiators for a match: the one place that turns agent configs into objects.
+
+Every kind, built-in or a user's, goes through the registry of arena.agent_kinds; the built-ins
+are defined here because they share the factory's run-wide state (the surrogate's parameters and
+persona effects, the LLM context)."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 from agents.base import Negotiator
 from agents.personas.persona import Persona
+from arena.agent_kinds import SHOWS_OPPONENT, AgentKind, builtin, resolve_kind
 from arena.config import AgentConfig, RunConfig
 from arena.designs import CONFEDERATE
 from arena.seeds import derive_seed, rng_for
 from scenarios.errors import InputError
 from scenarios.loader import Scenario
 
-OFFLINE_KINDS = frozenset({"surrogate", "confederate", "concession", "random"})
-
 
 class AgentFactory:
     """Makes a fresh negotiator per seat per match; the runner passes in all randomness."""
 
     def __init__(self, config: RunConfig, scenario: Scenario, personas: dict[str, Persona],
-                 llm: Any = None) -> None:
+                 llm: Any = None, config_dir: Path | None = None) -> None:
         self.config = config
         self.scenario = scenario
         self.personas = personas
@@ -28,8 +32,14 @@ class AgentFactory:
         self._surrogate_params: dict[str, Any] = {}
         self._confederate = AgentConfig(kind="confederate")  # built once, not per match
         self._labels: dict[str, str] = {}
+        self._kinds: dict[str, AgentKind] = {CONFEDERATE: resolve_kind("confederate", CONFEDERATE)}
         for team in self.teams():
-            self._check(team, config.agent(team))
+            agent = config.agent(team)
+            kind = self._kinds[team] = resolve_kind(agent.kind, team, config_dir)
+            if agent.options and not hasattr(kind, "cls"):
+                raise InputError(f"agents.{team}.options: only a user's kind takes options "
+                                 f"('{agent.kind}' has its own fields)")
+            kind.check(self, team, agent)
 
     def teams(self) -> list[str]:
         return [t for t in ("default", "a", "b") if t in self.config.agents]
@@ -39,42 +49,18 @@ class AgentFactory:
             return self._confederate
         return self.config.agent(team)
 
+    def kind(self, team: str) -> AgentKind:
+        return self._kinds.get(team) or self._kinds.get("default") or self._kinds["a"]
+
     @property
     def offline(self) -> bool:
-        return all(self.config.agent(t).kind in OFFLINE_KINDS for t in self.teams())
-
-    def _check(self, team: str, agent: AgentConfig) -> None:
-        game = self.scenario.game
-        if agent.kind in ("surrogate", "confederate") and game != "ultimatum":
-            raise InputError(f"agents.{team}.kind: '{agent.kind}' plays ultimatum scenarios only "
-                             f"(scenario '{self.scenario.name}' is {game})")
-        if agent.kind == "human":
-            raise InputError(f"agents.{team}.kind: 'human' agents play through "
-                             "`persona-arena play`, not in tournaments")
-        if agent.kind == "llm" and self.llm is None:
-            raise InputError(f"agents.{team}.kind: 'llm' agents need a model context")
-        if agent.kind == "surrogate":
-            from agents.negotiators.surrogate import load_params
-
-            self._surrogate_params[agent.fit] = load_params(agent.fit)
+        return all(self.kind(t).offline for t in self.teams())
 
     def label(self, team: str) -> str:
         found = self._labels.get(team)
         if found is None:
-            found = self._labels[team] = self._label(team)
+            found = self._labels[team] = self.kind(team).label(self.agent_config(team))
         return found
-
-    def _label(self, team: str) -> str:
-        if team == CONFEDERATE:
-            return "confederate"
-        agent = self.config.agent(team)
-        if agent.kind == "surrogate":
-            return f"surrogate:{agent.fit}"
-        if agent.kind == "concession":
-            return f"concession:{agent.tactic if agent.exponent is None else agent.exponent}"
-        if agent.kind == "llm":
-            return f"llm:{agent.model}"
-        return agent.kind
 
     def persona_effect(self, fit: str, persona_id: str) -> float:
         """A persona's lasting random intercept: the same in every match of the run."""
@@ -87,38 +73,111 @@ class AgentFactory:
 
     def build(self, team: str, side: str, persona_id: str | None, opponent_id: str | None,
               match_seed: int) -> Negotiator:
-        agent = self.agent_config(team)
         persona = self.personas.get(persona_id) if persona_id else None
         opponent = self.personas.get(opponent_id) if opponent_id else None
-        kind = agent.kind
-        if kind == "confederate":
-            from agents.negotiators.confederate import Confederate
+        return self.kind(team).build(self, team, self.agent_config(team), side, persona,
+                                     opponent, match_seed)
 
-            claims = tuple(agent.claims) if agent.claims else (50.0, 75.0)
-            return Confederate(self.scenario.prompts, claims, self.scenario.spec.pie)  # type: ignore[union-attr]
-        if kind == "surrogate":
-            from agents.negotiators.surrogate import SurrogateNegotiator
 
-            shows_own = self.config.condition != "none"  # `none`: no persona at all
-            own = (float(persona.level) if shows_own and persona and persona.level is not None
-                   else None)
-            sees_opponent = self.config.condition in ("both-images", "text")
-            opp = (float(opponent.level) if sees_opponent and opponent and
-                   opponent.level is not None else None)
-            effect = (self.persona_effect(agent.fit, persona.persona_id)
-                      if persona and shows_own else 0.0)
-            rng = random.Random(derive_seed(match_seed, side))
-            return SurrogateNegotiator(self._surrogate_params[agent.fit], rng, own, opp, effect,
-                                       self.scenario.spec.pie, self.label(team))  # type: ignore[union-attr]
-        if kind == "concession":
-            from agents.negotiators.concession import ConcessionNegotiator
+# -- the built-in kinds ---------------------------------------------------------------------
+def _ultimatum_only(factory: AgentFactory, team: str, agent: AgentConfig) -> None:
+    if factory.scenario.game != "ultimatum":
+        raise InputError(f"agents.{team}.kind: '{agent.kind}' plays ultimatum scenarios only "
+                         f"(scenario '{factory.scenario.name}' is {factory.scenario.game})")
 
-            return ConcessionNegotiator(self.scenario, agent.tactic, agent.exponent,
-                                        agent.reservation_share, self.label(team))
-        if kind == "random":
-            from agents.negotiators.random_agent import RandomNegotiator
 
-            return RandomNegotiator(self.scenario, random.Random(derive_seed(match_seed, side)))
-        if kind == "llm":
-            return self.llm.negotiator(team, agent, side, persona, opponent, match_seed)
-        raise InputError(f"agents.{team}.kind: '{kind}' cannot play in a tournament")
+@builtin("llm")
+class LLMKind(AgentKind):
+    offline = False
+
+    def check(self, factory: AgentFactory, team: str, agent: AgentConfig) -> None:
+        if factory.llm is None:
+            raise InputError(f"agents.{team}.kind: 'llm' agents need a model context")
+
+    def label(self, agent: AgentConfig) -> str:
+        return f"llm:{agent.model}"
+
+    def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
+              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
+        return factory.llm.negotiator(team, agent, side, persona, opponent, match_seed)
+
+
+@builtin("surrogate")
+class SurrogateKind(AgentKind):
+    def check(self, factory: AgentFactory, team: str, agent: AgentConfig) -> None:
+        _ultimatum_only(factory, team, agent)
+        from agents.negotiators.surrogate import load_params
+
+        factory._surrogate_params[agent.fit] = load_params(agent.fit)
+
+    def label(self, agent: AgentConfig) -> str:
+        return f"surrogate:{agent.fit}"
+
+    def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
+              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
+        from agents.negotiators.surrogate import SurrogateNegotiator
+
+        shows_own = factory.config.condition != "none"  # `none`: no persona at all
+        own = (float(persona.level) if shows_own and persona and persona.level is not None
+               else None)
+        sees_opponent = factory.config.condition in SHOWS_OPPONENT
+        opp = (float(opponent.level) if sees_opponent and opponent and
+               opponent.level is not None else None)
+        effect = (factory.persona_effect(agent.fit, persona.persona_id)
+                  if persona and shows_own else 0.0)
+        rng = random.Random(derive_seed(match_seed, side))
+        return SurrogateNegotiator(factory._surrogate_params[agent.fit], rng, own, opp, effect,
+                                   factory.scenario.spec.pie, factory.label(team))  # type: ignore[union-attr]
+
+
+@builtin("confederate")
+class ConfederateKind(AgentKind):
+    def check(self, factory: AgentFactory, team: str, agent: AgentConfig) -> None:
+        _ultimatum_only(factory, team, agent)
+
+    def label(self, agent: AgentConfig) -> str:
+        return "confederate"
+
+    def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
+              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
+        from agents.negotiators.confederate import Confederate
+
+        claims = tuple(agent.claims) if agent.claims else (50.0, 75.0)
+        return Confederate(factory.scenario.prompts, claims, factory.scenario.spec.pie)  # type: ignore[union-attr]
+
+
+@builtin("concession")
+class ConcessionKind(AgentKind):
+    def label(self, agent: AgentConfig) -> str:
+        return f"concession:{agent.tactic if agent.exponent is None else agent.exponent}"
+
+    def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
+              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
+        from agents.negotiators.concession import ConcessionNegotiator
+
+        return ConcessionNegotiator(factory.scenario, agent.tactic, agent.exponent,
+                                    agent.reservation_share, factory.label(team))
+
+
+@builtin("random")
+class RandomKind(AgentKind):
+    def label(self, agent: AgentConfig) -> str:
+        return "random"
+
+    def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
+              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
+        from agents.negotiators.random_agent import RandomNegotiator
+
+        return RandomNegotiator(factory.scenario, random.Random(derive_seed(match_seed, side)))
+
+
+@builtin("human")
+class HumanKind(AgentKind):
+    """A person at the keyboard: plays through `persona-arena play`, never in a tournament."""
+
+    def check(self, factory: AgentFactory, team: str, agent: AgentConfig) -> None:
+        raise InputError(f"agents.{team}.kind: 'human' agents play through "
+                         "`persona-arena play`, not in tournaments")
+
+    def label(self, agent: AgentConfig) -> str:
+        return "human"

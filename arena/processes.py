@@ -94,11 +94,21 @@ def start_child(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes], IO[byt
     wherever the parent found them."""
     root = str(Path(__file__).resolve().parents[1])  # where `arena` is importable from
     env = {**os.environ,
-           "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+           "PYTHONPATH": os.pathsep.join(filter(None, [root, *_added_paths(),
+                                                       os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, env=env)
     assert proc.stdin is not None and proc.stdout is not None
     return proc, proc.stdin, proc.stdout
+
+
+def _added_paths() -> list[str]:
+    """Folders this process put on sys.path beyond the interpreter's own (a notebook's, a user
+    agent's module folder): a config's `kind = "module:Class"` must import in workers too."""
+    own = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    return [p for p in sys.path if p and os.path.isdir(p)
+            and not any(os.path.realpath(p).startswith(prefix + os.sep) or
+                        os.path.realpath(p) == prefix for prefix in own)]
 
 
 def worker_outbox() -> IO[bytes]:

@@ -65,3 +65,19 @@ class Progress:
         elif self.mode == "plain" and self.total:
             print(f"{self.label}: {self.done}/{self.total} {self._info(time.monotonic())}",
                   file=self.stream, flush=True)
+
+
+class Steps:
+    """One line per step of a long command, stamped with the seconds since it began, so a
+    person always sees what is going on (and how long each step took, from the stamps)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stdout
+        self.started = time.monotonic()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def __call__(self, text: str) -> None:
+        print(f"[{self.elapsed:6.1f} s] {text}", file=self.stream, flush=True)

@@ -116,7 +116,7 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool 
 
         llm = build_llm_context(config, base, scenario, by_id, check=check_models, probe=probe)
     entrants = [Entrant(p.persona_id, p.level) for p in personas if p.level is not None]
-    factory = AgentFactory(config, scenario, by_id, llm)
+    factory = AgentFactory(config, scenario, by_id, llm, config_dir=base)
     if config.design.kind == "swiss":
         entrants = select_per_level(entrants, config.design.levels, config.design.per_level,
                                     config.seed)
