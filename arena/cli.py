@@ -85,8 +85,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                       + (f"; cost about ${info['cost']:,.2f}" if info["cost"] is not None else
                          "; give price_prompt_per_1m and price_completion_per_1m for a cost"))
         return 0
-    _note_model_concurrency(config)
     summary = run(config, base, out, resume=args.resume, skip_probe=args.skip_probe)
+    _note_model_concurrency(config)  # after the run: a refusal stays one line
     from arena.results import format_results, run_results
 
     results = run_results(out)

@@ -237,6 +237,7 @@ def probe_vision(context: LLMContext) -> None:
     results = asyncio.run(_with_fresh_clients(
         context.accesses, names, lambda fresh: run_probes(list(fresh.values()))))
     context.probes = results
+    context.probe_skipped = False
     for result in results:
         if result.error is not None:
             raise InputError(f"models.{result.model} could not be probed (its vision is "

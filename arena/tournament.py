@@ -465,11 +465,24 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
         progress_mode: str | None = None, llm: Any = None,
         skip_probe: bool = False) -> RunSummary:
     started = time.perf_counter()
-    plan = plan_run(config, base, llm, probe=not skip_probe)
+    plan = plan_run(config, base, llm, probe=False)  # probed below, once resume allows it
     if config.execution.executor == "ray":
         from arena.ray_executor import preflight
 
         preflight(config.execution.ray_address)  # before the run folder is made
+    if plan.factory.llm is not None and llm is None:
+        from arena.llm_context import image_models, probe_vision
+
+        if resume and (run_dir / STORE_NAME).exists():  # a changed config: refused unprobed
+            open_run_dir(plan, run_dir, resume).close()
+        if skip_probe:
+            plan.factory.llm.probe_skipped = bool(image_models(config))
+        else:
+            try:
+                probe_vision(plan.factory.llm)
+            except BaseException:
+                plan.factory.llm.close()
+                raise
     store = open_run_dir(plan, run_dir, resume)
     lock = _lock_run_dir(run_dir, store)
     try:
