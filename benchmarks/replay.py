@@ -38,7 +38,12 @@ def run(quick: bool, log: Log, ctx: dict[str, Any]) -> dict[str, Any]:
     source = ctx.get("replay_source") or _first_run(quick, log, ctx)
     job, first = dict(source["job"]), source["result"]
     load = load_average()
-    with start_server_process(latency_ms=source["latency_ms"], record=False, seed=1) as server:
+    # the same endpoint as the first run (the reply cache is keyed by it): its port, again
+    from urllib.parse import urlsplit
+
+    port = urlsplit(job["config"]["models"]["local"]["base_url"]).port or 0
+    with start_server_process(port=port, latency_ms=source["latency_ms"], record=False,
+                              seed=1) as server:
         cfg = dict(job["config"])
         cfg["models"] = {"local": {**cfg["models"]["local"], "base_url": server.base_url}}
         rerun_dir = Path(job["run_dir"]).with_name(Path(job["run_dir"]).name + "-replay")
