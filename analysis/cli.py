@@ -223,13 +223,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("standings", help="ratings of personas, levels and agents (openskill)")
-    p.add_argument("run_dir")
+    p.add_argument("run_dir", help="the run folder to rate")
     p.add_argument("--bootstrap", type=bounded(int, 0, 5000), default=200,
                    help="resamples of the matches for the 95%% intervals (200; 0: none)")
     p.add_argument("--orders", type=bounded(int, 1, 1000), default=20,
                    help="random match orders the ratings are averaged over (20)")
-    p.add_argument("--seed", type=bounded(int, 0, 2 ** 63 - 1), default=1)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--seed", type=bounded(int, 0, 2 ** 63 - 1), default=1,
+                   help="seed of the match orders and bootstrap resamples (1)")
+    p.add_argument("--json", action="store_true", help="print the standings as JSON")
     p.set_defaults(func=cmd_standings)
 
     p = sub.add_parser("export", help="write a run's tidy tables as CSV or Parquet")

@@ -12,7 +12,11 @@ from tests.test_run_config import write_config
 
 
 def _chats(server) -> int:
-    return sum(1 for r in server.requests if r["path"].endswith("/chat/completions"))
+    """The match requests a server had (the vision probes left out)."""
+    from tests.llm_helpers import is_probe
+
+    return sum(1 for r in server.requests if r["path"].endswith("/chat/completions")
+               and not is_probe(r["body"] or {}))
 
 
 def test_the_reply_cache_keys_include_the_server(tmp_path: Path, small_pool: Path,

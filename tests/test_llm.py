@@ -547,9 +547,10 @@ def test_replies_are_kept_when_a_match_fails_later(tmp_path: Path, small_pool: P
     with sqlite3.connect(tmp_path / "cache" / "replies.sqlite") as conn:
         # and the answers of the two vision probes, made before the first match
         assert conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0] == 2 + 2
-    # the model is back (another server, same model name): resume replays what was paid for
-    healthy = loopback_factory()
-    config.write_text(config.read_text().replace(sick.base_url, healthy.base_url))
+    # the model is back (the same endpoint): resume replays what was paid for
+    port = sick.port
+    sick.stop()
+    healthy = loopback_factory(port=port)
     resumed = cli_here("run", str(config), "--out", str(out), "--resume", "--json",
                        env=env_for(tmp_path))
     summary = json.loads(resumed.stdout)

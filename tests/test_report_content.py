@@ -96,7 +96,7 @@ def test_run_health_in_analyze_and_the_report(tmp_path: Path) -> None:
                      first[1])
         conn.execute("UPDATE matches SET status = 'failed', error = 'timeout after 3 retries' "
                      "WHERE match_id = ?", first[1])
-        conn.execute("INSERT INTO meta(key, value) VALUES ('run_health', ?)",
+        conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('run_health', ?)",
                      (json.dumps(counters),))
     code, out, err = run_cli("analyze", str(run), "--json")
     assert code == 0, err
