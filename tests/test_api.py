@@ -7,6 +7,7 @@ import json
 import shutil
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,8 +102,8 @@ def test_run_ends_with_a_summary_of_the_store(config_file: Path, tmp_path: Path)
     assert all(40 < value < 80 for value in means.values())
 
 
-def test_llm_runs_say_when_a_model_limit_caps_concurrency(tmp_path: Path,
-                                                          small_pool: Path) -> None:
+def test_llm_runs_say_when_a_model_limit_caps_concurrency(tmp_path: Path, small_pool: Path,
+                                                          loopback: Any) -> None:
     config = tmp_path / "llm.toml"
     config.write_text(textwrap.dedent(f"""\
         scenario = "ultimatum-4"
@@ -110,19 +111,20 @@ def test_llm_runs_say_when_a_model_limit_caps_concurrency(tmp_path: Path,
         pool = "{small_pool}"
         [design]
         kind = "factorial"
-        levels = 7
+        levels = 2
         per_level = 1
         [agents.default]
         kind = "llm"
         model = "m"
         [models.m]
-        base_url = "http://127.0.0.1:9/v1"
+        base_url = "{loopback.base_url}"
         model = "x"
         api_key_env = ""
         [execution]
         concurrency = 64
         """))
-    result = cli("run", str(config), "--out", str(tmp_path / "run"))
+    result = cli("run", str(config), "--out", str(tmp_path / "run"), "--skip-probe")
+    assert result.returncode == 0, result.stderr
     assert "[models.m] concurrency = 16 holds this run to 16 requests" in result.stderr
     assert "[execution] concurrency = 64" in result.stderr
 
