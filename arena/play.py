@@ -19,7 +19,7 @@ from agents.prompts import fill, lookup, private_fields, seat_of
 from arena.config import AgentConfig, load_config
 from arena.factory import AgentFactory
 from arena.match import MatchSpec, play_match
-from arena.tournament import scenario_and_personas
+from arena.run_plan import scenario_and_personas
 from arena.seeds import derive_seed
 from scenarios.errors import InputError
 

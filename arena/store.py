@@ -14,6 +14,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+STORE_NAME = "arena.sqlite"  # RUN_DIR/STORE_NAME: every run's store (and analysis reads it)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS personas(
@@ -157,6 +159,14 @@ class Store:
         else:
             rows = self.conn.execute("SELECT match_id FROM matches WHERE status = ?", (status,))
         return {r[0] for r in rows}
+
+    def ok_shares(self, match_ids: list[str]) -> list[tuple[str, str, float | None,
+                                                             float | None]]:
+        """(persona_a, persona_b, share_a, share_b) of those of `match_ids` stored as ok."""
+        marks = ",".join("?" * len(match_ids))
+        return self.conn.execute(
+            f"SELECT persona_a, persona_b, share_a, share_b FROM matches "
+            f"WHERE match_id IN ({marks}) AND status = 'ok'", match_ids).fetchall()
 
     def count(self, table: str) -> int:
         if table not in ("matches", "turns", "personas", "ratings"):

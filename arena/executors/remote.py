@@ -18,7 +18,7 @@ from scenarios.errors import InputError
 
 if TYPE_CHECKING:
     from arena.config import RunConfig
-    from arena.tournament import Plan
+    from arena.run_plan import Plan
 
 _PLANS: dict[str, Plan] = {}
 
@@ -26,7 +26,7 @@ _PLANS: dict[str, Plan] = {}
 def worker_plan(config: dict[str, Any], base: str, digest: str) -> Plan:
     """This process's plan of the run, built on first use and checked against the driver's."""
     from arena.config import RunConfig
-    from arena.tournament import plan_run
+    from arena.run_plan import plan_run
 
     key = json.dumps([config, base], sort_keys=True, default=str)
     plan = _PLANS.get(key)
