@@ -36,9 +36,10 @@ class StoreSink:
     def __call__(self, row: MatchRow) -> None:
         self.store.write_match(row)
         match, turns = row.match, row.turns
-        ok = match[12] == "ok"
-        self.progress.update(ok, match[21] or 0, (match[22] or 0) + (match[23] or 0),
-                             len(turns), sum(1 for t in turns if t[11] == 0))
+        ok = match.status == "ok"
+        self.progress.update(ok, match.calls or 0,
+                             (match.prompt_tokens or 0) + (match.completion_tokens or 0),
+                             len(turns), sum(1 for t in turns if t.parse_ok == 0))
         if ok:
             self.ok += 1
         else:

@@ -16,6 +16,7 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agents.models.stats import CallStats
 from arena.executors.base import Sink
 from arena.executors.remote import (add_stats, call_stats, key_variables, stats_delta,
                                     worker_config, worker_plan)
@@ -40,7 +41,7 @@ _LOOP: asyncio.AbstractEventLoop | None = None
 
 
 def play_batch(job: dict[str, Any], specs: list[MatchSpec],
-               concurrency: int) -> tuple[list[MatchRow], dict[str, dict[str, Any]]]:
+               concurrency: int) -> tuple[list[MatchRow], dict[str, CallStats]]:
     """A Ray task's body: play `specs` with this process's plan; return their rows and what the
     batch added to each model's call counters (the driver reports the run's totals)."""
     global _LOOP
@@ -185,7 +186,7 @@ class RayExecutor:
                 ray.cancel(ref, force=True)
 
 
-def _get(ray: Any, ref: Any, size: int) -> tuple[list[MatchRow], dict[str, dict[str, Any]]]:
+def _get(ray: Any, ref: Any, size: int) -> tuple[list[MatchRow], dict[str, CallStats]]:
     """A batch's rows; a worker's InputError stays an InputError (one line, exit 2)."""
     try:
         return ray.get(ref)
