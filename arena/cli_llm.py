@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from arena.cli import print_json
+from arena.cli_output import print_json
 from scenarios.errors import InputError
 
 
