@@ -8,12 +8,10 @@ reply cache the tables equal the local executor's.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import os
 import socket
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.models.stats import CallStats
