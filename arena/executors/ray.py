@@ -39,7 +39,7 @@ _LOOP: asyncio.AbstractEventLoop | None = None
 
 
 def play_batch(job: dict[str, Any], specs: list[MatchSpec],
-               concurrency: int) -> tuple[list[MatchRow], dict[str, CallStats]]:
+               concurrency: int) -> tuple[list[Any], dict[str, CallStats]]:
     """A Ray task's body: play `specs` with this process's factory; return their rows and what
     the batch added to each model's call counters (the driver reports the run's totals)."""
     global _LOOP
@@ -54,9 +54,9 @@ def play_batch(job: dict[str, Any], specs: list[MatchSpec],
     if _LOOP is None or _LOOP.is_closed():
         _LOOP = asyncio.new_event_loop()
     before = factory_stats(factory)
-    rows: list[MatchRow] = []
+    rows: list[Any] = []
     _LOOP.run_until_complete(play_specs(factory, factory.config.condition, specs, concurrency,
-                                        rows.append))
+                                        lambda row: rows.append(row.wire())))
     return rows, stats_delta(before, factory_stats(factory))
 
 
@@ -176,14 +176,14 @@ class RayExecutor:
                 for ref in ready:
                     rows, stats = _get(ray, ref, in_flight.pop(ref))
                     for row in rows:
-                        sink(row)
+                        sink(MatchRow.from_wire(row))
                     add_stats(self.plan, stats)
         finally:
             for ref in in_flight:  # interrupted or failed: stop what is still running
                 ray.cancel(ref, force=True)
 
 
-def _get(ray: Any, ref: Any, size: int) -> tuple[list[MatchRow], dict[str, CallStats]]:
+def _get(ray: Any, ref: Any, size: int) -> tuple[list[Any], dict[str, CallStats]]:
     """A batch's rows; a worker's InputError stays an InputError (one line, exit 2)."""
     try:
         return ray.get(ref)

@@ -93,9 +93,9 @@ async def _job(factory: AgentFactory, specs: list[MatchSpec], concurrency: int, 
     running["loop"], running["task"] = asyncio.get_running_loop(), asyncio.current_task()
     rows: list[Any] = []
     if factory.offline:
-        on_row = lambda row: rows.append((row.match, row.turns))  # noqa: E731
+        on_row = lambda row: rows.append(row.wire())  # noqa: E731
     else:
-        on_row = lambda row: send("row", (row.match, row.turns))  # noqa: E731
+        on_row = lambda row: send("row", row.wire())  # noqa: E731
     try:
         await play_specs(factory, factory.config.condition, specs, concurrency, on_row)
     finally:

@@ -160,14 +160,14 @@ class WorkerExecutor:
                 sent += 1
             index, (kind, payload) = self.inbox.get()
             if kind == "row":  # streamed (LLM): committed as it comes
-                sink(MatchRow(*payload))
+                sink(MatchRow.from_wire(payload))
             elif kind == "done":
                 rows, stats = payload
                 add_stats(self.plan, stats)
                 results[owed[index].popleft()] = rows
                 while committed in results:  # in the running order (offline rows come here)
-                    for match, turns in results.pop(committed):
-                        sink(MatchRow(match, turns))
+                    for row in results.pop(committed):
+                        sink(MatchRow.from_wire(row))
                     committed += 1
             elif kind == "input":
                 raise InputError(payload)
