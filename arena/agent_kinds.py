@@ -162,7 +162,7 @@ def resolve_kind(kind: str, team: str, config_dir: Path | None = None) -> AgentK
 
 def _search_last(folder: Path) -> None:
     """Put `folder` at the end of sys.path (never ahead of installed packages). Worker
-    processes inherit it (arena.processes passes on the folders this process added)."""
+    processes inherit it (arena.executors.child passes on the folders this process added)."""
     path = str(Path(folder).resolve())
     if path not in sys.path:
         sys.path.append(path)

@@ -57,19 +57,20 @@ class RunSummary:
 def play_rounds(plan: Plan, store: Store, sink: StoreSink) -> None:
     """Play the plan's matches not yet stored as ok, round by round, on one executor."""
     done = store.match_ids("ok")
-    if plan.paired_by_results:
-        remaining = plan.planned - len(done)
-    else:
-        remaining = len(pending(plan, done, plan.specs))
-    executor = choose(plan, remaining)
+    executor = None
     try:
         for specs in plan.rounds(store.ok_shares):
-            todo = pending(plan, store.match_ids("ok") if plan.paired_by_results else done, specs)
+            todo = pending(plan, done, specs)
+            if executor is None:  # chosen once, for the whole run
+                executor = choose(plan, plan.planned - len(done) if plan.paired_by_results
+                                  else len(todo))
             if todo:
                 executor.play(todo, sink)
                 plan.workers_used = max(plan.workers_used, executor.workers)
+            done = store.match_ids("ok") if plan.paired_by_results else done
     finally:
-        executor.close()
+        if executor is not None:
+            executor.close()
 
 
 def _before_first_match(plan: Plan, store: Store) -> None:

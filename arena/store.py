@@ -102,6 +102,9 @@ class TurnRecord(NamedTuple):
 
 MATCH_COLUMNS = MatchRecord._fields
 TURN_COLUMNS = TurnRecord._fields
+_OK, _CALLS, _PROMPT, _COMPLETION = (MATCH_COLUMNS.index(c) for c in (
+    "status", "calls", "prompt_tokens", "completion_tokens"))
+_PARSE_OK = TURN_COLUMNS.index("parse_ok")
 # columns added after the first release: a store made before gets them when it is opened
 _ADDED = {"turns": (("extractor_answer", "TEXT"),)}
 _INSERT_MATCH = (f"INSERT OR REPLACE INTO matches({', '.join(MATCH_COLUMNS)}) "
@@ -119,14 +122,32 @@ def _insert_turns(n: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class MatchRow:
-    """A finished match ready to store: its record and its turns' records."""
+    """A finished match ready to store: its record and its turns' records.
+
+    Between processes a row travels as plain tuples (`wire`), and the writer stores it as it
+    comes (`from_wire`): re-typing every record would cost the one writer as much again as
+    unpickling it. Read such a row through the methods here, never by position elsewhere."""
 
     match: MatchRecord
     turns: Sequence[TurnRecord]
 
     @property
     def match_id(self) -> str:
-        return self.match.match_id
+        return self.match[0]
+
+    def wire(self) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+        """The row as plain tuples in column order, for a pipe or a Ray task's result."""
+        return tuple(self.match), [tuple(t) for t in self.turns]
+
+    @classmethod
+    def from_wire(cls, data: tuple[Any, Any]) -> MatchRow:
+        return cls(*data)
+
+    def progress(self) -> tuple[bool, int, int, int, int]:
+        """(ok, model calls, tokens, turns, invalid turns): what the progress line counts."""
+        m, turns = self.match, self.turns
+        return (m[_OK] == "ok", m[_CALLS] or 0, (m[_PROMPT] or 0) + (m[_COMPLETION] or 0),
+                len(turns), sum(1 for t in turns if t[_PARSE_OK] == 0))
 
 
 class Store:

@@ -59,7 +59,7 @@ def sdk_in_child(base_url: str, bodies: Path, concurrency: int) -> dict[str, Any
 
 # -- child side ------------------------------------------------------------------------------------
 def play(cfg: dict[str, Any], run_dir: Path, matches: int, profile: bool = False) -> dict[str, Any]:
-    """One LLM run through arena.tournament: plan (clients, cache, images) untimed, then the
+    """One LLM run through the engine: plan (clients, cache, images) untimed, then the
     first `matches` of the running order, timed (wall and this process's CPU)."""
     from arena.config import RunConfig
     from arena.executors.base import StoreSink

@@ -54,7 +54,7 @@ def test_workers_only_for_offline_agents_and_large_runs(small_pool: Path, tmp_pa
 
 
 def test_a_script_without_a_main_guard_can_use_workers(small_pool: Path, tmp_path: Path) -> None:
-    """Workers are `python -m arena.processes`, so a user's script is never re-imported."""
+    """Workers are `python -m arena.executors.worker_main`, so a user's script is never re-imported."""
     script = tmp_path / "study.py"
     script.write_text(textwrap.dedent(f"""
         from pathlib import Path

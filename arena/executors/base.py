@@ -35,11 +35,8 @@ class StoreSink:
 
     def __call__(self, row: MatchRow) -> None:
         self.store.write_match(row)
-        match, turns = row.match, row.turns
-        ok = match.status == "ok"
-        self.progress.update(ok, match.calls or 0,
-                             (match.prompt_tokens or 0) + (match.completion_tokens or 0),
-                             len(turns), sum(1 for t in turns if t.parse_ok == 0))
+        ok, calls, tokens, turns, invalid = row.progress()
+        self.progress.update(ok, calls, tokens, turns, invalid)
         if ok:
             self.ok += 1
         else:

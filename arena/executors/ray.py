@@ -1,25 +1,23 @@
 """Scale-out: run a tournament's matches on Ray, store them through the driver (the one writer).
 
-Workers never receive the Plan: its factory may hold LLM clients, which do not pickle. Each
-worker process rebuilds the plan once from the resolved config and the base folder, checks that
-its match list is the driver's, and plays batches of match specs. Per-match seeds come from the
-specs, so for the same seed and reply cache the tables equal the local executor's.
+Each Ray worker process receives the run's worker setup once (see executors.remote: config,
+scenario, personas; never the Plan, never a config to plan again), builds its agent factory,
+and plays batches of match specs. Per-match seeds come from the specs, so for the same seed and
+reply cache the tables equal the local executor's.
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import os
 import socket
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.models.stats import CallStats
 from arena.executors.base import Sink
-from arena.executors.remote import (add_stats, call_stats, key_variables, stats_delta,
-                                    worker_config, worker_plan)
+from arena.executors.remote import (add_stats, factory_stats, key_variables, stats_delta,
+                                    worker_factory, worker_setup)
 from arena.match import MatchSpec
 from arena.store import MatchRow
 from scenarios.errors import InputError
@@ -34,16 +32,16 @@ OBJECT_STORE_BYTES = 256 * 1024**2  # a local Ray needs little: results are smal
 CPUS_ENV = "PERSONA_ARENA_RAY_CPUS"  # the CPUs of a Ray this command starts (default: all)
 
 # -- worker side ------------------------------------------------------------------------------
-# One plan and one event loop per worker process: rebuilding the plan per batch would reload the
-# pool (and, with LLM agents, the reply cache and images), and async clients stay bound to the
-# loop they first ran on.
+# One factory and one event loop per worker process: rebuilding the factory per batch would
+# reopen (with LLM agents) the reply cache and re-encode the images, and async clients stay
+# bound to the loop they first ran on.
 _LOOP: asyncio.AbstractEventLoop | None = None
 
 
 def play_batch(job: dict[str, Any], specs: list[MatchSpec],
-               concurrency: int) -> tuple[list[MatchRow], dict[str, CallStats]]:
-    """A Ray task's body: play `specs` with this process's plan; return their rows and what the
-    batch added to each model's call counters (the driver reports the run's totals)."""
+               concurrency: int) -> tuple[list[Any], dict[str, CallStats]]:
+    """A Ray task's body: play `specs` with this process's factory; return their rows and what
+    the batch added to each model's call counters (the driver reports the run's totals)."""
     global _LOOP
     from arena.executors.local import play_specs
 
@@ -52,14 +50,14 @@ def play_batch(job: dict[str, Any], specs: list[MatchSpec],
         raise InputError(f"execution.executor: environment variable {missing[0]} is set here "
                          f"but not on the Ray worker on {socket.gethostname()}; set it where "
                          "the cluster's nodes are started")
-    plan = worker_plan(job["config"], job["base"], job["digest"])
+    factory = worker_factory(job["setup"])
     if _LOOP is None or _LOOP.is_closed():
         _LOOP = asyncio.new_event_loop()
-    before = call_stats(plan)
-    rows: list[MatchRow] = []
-    _LOOP.run_until_complete(play_specs(plan.factory, plan.config.condition, specs, concurrency,
-                                        rows.append))
-    return rows, stats_delta(before, call_stats(plan))
+    before = factory_stats(factory)
+    rows: list[Any] = []
+    _LOOP.run_until_complete(play_specs(factory, factory.config.condition, specs, concurrency,
+                                        lambda row: rows.append(row.wire())))
+    return rows, stats_delta(before, factory_stats(factory))
 
 
 # -- driver side ------------------------------------------------------------------------------
@@ -160,8 +158,7 @@ class RayExecutor:
         self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
         # the config's concurrency is for the whole run: share it among the busy workers
         self.per_task = max(1, plan.config.execution.concurrency // self.slots)
-        self.job = ray.put({"config": worker_config(plan.config, plan.base, self.slots),
-                            "base": str(plan.base), "digest": plan.match_list_sha256,
+        self.job = ray.put({"setup": worker_setup(plan, self.slots, self.per_task),
                             "keys": key_variables(plan.config)})
         self.remote = ray.remote(num_cpus=1)(play_batch)
 
@@ -179,14 +176,14 @@ class RayExecutor:
                 for ref in ready:
                     rows, stats = _get(ray, ref, in_flight.pop(ref))
                     for row in rows:
-                        sink(row)
+                        sink(MatchRow.from_wire(row))
                     add_stats(self.plan, stats)
         finally:
             for ref in in_flight:  # interrupted or failed: stop what is still running
                 ray.cancel(ref, force=True)
 
 
-def _get(ray: Any, ref: Any, size: int) -> tuple[list[MatchRow], dict[str, CallStats]]:
+def _get(ray: Any, ref: Any, size: int) -> tuple[list[Any], dict[str, CallStats]]:
     """A batch's rows; a worker's InputError stays an InputError (one line, exit 2)."""
     try:
         return ray.get(ref)

@@ -1,56 +1,66 @@
-"""A run's plan rebuilt in another process (a Ray worker, a local LLM worker process), and the
-call counters those processes send back.
+"""What a worker (a local worker process, a Ray task) receives, and what it sends back.
 
-Workers never receive the driver's Plan: its factory may hold LLM clients, which do not pickle.
-Each rebuilds the plan once from the resolved config and the base folder and checks that its
-match list is the driver's; per-match seeds come from the specs, so where a match is played
-changes nothing in its record.
+A worker receives what it plays with, never the driver's Plan (its factory may hold LLM clients,
+which do not pickle) and never a config to plan again: the resolved config (its reply cache
+folder fixed as the driver sees it, each model's limits shared out), the scenario and the
+personas. It builds its own agent factory, with model access of its own for LLM agents, once per
+process; per-match seeds come from the specs, so where a match is played changes nothing in its
+record. It sends back rows and what its calls added to each model's counters.
 """
 from __future__ import annotations
 
 import json
 import os
-import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.models.stats import CallStats
-from scenarios.errors import InputError
 
 if TYPE_CHECKING:
     from arena.config import RunConfig
+    from arena.factory import AgentFactory
     from arena.run_plan import Plan
 
-_PLANS: dict[str, Plan] = {}
+_FACTORIES: dict[str, AgentFactory] = {}
 
 
-def worker_plan(config: dict[str, Any], base: str, digest: str) -> Plan:
-    """This process's plan of the run, built on first use and checked against the driver's."""
+def worker_setup(plan: Plan, slots: int, concurrency: int) -> dict[str, Any]:
+    """What each of `slots` workers of a run receives once."""
+    return {"config": worker_config(plan.config, plan.base, slots), "base": str(plan.base),
+            "scenario": plan.scenario, "personas": plan.personas, "concurrency": concurrency}
+
+
+def worker_factory(setup: dict[str, Any]) -> AgentFactory:
+    """This process's agent factory for a run (with its own model clients, reply cache and
+    encoded images for LLM agents), built on first use."""
     from arena.config import RunConfig
-    from arena.run_plan import plan_run
+    from arena.factory import AgentFactory
 
-    key = json.dumps([config, base], sort_keys=True, default=str)
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = plan_run(RunConfig.model_validate(config), Path(base), check_models=False)
-        if plan.match_list_sha256 != digest:
-            raise InputError(f"execution: a worker process on {socket.gethostname()} built a "
-                             "different match list than the driver (does every node see the "
-                             "same persona pool and scenario files at the same paths?)")
-        _PLANS.clear()  # one run at a time per process; do not keep old LLM contexts alive
-        _PLANS[key] = plan
-    return plan
+    key = json.dumps([setup["config"], setup["base"]], sort_keys=True, default=str)
+    factory = _FACTORIES.get(key)
+    if factory is None:
+        config, base = RunConfig.model_validate(setup["config"]), Path(setup["base"])
+        scenario, personas = setup["scenario"], setup["personas"]
+        llm = None
+        if any(a.kind == "llm" for a in config.agents.values()):
+            from arena.llm_context import build_llm_context
+
+            llm = build_llm_context(config, base, scenario, personas, check=False, probe=False)
+        factory = AgentFactory(config, scenario, personas, llm, config_dir=base)
+        _FACTORIES.clear()  # one run at a time per process; do not keep old LLM contexts alive
+        _FACTORIES[key] = factory
+    return factory
 
 
-def call_stats(plan: Plan) -> dict[str, CallStats]:
+def factory_stats(factory: AgentFactory) -> dict[str, CallStats]:
     """A copy of each model's call counters in this process."""
-    llm = plan.factory.llm
+    llm = factory.llm
     return {} if llm is None else {n: a.stats.copy() for n, a in llm.accesses.items()}
 
 
 def stats_delta(before: dict[str, CallStats],
                 after: dict[str, CallStats]) -> dict[str, CallStats]:
-    """What each model's counters gained between two `call_stats`."""
+    """What each model's counters gained between two `factory_stats`."""
     return {name: now - before.get(name, CallStats()) for name, now in after.items()}
 
 

@@ -1,50 +1,56 @@
-"""Offline matches on every core: worker processes play, this process stores (the one writer).
+"""The worker-process executor: worker processes of this machine play, this process stores.
 
-Surrogate, confederate, concession and random agents never wait, so a simulated tournament is
-bound by the CPU: the engine (~150 us a match) and SQLite (~120 us a match, one transaction
-each) on one core. Here worker processes play consecutive chunks of the running order while this
-process commits the rows as they come back, chunk by chunk in that same order: the store gets
-the same matches, in the same order, one transaction each, as a run in one process.
+One executor for every agent kind, sized by one rule (`pool_size`):
+- Offline agents (surrogate, confederate, concession, random) never wait, so a simulated
+  tournament is bound by the CPU: the engine (~150 us a match) and SQLite (~120 us a match, one
+  transaction each) on one core. Workers play consecutive chunks of the running order and this
+  process commits them chunk by chunk in that same order: the store gets the same matches, in
+  the same order, one transaction each, as a run in one process.
+- LLM agents: one Python process drives at most about 150 LLM calls a second (the openai SDK
+  spends some 6 ms of CPU on each request; see BENCHMARKS.md, `overhead`), so with many matches
+  in flight the client, not the model, becomes the limit. Each worker has model access of its
+  own (clients, its share of every model's `concurrency` and `rpm`, the one reply cache in WAL
+  mode) and plays an interleaved share of the running order; each finished match streams back
+  at once and is committed here, one transaction per match.
 
-Workers are plain `python -m arena.executors.workers` children talking pickles over their stdin and
-stdout (not multiprocessing, whose spawn would re-run an unguarded user script). They get the
-config, the scenario and the personas once (no re-reading of the pool) and build their own agent
-factory; every match's randomness comes from its spec's seed and the run seed, so where a match
-is played changes nothing in its record. A worker whose parent dies reads end-of-file and exits.
+Workers (arena.executors.worker_main) start once per run and play every round of it. They
+receive what they play with (executors.remote) and plan nothing. Ctrl-C: LLM workers are told
+by the end of their input, cancel their matches and keep the replies of requests already sent.
 """
 from __future__ import annotations
 
 import math
-import os
 import pickle
 import queue
 import subprocess
-import sys
 import threading
+import time
 from collections import deque
-from collections.abc import Callable
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from arena.executors.base import Sink, usable_cpus
-from arena.executors.child import end_child, start_child, worker_outbox
+from arena.executors.child import end_child, start_child
+from arena.executors.remote import add_stats, worker_setup
 from arena.match import MatchSpec
 from arena.store import MatchRow
+from scenarios.errors import InputError
 
 if TYPE_CHECKING:
     from arena.run_plan import Plan
 
-AUTO_MIN_MATCHES = 4000  # below this, starting processes costs more than it saves
-MAX_AUTO_WORKERS = 8  # the writer saturates (SQLite, one transaction a match) beyond this
-CHUNK_MIN, CHUNK_MAX = 64, 1024  # matches per task
+WORKER_MODULE = "arena.executors.worker_main"
+MAX_AUTO_WORKERS = 8  # offline: the writer saturates beyond this; LLM: see IN_FLIGHT_PER_WORKER
+AUTO_MIN_MATCHES = 4000  # offline: below this, starting processes costs more than it saves
+IN_FLIGHT_PER_WORKER = 64  # LLM, auto: a process per this many in flight (measured: 1 process
+# is best at 64 in flight against a 500 ms server, 2 beat it from 128 on; see BENCHMARKS.md)
+MIN_MATCHES_PER_WORKER = 8  # LLM: fewer pending matches than this per worker: one process
+CHUNK_MIN, CHUNK_MAX = 64, 1024  # offline: matches per job
 CHUNKS_PER_WORKER = 8  # so the workers finish close together
-AHEAD = 2  # chunks sent to a worker before its first result is read: it never waits for work
-
-Rows = list[tuple[tuple[Any, ...], list[tuple[Any, ...]]]]
+AHEAD = 2  # jobs sent to a worker before its first result is read: it never waits for work
 
 
 def workers_for(plan: Plan, pending: int) -> int:
-    """How many worker processes to play `pending` matches with; 0 means in this process."""
+    """How many worker processes play `pending` offline matches; 0 means this process."""
     configured = plan.config.execution.workers
     if not plan.factory.offline or pending == 0:
         return 0
@@ -56,36 +62,22 @@ def workers_for(plan: Plan, pending: int) -> int:
     return min(MAX_AUTO_WORKERS, cpus - 1)  # one core stays with the writer
 
 
+def llm_workers_for(plan: Plan, pending: int) -> int:
+    """How many worker processes play `pending` LLM matches; 0 means this process.
+    `[execution] workers` decides when set; otherwise one process per IN_FLIGHT_PER_WORKER
+    matches in flight, up to the CPUs this process may use."""
+    concurrency = plan.config.execution.concurrency
+    workers = plan.config.execution.workers
+    if workers is None:
+        workers = min(usable_cpus(), MAX_AUTO_WORKERS,
+                      math.ceil(concurrency / IN_FLIGHT_PER_WORKER))
+    workers = min(workers, concurrency, pending // MIN_MATCHES_PER_WORKER)
+    return workers if workers >= 2 else 0
+
+
 def pool_size(plan: Plan, pending: int) -> int:
-    """How many worker processes play `pending` matches (0: this process): for offline
-    agents `workers_for`, for LLM agents one per IN_FLIGHT_PER_WORKER matches in flight."""
-    if plan.factory.offline:
-        return workers_for(plan, pending)
-    from arena.executors.llm_workers import llm_workers_for
-
-    return llm_workers_for(plan, pending)
-
-
-class WorkerExecutor:
-    """Worker processes of this machine play; this process stores what they hand back."""
-
-    def __init__(self, plan: Plan, workers: int) -> None:
-        self.plan, self.workers = plan, workers
-
-    def play(self, specs: list[MatchSpec], sink: Sink) -> None:
-        if self.plan.factory.offline:
-            play_in_processes(self.plan, specs, self.workers, sink)
-        else:
-            from arena.executors.llm_workers import play_llm_in_processes
-
-            play_llm_in_processes(self.plan, specs, self.workers, sink)
-
-    def close(self) -> None:
-        llm = self.plan.factory.llm
-        if llm is not None:  # this process's clients (the vision probe's)
-            import asyncio
-
-            asyncio.run(llm.aclose())
+    """The one sizing rule of the pool: 0 means play in this process."""
+    return workers_for(plan, pending) if plan.factory.offline else llm_workers_for(plan, pending)
 
 
 def chunks(specs: list[MatchSpec], workers: int) -> list[list[MatchSpec]]:
@@ -94,104 +86,122 @@ def chunks(specs: list[MatchSpec], workers: int) -> list[list[MatchSpec]]:
 
 
 class _Worker:
-    """One child process and its two pipes."""
+    """One child process, its pipes, and a thread that forwards what it says to `inbox`."""
 
-    def __init__(self, setup: bytes) -> None:
-        self.proc, self.stdin, self.stdout = start_child("arena.executors.workers")
-        self.send_raw(setup)
+    def __init__(self, index: int, setup: bytes, inbox: queue.SimpleQueue[Any]) -> None:
+        self.index = index
+        self.proc, self.stdin, self.stdout = start_child(WORKER_MODULE)
+        self.send_raw(setup)  # stdin stays open: its end-of-file tells the worker to stop
+        self.thread = threading.Thread(target=self._forward, args=(inbox,), daemon=True)
+        self.thread.start()
 
     def send_raw(self, data: bytes) -> None:
         self.stdin.write(data)
         self.stdin.flush()
 
-    def send(self, message: Any) -> None:
-        self.send_raw(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
-
-    def receive(self) -> Any:
-        try:
-            kind, payload = pickle.load(self.stdout)
-        except EOFError:
-            code = self.proc.wait()
-            raise RuntimeError(f"a match worker process ended unexpectedly (exit {code}); "
-                               "finished matches are stored: rerun with --resume") from None
-        if kind == "error":
-            raise RuntimeError(f"a match worker process failed:\n{payload}")
-        return payload
+    def _forward(self, inbox: queue.SimpleQueue[Any]) -> None:
+        while True:
+            try:
+                message = pickle.load(self.stdout)
+            except (EOFError, OSError, pickle.UnpicklingError):
+                inbox.put((self.index, ("exit", self.proc.wait())))
+                return
+            inbox.put((self.index, message))
 
     def close(self, kill: bool = False) -> None:
-        end_child(self.proc, self.stdin, kill, wait_s=10)
+        end_child(self.proc, self.stdin, kill, wait_s=30)
+        self.thread.join(timeout=5)  # it has read the end of the worker's output
         self.stdout.close()
 
 
-def play_in_processes(plan: Plan, specs: list[MatchSpec], workers: int,
-                      on_row: Callable[[MatchRow], None]) -> None:
-    """Play offline `specs` in `workers` processes; hand every row to `on_row` here, in order."""
-    setup = pickle.dumps((plan.config, str(plan.base), plan.scenario, plan.personas,
-                          plan.match_list_sha256), pickle.HIGHEST_PROTOCOL)
-    pool: list[_Worker] = []
-    finished = False
-    try:
-        pool.extend(_Worker(setup) for _ in range(workers))
-        todo = deque(chunks(specs, workers))
-        in_flight: deque[_Worker] = deque()  # whose result comes next, in running order
-        sent = 0
-        while todo or in_flight:
-            while todo and len(in_flight) < AHEAD * workers:
-                worker = pool[sent % workers]  # round robin: results come back in order
-                worker.send(todo.popleft())
-                in_flight.append(worker)
+class WorkerExecutor:
+    """Worker processes play; every finished match is handed to the sink here."""
+
+    def __init__(self, plan: Plan, workers: int) -> None:
+        self.plan, self.workers = plan, workers
+        self.offline = plan.factory.offline
+        self.pool: list[_Worker] = []
+        self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
+
+    def _start(self) -> None:
+        concurrency = max(1, self.plan.config.execution.concurrency // self.workers)
+        setup = pickle.dumps(worker_setup(self.plan, self.workers, concurrency),
+                             pickle.HIGHEST_PROTOCOL)
+        for i in range(self.workers):
+            self.pool.append(_Worker(i, setup, self.inbox))
+
+    def play(self, specs: list[MatchSpec], sink: Sink) -> None:
+        finished = False
+        try:
+            if not self.pool:
+                self._start()
+            self._play(specs, sink)
+            finished = True
+        except KeyboardInterrupt:  # Ctrl-C: let each worker keep the replies it asked for
+            if not self.offline:
+                self._stop_gently(max(m.timeout for m in self.plan.config.models.values()) + 10)
+            raise
+        finally:
+            if not finished:
+                self._close(kill=True)
+
+    def _play(self, specs: list[MatchSpec], sink: Sink) -> None:
+        n = self.workers
+        # offline: consecutive chunks, committed in order; LLM: one interleaved share each
+        jobs = chunks(specs, n) if self.offline else [s for i in range(n) if (s := specs[i::n])]
+        owed: list[deque[int]] = [deque() for _ in range(n)]  # each worker's jobs, in order
+        results: dict[int, list[Any]] = {}
+        sent = committed = 0
+        while committed < len(jobs):
+            while sent < len(jobs) and sent - committed < AHEAD * n:
+                worker = self.pool[sent % n]  # round robin: each answers its jobs in order
+                worker.send_raw(pickle.dumps(jobs[sent], pickle.HIGHEST_PROTOCOL))
+                owed[worker.index].append(sent)
                 sent += 1
-            for match, turns in in_flight.popleft().receive():
-                on_row(MatchRow(match, turns))
-        finished = True
-    finally:
-        for worker in pool:
-            worker.close(kill=not finished)
+            index, (kind, payload) = self.inbox.get()
+            if kind == "row":  # streamed (LLM): committed as it comes
+                sink(MatchRow.from_wire(payload))
+            elif kind == "done":
+                rows, stats = payload
+                add_stats(self.plan, stats)
+                results[owed[index].popleft()] = rows
+                while committed in results:  # in the running order (offline rows come here)
+                    for row in results.pop(committed):
+                        sink(MatchRow.from_wire(row))
+                    committed += 1
+            elif kind == "input":
+                raise InputError(payload)
+            elif kind == "error":
+                raise RuntimeError(f"a match worker process failed:\n{payload}")
+            else:  # "exit" while it still owed results
+                raise RuntimeError(f"a match worker process ended unexpectedly (exit {payload}); "
+                                   "finished matches are stored: rerun with --resume")
 
-
-# -- the worker process ------------------------------------------------------------------------
-def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
-    """Read the setup, then chunks of specs until end of input; answer each chunk's rows."""
-    import asyncio
-    import traceback
-
-    from arena.executors.local import play_specs
-    from arena.factory import AgentFactory
-
-    messages: queue.SimpleQueue[Any] = queue.SimpleQueue()
-
-    def read() -> None:  # drain stdin at once, so the parent never blocks writing to us
-        while True:
+    def _stop_gently(self, timeout: float) -> None:
+        """End of input tells a worker to stop: it cancels its matches, waits for the requests it
+        already sent (their replies are paid for) and caches them. A second Ctrl-C ends the
+        wait."""
+        for worker in self.pool:
             try:
-                messages.put(pickle.load(inbox))
-            except (EOFError, OSError):
-                messages.put(None)
-                return
-
-    threading.Thread(target=read, daemon=True).start()
-    setup = messages.get()
-    if setup is None:
-        return
-    config, base, scenario, personas, digest = setup
-    factory = AgentFactory(config, scenario, personas)
-    while (specs := messages.get()) is not None:
-        rows: Rows = []
+                worker.stdin.close()
+            except OSError:
+                pass
+        deadline = time.monotonic() + timeout
         try:
-            asyncio.run(play_specs(factory, config.condition, specs, 1,
-                                   lambda row: rows.append((row.match, row.turns))))
-            answer: tuple[str, Any] = ("rows", rows)
-        except Exception:  # a bug in the engine: report it to the parent, which raises
-            answer = ("error", traceback.format_exc())
-        try:
-            pickle.dump(answer, outbox, pickle.HIGHEST_PROTOCOL)
-            outbox.flush()
-        except OSError:  # the parent is gone
-            return
+            for worker in self.pool:
+                worker.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            pass
 
+    def _close(self, kill: bool) -> None:
+        pool, self.pool = self.pool, []
+        for worker in pool:
+            worker.close(kill=kill)
 
-def main() -> None:
-    _serve(sys.stdin.buffer, worker_outbox())
+    def close(self) -> None:
+        self._close(kill=False)
+        llm = self.plan.factory.llm
+        if llm is not None:  # this process's clients (the vision probe's)
+            import asyncio
 
-
-if __name__ == "__main__":
-    main()
+            asyncio.run(llm.aclose())
