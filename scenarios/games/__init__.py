@@ -1,1 +1,2 @@
 """The built-in games, registered through the same registry user plugins use."""
+from scenarios.games import bargain, division, ultimatum  # noqa: F401
