@@ -125,10 +125,12 @@ class Game:
                   and k not in ("prompts", "game")}
         roles = self.seat_roles(self.seats_of(request))
         index = SIDES.index(request.side)
+        others = [(i + 1, r) for i, r in enumerate(roles) if i != index]
+        named = len({r for _, r in others}) > 1 or len(roles) == 2  # "player 2 (responder)"
         fields.update(role=request.role, rounds_total=request.rounds_total, seats=len(roles),
                       seat_number=index + 1, roles=", ".join(roles),
-                      others=", ".join(f"player {i + 1} ({r})" for i, r in enumerate(roles)
-                                       if i != index))
+                      others=", ".join(f"player {i} ({r})" if named else f"player {i}"
+                                       for i, r in others))
         return fields
 
     def seats_of(self, request: MoveRequest) -> int:
