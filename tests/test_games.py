@@ -530,3 +530,28 @@ def test_tournaments_refuse_more_than_two_seats_for_now(tmp_path: Path, small_po
                       .replace('"job-offer"', '"m.toml"'))
     result = cli("run", str(config), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "is a 3-seat game (majority-division)" in result.stderr
+
+
+def test_the_example_tournament_runs_as_the_readme_says(tmp_path: Path,
+                                                        small_pool: Path) -> None:
+    """The plugin's module beside its scenario file is found in this process and in worker
+    processes alike, and both give the same tables."""
+    import shutil
+
+    folder = tmp_path / "game-plugin"
+    shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__", "pool"))
+    (folder / "pool").symlink_to(small_pool)
+    tables = []
+    for workers in (0, 2):
+        config = folder / f"tournament-{workers}.toml"
+        config.write_text((folder / "tournament.toml").read_text()
+                          + f'\n[execution]\nworkers = {workers}\nprogress = "none"\n')
+        out = tmp_path / f"out-{workers}"
+        result = cli("run", str(config), "--out", str(out), cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        db = out / "arena.sqlite"
+        matches = table(db, "SELECT scenario, status, payoff_a + payoff_b <= 300, n_turns "
+                            "FROM matches")
+        assert len(matches) == 14 * 13 * 2 and set(matches) == {("nash-demand", "ok", 1, 6)}
+        tables.append(table(db, "SELECT match_id, payoff_a, payoff_b FROM matches ORDER BY 1"))
+    assert tables[0] == tables[1]
