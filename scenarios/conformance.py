@@ -100,6 +100,10 @@ def _offer_round_trips(scenario: Scenario, state: Any, move: Move,
     """Why an offer does not survive the JSON protocol or the free-text reader, or None."""
     rules = scenario.rules
     data = rules.move_to_json(move)
+    kinds = rules.json_schema().get("properties", {}).get("move", {}).get("enum", rules.moves)
+    if data.get("move") not in kinds:
+        return (f"move_to_json gives move {data.get('move')!r}, which the game's JSON schema does "
+                f"not list ({', '.join(kinds)})")
     try:
         back = rules.move_from_json(json.loads(json.dumps(data)))
     except Exception as error:  # noqa: BLE001  (a user's game: report, do not crash)

@@ -192,6 +192,11 @@ class Game:
         """Examples of what a person may type in `role`; None for the generic hint."""
         return self.hints.get(role) or self.hints.get("")
 
+    def offer_terms(self, offer: Any) -> str | None:
+        """An offer in neutral words ("salary: $110k; ..."), for a person's echo of it; None
+        where the game has none (its `describe_offer` speaks as the proposer)."""
+        return None
+
     def offer_range(self) -> tuple[float, float] | None:
         """The numbers a one-number offer may take (a claim of the pie, a price), or None when
         an offer is no single number."""

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from scenarios.errors import InputError
 from scenarios.game import Game, GameSpec
 from scenarios.prompt_keys import check_prompts, is_variant
-from scenarios.registry import check_state_class, game_names, resolve_game
+from scenarios.registry import builtin_games, check_state_class, game_names, resolve_game
 from scenarios.state import MatchState
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
@@ -115,7 +115,8 @@ def parse_scenario(data: dict[str, Any], source: str, folder: Path | None = None
         check_prompts(spec.prompts, rules.placeholder_names())
     except ValueError as error:
         raise InputError(f"{source}: {error}") from None
-    if ":" in str(data["game"]):  # a user's game: its state must have what the engine calls
+    if cls not in builtin_games().values():  # a user's game: its state must have what the
+        # engine calls, found now rather than in every match
         try:
             state = rules.new_state()
         except InputError:

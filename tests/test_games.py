@@ -555,3 +555,28 @@ def test_the_example_tournament_runs_as_the_readme_says(tmp_path: Path,
         assert len(matches) == 14 * 13 * 2 and set(matches) == {("nash-demand", "ok", 1, 6)}
         tables.append(table(db, "SELECT match_id, payoff_a, payoff_b FROM matches ORDER BY 1"))
     assert tables[0] == tables[1]
+
+
+def test_a_person_plays_job_offer_with_the_games_own_hints_and_words(tmp_path: Path,
+                                                                     small_pool: Path) -> None:
+    import subprocess
+    import sys
+
+    config = tmp_path / "play.toml"
+    config.write_text(f'seed = 2\nscenario = "job-offer"\ncondition = "none"\n'
+                      f'[agents.default]\nkind = "concession"\n[personas]\npool = "{small_pool}"\n')
+    lines = "hello\nsalary $120k, start in 4 weeks, 25 days vacation, hybrid, 10% bonus\n" \
+            + "accept\n" * 5
+    result = subprocess.run([sys.executable, "-m", "arena.cli", "play", "--config", str(config),
+                             "--side", "b", "--out", str(tmp_path / "run")], input=lines,
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "- salary: $90k (0 points), $100k (20 points)" in out  # the candidate's own scores
+    assert ('Could not use that: no option for salary found in the text. Try again (one option '
+            'per issue, e.g. "salary $110k, start in 4 weeks, ..."') in out
+    assert ("Read as: you counter with: salary: $120k; start date: in 4 weeks; vacation: 25 "
+            "days; location: hybrid; bonus: 10% bonus.") in out
+    assert "Read as: you accept their offer (salary: $" in out
+    assert table(tmp_path / "run" / "arena.sqlite",
+                 "SELECT status, deal FROM matches") == [("ok", 1)]

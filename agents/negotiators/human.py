@@ -192,7 +192,9 @@ def describe_move(scenario: Scenario, move: Move, request: MoveRequest) -> str:
             mine = ", ".join(f"{n} {i.name}" for n, i in zip(kept, items))
             theirs = ", ".join(f"{i.count - n} {i.name}" for n, i in zip(kept, items))
             return f"you {verb}: you keep {mine}; they get {theirs}"
-        return f"you {verb}: {scenario.new_state().describe_offer(move.offer, request.side)}"
+        words = scenario.rules.offer_terms(move.offer)
+        return (f"you {verb}: {words}" if words is not None else
+                f"you {verb}: {scenario.new_state().describe_offer(move.offer, request.side)}")
     if kind is ACCEPT:
         return "you accept " + _their_offer(scenario, table)
     if kind is REJECT:
@@ -221,7 +223,8 @@ def _their_offer(scenario: Scenario, offer: Any) -> str:
         items = spec.items  # type: ignore[attr-defined]
         mine = ", ".join(f"{i.count - n} {i.name}" for n, i in zip(offer, items))
         return f"their split: you get {mine}"
-    return f"their offer {offer}"
+    words = scenario.rules.offer_terms(offer)
+    return f"their offer ({words})" if words is not None else f"their offer {offer}"
 
 
 def legal_words(request: MoveRequest) -> str:

@@ -97,6 +97,10 @@ def points(spec: JobOfferSpec, role: str, offer: tuple[int, ...]) -> int:
     return sum(getattr(issue, role)[k] for issue, k in zip(spec.issues, offer))
 
 
+def terms(spec: JobOfferSpec, offer: tuple[int, ...]) -> str:
+    return "; ".join(f"{issue.name}: {issue.options[k]}" for issue, k in zip(spec.issues, offer))
+
+
 def all_offers(spec: JobOfferSpec) -> list[tuple[int, ...]]:
     return list(itertools.product(*(range(len(i.options)) for i in spec.issues)))
 
@@ -223,8 +227,7 @@ class JobOfferState(MatchState):
         return Move(kind)
 
     def describe_offer(self, offer: Any, side: str) -> str:
-        return "I propose " + "; ".join(f"{issue.name}: {issue.options[k]}"
-                                        for issue, k in zip(self.spec.issues, offer))
+        return "I propose " + terms(self.spec, offer)
 
 
 @builtin
@@ -252,6 +255,9 @@ class JobOfferGame(Game):
             lows.append(min(reservation, sum(min(s) for s in scores)))
             highs.append(max(reservation, sum(max(s) for s in scores)))
         return float(min(lows)), float(max(highs))
+
+    def offer_terms(self, offer: Any) -> str:
+        return terms(self.spec, offer)
 
     def frontier(self) -> list[tuple[int, int, tuple[int, ...]]]:
         return pareto_frontier(self.spec)
@@ -305,6 +311,13 @@ class JobOfferGame(Game):
                         f"({', '.join(issue.options)})")
             offer.append(labels.index(value.strip().lower()))
         return tuple(offer)
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "object", "required": ["move"], "properties": {
+            "move": {"enum": list(self.moves)},
+            "offer": {"type": "object", "required": [i.name for i in self.spec.issues],
+                      "properties": {i.name: {"enum": list(i.options)} for i in self.spec.issues}},
+            "message": {"type": "string"}}}
 
     def json_hint(self) -> str:
         example = {i.name: i.options[0] for i in self.spec.issues}

@@ -48,6 +48,14 @@ class MajoritySpec(GameSpec):
         return self
 
 
+def shares_text(spec: MajoritySpec, offer: tuple[float, ...]) -> str:
+    def money(value: float) -> str:
+        text = f"{value:.10g}"
+        return f"${text}" if spec.units in ("dollars", "$", "USD") else f"{text} {spec.units}"
+
+    return ", ".join(f"player {i + 1} gets {money(x)}" for i, x in enumerate(offer))
+
+
 class MajorityState(MatchState):
     """Seats a, b, c, ... ; an offer is a tuple of every seat's share, in seat order."""
 
@@ -180,12 +188,7 @@ class MajorityState(MatchState):
                                    for i in range(self.n)))
 
     def describe_offer(self, offer: Any, side: str) -> str:
-        return "I propose: " + ", ".join(f"player {i + 1} gets {self._money(x)}"
-                                         for i, x in enumerate(offer))
-
-    def _money(self, value: float) -> str:
-        text = f"{value:.10g}"
-        return f"${text}" if self.spec.units in ("dollars", "$", "USD") else f"{text} {self.spec.units}"
+        return "I propose: " + shares_text(self.spec, offer)
 
 
 @builtin
@@ -225,11 +228,20 @@ class MajorityDivisionGame(Game):
                                    f"to {self.spec.discount:g} of its value the round before.")
         return fields
 
+    def offer_terms(self, offer: Any) -> str:
+        return shares_text(self.spec, offer)
+
     def offer_from_json(self, amount: Any) -> Any:
         if isinstance(amount, list) and all(isinstance(x, (int, float)) and
                                             not isinstance(x, bool) for x in amount):
             return tuple(float(x) for x in amount)
         return "an offer must be a list of every player's share, in player order"
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "object", "required": ["move"], "properties": {
+            "move": {"enum": list(self.moves)},
+            "offer": {"type": "array", "items": {"type": "number", "minimum": 0}},
+            "message": {"type": "string"}}}
 
     def json_hint(self) -> str:
         return ('Answer with a JSON object only: as the proposer {"move": "propose", "offer": '
