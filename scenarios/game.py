@@ -4,9 +4,10 @@ A *game* is rules apart from state. The class declares its parameters (a pydanti
 fields a scenario file fills), its seats (`min_seats`..`max_seats`) and role names; an instance
 holds one parsed spec and makes fresh match states (`start`). Everything in the engine, the
 agents, the estimate and the CLI that depends on the game asks these methods instead of the
-game's name. A new game must define `name`, `Spec`, `start` and a `MatchState` subclass with
-`is_terminal`, `request`, `apply`, `outcome`, `read`, `random_move` (and usually `check` and
-`describe_offer`); everything else below has a default that fits most games.
+game's name. A new game must define `name`, `Spec`, `roles`, `start`, `payoff_range` (and a
+turn bound: `max_turns`, or a spec field `max_turns` or `rounds`) and a `MatchState` subclass
+with `is_terminal`, `request`, `apply`, `outcome`, `read`, `random_move` (and usually `check`
+and `describe_offer`); everything else below has a default that fits most games.
 """
 from __future__ import annotations
 
