@@ -57,17 +57,15 @@ def fill(template: str, key: str, values: dict[str, Any]) -> str:
         raise InputError(f"prompts.{key}: bad template ({error})") from None
 
 
-def private_fields(request: MoveRequest, rules: Game | None = None) -> dict[str, Any]:
+def private_fields(request: MoveRequest, rules: Game) -> dict[str, Any]:
     """The placeholders instructions may use, as the game fills them for this seat."""
-    if rules is None:
-        return {"role": request.role, "rounds_total": request.rounds_total}
     return rules.prompt_fields(request)
 
 
 def first_message(prompts: dict[str, str], side: str, condition: str, request: MoveRequest,
                   persona: Persona | None, opponent: Persona | None,
                   own_image: EncodedImage | None, opponent_image: EncodedImage | None,
-                  appendix: str = "", rules: Game | None = None) -> tuple[Part, ...]:
+                  appendix: str = "", *, rules: Game) -> tuple[Part, ...]:
     """The first user message, exactly as the paper laid it out: [text own_image, own image,
     (both-images: text opponent_image, opponent image), instructions (+ appendix)]."""
     seat = seat_of(side)

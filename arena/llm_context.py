@@ -185,7 +185,7 @@ def check_prompts(config: RunConfig, scenario: Scenario,
             appendix = (json_hints(scenario.prompts, scenario.rules, side, config.condition,
                                    request) if agent.protocol == "json" else "")
             first_message(scenario.prompts, side, config.condition, request, persona, opponent,
-                          image, image, appendix, scenario.rules)  # type: ignore[arg-type]
+                          image, image, appendix, rules=scenario.rules)  # type: ignore[arg-type]
             marker = lookup(scenario.prompts, "round_marker", seat_of(side), config.condition)
             if marker:
                 fill(marker, "round_marker", {"round": 1})

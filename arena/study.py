@@ -377,9 +377,9 @@ def private_lines(scenario: Scenario, request: MoveRequest) -> list[str]:
     """What the scenario tells only this person (a reservation price, item values)."""
     from agents.prompts import private_fields
 
-    fields = private_fields(request)
+    fields = private_fields(request, scenario.rules)
     lines = []
-    if "reservation" in fields:
+    if "reservation_meaning" in fields:  # price-bargain (job-offer has its own words)
         lines.append(f"You are the {fields['role']}. Your reservation price, which your "
                      f"opponent does not know, is ${fields['reservation']:g}: "
                      f"{fields['reservation_meaning']}.")

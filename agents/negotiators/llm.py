@@ -179,7 +179,7 @@ class LLMNegotiator:
                               request) if self.protocol == "json" else ""
         parts = first_message(self.prompts, self.side, self.condition, request, self.persona,
                               self.opponent, self.own_image, self.opponent_image, appendix,
-                              self.scenario.rules)
+                              rules=self.scenario.rules)
         self.history.append(ChatMessage("user", parts))
 
     def _mark(self, round_: int) -> None:
