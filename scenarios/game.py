@@ -193,6 +193,10 @@ class Game:
         """Examples of what a person may type in `role`; None for the generic hint."""
         return self.hints.get(role) or self.hints.get("")
 
+    def private_lines(self, request: MoveRequest) -> list[str]:
+        """What only the asked seat knows, in sentences for a person (`serve`'s page)."""
+        return []
+
     def offer_terms(self, offer: Any) -> str | None:
         """An offer in neutral words ("salary: $110k; ..."), for a person's echo of it; None
         where the game has none (its `describe_offer` speaks as the proposer)."""

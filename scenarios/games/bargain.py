@@ -148,6 +148,11 @@ class PriceBargainGame(Game):
                                            else "you will not sell for less than that"))
         return fields
 
+    def private_lines(self, request: MoveRequest) -> list[str]:
+        fields = self.prompt_fields(request)
+        return [f"You are the {fields['role']}. Your reservation price, which your opponent does "
+                f"not know, is ${fields['reservation']:g}: {fields['reservation_meaning']}."]
+
     def concession(self, request: MoveRequest, share: float) -> Reply:
         """Ask from the best price towards the reservation; accept a price as good as the ask."""
         spec = self.spec

@@ -165,6 +165,11 @@ class ItemDivisionGame(Game):
         fields["values"] = ", ".join(f"{item} {value}" for item, value in zip(items, values))
         return fields
 
+    def private_lines(self, request: MoveRequest) -> list[str]:
+        fields = self.prompt_fields(request)
+        return [f"The items: {fields['inventory']}. What each item is worth to you: "
+                f"{fields['values']}. Your opponent values them differently."]
+
     def concession(self, request: MoveRequest, share: float) -> Reply:
         """Keep the least valuable bundle still worth the target; accept a rest worth it."""
         values = request.private["values"]

@@ -278,6 +278,12 @@ class JobOfferGame(Game):
                 tuple(len(i.options) // 2 for i in issues), request.side))
         return fields
 
+    def private_lines(self, request: MoveRequest) -> list[str]:
+        fields = self.prompt_fields(request)
+        return [f"You are the {fields['role']}. Your points for each option, which the "
+                f"{fields['other_role']} does not know:", *fields["issues"].splitlines(),
+                f"Without an agreement you get {fields['reservation']} points."]
+
     def move_to_json(self, move: Move) -> dict[str, Any]:
         data: dict[str, Any] = {"move": move.kind.value}
         if move.offer is not None:
