@@ -196,6 +196,8 @@ def cmd_scenarios_check(args: argparse.Namespace) -> int:
     from scenarios.conformance import check_scenario
     from scenarios.loader import load_scenario
 
+    if args.seeds < 1:
+        raise InputError(f"--seeds: at least 1 random match per seat count (got {args.seeds})")
     scenario = load_scenario(args.file, Path.cwd())
     problems = check_scenario(scenario, args.seeds)
     rules = scenario.rules
