@@ -1,6 +1,6 @@
 """The game registry: built-ins and users' games resolved the same way.
 
-Built-in games register themselves with `@builtin` (scenarios/games/). A user's game is named in
+Built-in games register themselves with `@builtin` (scenarios/builtins.py, scenarios/games/). A user's game is named in
 a scenario file as `game = "package.module:GameClass"` (importable, or a module beside the
 scenario file) or installed by a distribution under the entry-point group `persona_arena.games`
 (the entry point's name is the game's name):
@@ -22,26 +22,20 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from scenarios.builtins import BUILTINS
 from scenarios.errors import InputError
 from scenarios.game import Game, GameSpec
 from scenarios.moves import MAX_SEATS
 
 ENTRY_POINT_GROUP = "persona_arena.games"
 _REFERENCE = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-_BUILTINS: dict[str, type[Game]] = {}
 _STATE_METHODS = ("is_terminal", "request", "apply", "outcome", "read", "random_move")
-
-
-def builtin(cls: type[Game]) -> type[Game]:
-    """Register a built-in game class under its `name`."""
-    _BUILTINS[cls.name] = cls
-    return cls
 
 
 def builtin_games() -> dict[str, type[Game]]:
     import scenarios.games  # noqa: F401  (its modules register the built-ins)
 
-    return dict(_BUILTINS)
+    return dict(BUILTINS)
 
 
 @dataclass(frozen=True)

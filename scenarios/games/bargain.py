@@ -7,7 +7,7 @@ import re
 from scenarios.game import Game
 from scenarios.moves import (ACCEPT, COUNTER, PROPOSE, WALK_AWAY, Move, MoveKind, MoveRequest,
                              Reply, Turn)
-from scenarios.registry import builtin
+from scenarios.builtins import builtin
 from scenarios.schema import PriceBargainSpec
 from scenarios.state import MatchState, Outcome
 from scenarios.text import looks_like_acceptance, looks_like_walk_away

@@ -19,7 +19,7 @@ from pydantic import Field, model_validator
 from scenarios.game import Game, GameSpec, Strict
 from scenarios.moves import (ACCEPT, COUNTER, OFFER_KINDS, PROPOSE, WALK_AWAY, Move, MoveKind,
                              MoveRequest, Turn)
-from scenarios.registry import builtin
+from scenarios.builtins import builtin
 from scenarios.state import MatchState, Outcome
 from scenarios.text import looks_like_acceptance, looks_like_walk_away
 

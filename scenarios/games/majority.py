@@ -17,7 +17,7 @@ from pydantic import Field, model_validator
 
 from scenarios.game import Game, GameSpec
 from scenarios.moves import ACCEPT, PROPOSE, REJECT, SIDES, Move, MoveKind, MoveRequest, Turn
-from scenarios.registry import builtin
+from scenarios.builtins import builtin
 from scenarios.state import MatchState, Outcome
 from scenarios.text import looks_like_acceptance, looks_like_rejection
 

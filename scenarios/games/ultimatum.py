@@ -5,7 +5,7 @@ import random
 
 from scenarios.game import Game
 from scenarios.moves import ACCEPT, PROPOSE, REJECT, Move, MoveKind, MoveRequest, Reply, Turn
-from scenarios.registry import builtin
+from scenarios.builtins import builtin
 from scenarios.schema import UltimatumSpec
 from scenarios.state import MatchState, Outcome
 
