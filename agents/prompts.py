@@ -13,6 +13,7 @@ from typing import Any
 from agents.personas.images import EncodedImage
 from agents.personas.persona import Persona
 from scenarios.errors import InputError
+from scenarios.game import Game, seat_word
 from scenarios.moves import MoveRequest
 
 Part = str | EncodedImage
@@ -20,7 +21,7 @@ IMAGE_CONDITIONS = frozenset({"self-only", "both-images"})
 
 
 def seat_of(side: str) -> str:
-    return "first" if side == "a" else "second"
+    return seat_word(side)
 
 
 def condition_key(condition: str) -> str:
@@ -56,31 +57,15 @@ def fill(template: str, key: str, values: dict[str, Any]) -> str:
         raise InputError(f"prompts.{key}: bad template ({error})") from None
 
 
-def private_fields(request: MoveRequest) -> dict[str, Any]:
-    """The placeholders instructions may use, from what the scenario tells this side."""
-    private = request.private
-    fields: dict[str, Any] = {"role": request.role, "rounds_total": request.rounds_total}
-    if "reservation" in private:
-        fields["reservation"] = private["reservation"]
-        role = private.get("role", request.role)
-        fields["role"] = role
-        fields["reservation_meaning"] = (
-            "you will not pay more than that" if role == "buyer"
-            else "you will not sell for less than that")
-    if "values" in private and "items" in private:
-        items, values = private["items"], private["values"]
-        counts = private.get("counts", [])
-        inventory = [f"{n} {item}" for n, item in zip(counts, items)]
-        fields["inventory"] = (", ".join(inventory[:-1]) + " and " + inventory[-1]
-                               if len(inventory) > 1 else "".join(inventory))
-        fields["values"] = ", ".join(f"{item} {value}" for item, value in zip(items, values))
-    return fields
+def private_fields(request: MoveRequest, rules: Game) -> dict[str, Any]:
+    """The placeholders instructions may use, as the game fills them for this seat."""
+    return rules.prompt_fields(request)
 
 
 def first_message(prompts: dict[str, str], side: str, condition: str, request: MoveRequest,
                   persona: Persona | None, opponent: Persona | None,
                   own_image: EncodedImage | None, opponent_image: EncodedImage | None,
-                  appendix: str = "") -> tuple[Part, ...]:
+                  appendix: str = "", *, rules: Game) -> tuple[Part, ...]:
     """The first user message, exactly as the paper laid it out: [text own_image, own image,
     (both-images: text opponent_image, opponent image), instructions (+ appendix)]."""
     seat = seat_of(side)
@@ -109,27 +94,19 @@ def first_message(prompts: dict[str, str], side: str, condition: str, request: M
     instructions = lookup(prompts, "instructions", seat, condition)
     if instructions is None:
         raise InputError("prompts.instructions: the scenario has no instructions prompt")
-    text_ = fill(instructions, "instructions", private_fields(request))
+    text_ = fill(instructions, "instructions", private_fields(request, rules))
     parts.append(text_ + "\n" + appendix if appendix else text_)
     return tuple(parts)
 
 
-GAME_MOVES = {
-    "ultimatum": ("propose", "accept", "reject"),
-    "price-bargain": ("propose", "counter", "accept", "walk_away"),
-    "item-division": ("propose", "counter", "accept", "reject"),
-}
-
-
-def json_hints(prompts: dict[str, str], game: str, side: str, condition: str,
+def json_hints(prompts: dict[str, str], rules: Game, side: str, condition: str,
                request: MoveRequest) -> str:
     """What the JSON protocol appends to the instructions: the scenario's json_proposer and
-    json_responder texts (a player may hold both roles in one game), or a generic one."""
+    json_responder texts (a player may hold both roles in one game), or the game's own."""
     seat = seat_of(side)
-    found = [fill(t, key, private_fields(request)) for key in ("json_proposer", "json_responder")
+    fields = private_fields(request, rules)
+    found = [fill(t, key, fields) for key in ("json_proposer", "json_responder")
              if (t := lookup(prompts, key, seat, condition)) is not None]
     if found:
         return "\n".join(found)
-    kinds = ", ".join(f'"{k}"' for k in GAME_MOVES.get(game, ("propose", "accept", "reject")))
-    return (f'Answer with a JSON object only, with "move" (one of {kinds}), "offer" when you '
-            'propose or counter, and optionally a "message".')
+    return rules.json_hint()

@@ -172,10 +172,38 @@ def cmd_avatars_import(args: argparse.Namespace) -> int:
 
 def cmd_scenarios_list(args: argparse.Namespace) -> int:
     from scenarios.loader import builtin_names, load_scenario
+    from scenarios.registry import registered
 
     for name in builtin_names():
         s = load_scenario(name)
         print(f"{name:<16} {s.game:<14} {s.spec.description}")
+    print("\ngames (a scenario file's `game`):")
+    for entry in registered():
+        cls = entry.cls
+        seats = "" if cls is None else (f"{cls.min_seats} seats" if cls.min_seats == cls.max_seats
+                                        else f"{cls.min_seats}-{cls.max_seats} seats")
+        status = f"  BROKEN: {entry.error}" if entry.error else ""
+        print(f"{entry.name:<18} {seats:<10} {entry.origin}{status}")
+    return 0
+
+
+def cmd_scenarios_check(args: argparse.Namespace) -> int:
+    from scenarios.conformance import check_scenario
+    from scenarios.loader import load_scenario
+
+    if args.seeds < 1:
+        raise InputError(f"--seeds: at least 1 random match per seat count (got {args.seeds})")
+    scenario = load_scenario(args.file, Path.cwd())
+    problems = check_scenario(scenario, args.seeds)
+    rules = scenario.rules
+    if problems:
+        print(f"{args.file}: check failed: {problems[0]}", file=sys.stderr)
+        for more in problems[1:]:
+            print(f"  also: {more}", file=sys.stderr)
+        return 1
+    print(f"{args.file}: ok (game {scenario.game}, {rules.min_seats}..{rules.max_seats} seats, "
+          f"{args.seeds} seeds per seat count: random legal play ends and pays in range, "
+          "replays exactly, JSON and free-text offers read back, prompts render)")
     return 0
 
 
@@ -265,15 +293,22 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--out", required=True, metavar="POOL", help="new pool folder")
     i.set_defaults(func=cmd_avatars_import)
 
-    p = sub.add_parser("scenarios", help="list, show or validate scenarios")
+    p = sub.add_parser("scenarios", help="list, show, validate or check scenarios and games")
     scen = p.add_subparsers(dest="scenarios_command", required=True, parser_class=_Parser)
-    scen.add_parser("list", help="the built-in scenarios").set_defaults(func=cmd_scenarios_list)
+    scen.add_parser("list", help="the built-in scenarios and every registered game").set_defaults(
+        func=cmd_scenarios_list)
     s = scen.add_parser("show", help="print a scenario file (to copy and edit)")
     s.add_argument("name", help="a built-in scenario's name, or a scenario file")
     s.set_defaults(func=cmd_scenarios_show)
     v = scen.add_parser("validate", help="check a scenario file")
     v.add_argument("file", help="the scenario file (TOML)")
     v.set_defaults(func=cmd_scenarios_validate)
+    c = scen.add_parser("check", help="conformance check of a scenario's game (exit 1 when it "
+                                      "fails, with the reason)")
+    c.add_argument("file", help="a scenario file (TOML), or a built-in scenario's name")
+    c.add_argument("--seeds", type=int, default=20, help="random matches per seat count "
+                                                          "(default 20)")
+    c.set_defaults(func=cmd_scenarios_check)
 
     p = sub.add_parser("analyze", help="summarize a run")
     p.add_argument("run_dir", help="a run folder (made by run, demo or import-paper)")

@@ -242,7 +242,12 @@ def _agent_loc(error: ValidationError) -> Any:
 
 def check_scenario(config: RunConfig, scenario: Any) -> None:
     """What only the scenario can tell: a confederate's claims must lie in 0..pie (every turn
-    of a claim outside would be invalid)."""
+    of a claim outside would be invalid); a tournament's matches have two seats until the
+    N-seat engine is wired (issue 13, item 5)."""
+    if scenario.seats != 2:
+        raise InputError(f"{config._source}: field 'scenario': {scenario.name} is a "
+                         f"{scenario.seats}-seat game ({scenario.game}); tournaments play "
+                         "two-seat games for now (`persona-arena scenarios check` plays it)")
     pie = getattr(scenario.spec, "pie", None)
     for team, agent in sorted(config.agents.items()):
         if agent.claims and pie is not None:

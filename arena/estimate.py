@@ -7,7 +7,6 @@ assumed to be `reply_tokens` long. These are estimates for planning, not bills.
 """
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from agents.models.tokens import MESSAGE_OVERHEAD, image_tokens, text_tokens
@@ -26,10 +25,7 @@ def _image_size(path: Any, max_side: int | None) -> tuple[int, int]:
 
 def calls_per_side(scenario: Any) -> tuple[int, bool]:
     """Calls one seat makes in a match, and whether that is exact (True) or an upper bound."""
-    spec = scenario.spec
-    if spec.game == "ultimatum":  # an unreadable proposal voids its round: no response follows
-        return spec.rounds, False
-    return math.ceil(spec.max_turns / 2), False
+    return scenario.rules.calls_per_seat(scenario.seats), False
 
 
 def estimate(plan: Any, reply_tokens: int = 80) -> dict[str, Any]:
@@ -70,7 +66,8 @@ def estimate(plan: Any, reply_tokens: int = 80) -> dict[str, Any]:
                 condition = config.condition
                 placeholder = object()  # stands in for an encoded image: counted apart, below
                 parts = first_message(prompts, side, condition, request, persona, opponent,
-                                      placeholder, placeholder)  # type: ignore[arg-type]
+                                      placeholder, placeholder,  # type: ignore[arg-type]
+                                      rules=scenario.rules)
                 tokens = text_tokens(prompts.get("system", ""))
                 tokens += sum(text_tokens(p) for p in parts if isinstance(p, str))
                 images = 0

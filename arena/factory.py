@@ -81,7 +81,8 @@ class AgentFactory:
 
 # -- the built-in kinds ---------------------------------------------------------------------
 def _ultimatum_only(factory: AgentFactory, team: str, agent: AgentConfig) -> None:
-    if factory.scenario.game != "ultimatum":
+    """The surrogate and the confederate play the paper's protocol: a game of that family."""
+    if factory.scenario.rules.family != "ultimatum":
         raise InputError(f"agents.{team}.kind: '{agent.kind}' plays ultimatum scenarios only "
                          f"(scenario '{factory.scenario.name}' is {factory.scenario.game})")
 

@@ -182,10 +182,10 @@ def check_prompts(config: RunConfig, scenario: Scenario,
             request = requests.get(side, first)
             request = MoveRequest(request.scenario, side, request.role, 1, 0, request.legal, (),
                                   request.offer_on_table, request.private, request.rounds_total)
-            appendix = (json_hints(scenario.prompts, scenario.game, side, config.condition,
+            appendix = (json_hints(scenario.prompts, scenario.rules, side, config.condition,
                                    request) if agent.protocol == "json" else "")
             first_message(scenario.prompts, side, config.condition, request, persona, opponent,
-                          image, image, appendix)  # type: ignore[arg-type]
+                          image, image, appendix, rules=scenario.rules)  # type: ignore[arg-type]
             marker = lookup(scenario.prompts, "round_marker", seat_of(side), config.condition)
             if marker:
                 fill(marker, "round_marker", {"round": 1})
@@ -285,7 +285,7 @@ def build_llm_context(config: RunConfig, base: Path, scenario: Scenario,
             extractors.append(agent.extractor_model or agent.model)
             missing = [k for k in ("extract_claim", "extract_acceptance")
                        if k not in scenario.prompts]
-            if missing or scenario.game != "ultimatum":
+            if missing or scenario.rules.family != "ultimatum":
                 raise InputError(f"agents.{team}.extractor: 'llm' uses the paper's extraction "
                                  f"prompts, which scenario {scenario.name} lacks "
                                  f"({', '.join(missing) or 'not an ultimatum game'}); "

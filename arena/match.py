@@ -55,7 +55,7 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
                      condition: str, labels: tuple[str, str]) -> MatchRow:
     """Play a match to its end and return its rows; never raises for what a negotiator does."""
     started = time.perf_counter()
-    state = scenario.new_state()
+    state = scenario.new_state(seed=spec.seed)  # a game's own draws (a drawn proposer) replay
     records: list[TurnRecord] = []
     personas = {"a": spec.persona_a, "b": spec.persona_b}
     calls = prompt_tokens = completion_tokens = 0

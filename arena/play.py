@@ -93,7 +93,7 @@ def play(config_path: Path, persona: str | None = None, side: str | None = None,
     instructions = lookup(scenario.prompts, "instructions", seat_of(side), "none")
     if instructions:
         request = _first_request_of(scenario, side)
-        show(fill(instructions, "instructions", private_fields(request)).strip())
+        show(fill(instructions, "instructions", private_fields(request, scenario.rules)).strip())
 
     async def go() -> Any:
         try:

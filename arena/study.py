@@ -374,16 +374,6 @@ def open_study(config_path: Path, run_dir: Path, check_models: bool = True) -> S
 
 
 def private_lines(scenario: Scenario, request: MoveRequest) -> list[str]:
-    """What the scenario tells only this person (a reservation price, item values)."""
-    from agents.prompts import private_fields
-
-    fields = private_fields(request)
-    lines = []
-    if "reservation" in fields:
-        lines.append(f"You are the {fields['role']}. Your reservation price, which your "
-                     f"opponent does not know, is ${fields['reservation']:g}: "
-                     f"{fields['reservation_meaning']}.")
-    if "values" in fields:
-        lines.append(f"The items: {fields['inventory']}. What each item is worth to you: "
-                     f"{fields['values']}. Your opponent values them differently.")
-    return lines
+    """What the scenario tells only this person (a reservation price, item values), as the
+    game words it."""
+    return scenario.rules.private_lines(request)

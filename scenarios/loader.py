@@ -7,16 +7,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from scenarios.errors import InputError
+from scenarios.game import Game, GameSpec
 from scenarios.prompt_keys import check_prompts, is_variant
-from scenarios.schema import (GAMES, ItemDivisionSpec, PriceBargainSpec, ScenarioSpec,
-                              UltimatumSpec)
+from scenarios.registry import builtin_games, check_state_class, game_names, resolve_game
 from scenarios.state import MatchState
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
-_ADAPTER: TypeAdapter[Any] = TypeAdapter(ScenarioSpec)
 
 
 def format_validation_error(source: str, error: Any) -> str:
@@ -40,10 +39,11 @@ def format_validation_error(source: str, error: Any) -> str:
 
 @dataclass(frozen=True)
 class Scenario:
-    """Immutable rules; makes fresh match states."""
+    """Immutable rules (a game over one parsed spec); makes fresh match states."""
 
-    spec: UltimatumSpec | PriceBargainSpec | ItemDivisionSpec
+    spec: GameSpec
     source: str
+    rules: Game
 
     @property
     def name(self) -> str:
@@ -51,29 +51,23 @@ class Scenario:
 
     @property
     def game(self) -> str:
-        return self.spec.game
+        """The game's registered name (a plugin's `name`, not its module reference)."""
+        return self.rules.name
 
     @property
     def prompts(self) -> dict[str, str]:
         return self.spec.prompts
 
     @property
-    def roles(self) -> tuple[str, str]:
-        return self.spec.roles
+    def roles(self) -> tuple[str, ...]:
+        return self.rules.seat_roles()
 
-    def new_state(self) -> MatchState:
-        spec = self.spec
-        if isinstance(spec, UltimatumSpec):
-            from scenarios.games.ultimatum import UltimatumState
+    @property
+    def seats(self) -> int:
+        return self.rules.default_seats
 
-            return UltimatumState(spec)
-        if isinstance(spec, PriceBargainSpec):
-            from scenarios.games.bargain import PriceBargainState
-
-            return PriceBargainState(spec)
-        from scenarios.games.division import ItemDivisionState
-
-        return ItemDivisionState(spec)
+    def new_state(self, seats: int | None = None, seed: int = 0) -> MatchState:
+        return self.rules.new_state(seats, seed)
 
     def with_prompts(self, overrides: dict[str, str], source: str = "config") -> "Scenario":
         """The scenario with a config's `[prompts]` overrides. Overriding a key replaces it for
@@ -82,13 +76,14 @@ class Scenario:
         override, so they go too, unless the config overrides them as well. The overrides are
         checked against this scenario's game (placeholders), errors naming `source`."""
         try:
-            check_prompts(overrides, self.game)
+            check_prompts(overrides, self.rules.placeholder_names())
         except ValueError as error:
             raise InputError(f"{source}: {error}") from None
         shadowing = set(self.shadowed_by(overrides))
         prompts = {k: v for k, v in self.spec.prompts.items() if k not in shadowing}
         prompts.update(overrides)
-        return Scenario(self.spec.model_copy(update={"prompts": prompts}), self.source)
+        spec = self.spec.model_copy(update={"prompts": prompts})
+        return Scenario(spec, self.source, type(self.rules)(spec))
 
     def shadowed_by(self, overrides: dict[str, str]) -> list[str]:
         """The scenario's prompt keys an override set replaces without naming them."""
@@ -100,37 +95,37 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.toml"))
 
 
-def parse_scenario(data: dict[str, Any], source: str) -> Scenario:
+def parse_scenario(data: dict[str, Any], source: str, folder: Path | None = None) -> Scenario:
+    """Check a scenario's table against its game (found in the registry; a `module:Class` game
+    is also looked for in `folder`, the scenario file's own), its seats and its prompts."""
     if "game" not in data:
-        raise InputError(f"{source}: missing field 'game' (expected one of {', '.join(GAMES)})")
-    if data["game"] not in GAMES:
-        raise InputError(f"{source}: field 'game' must be one of {', '.join(GAMES)} "
-                         f"(got {data['game']!r})")
+        raise InputError(f"{source}: missing field 'game' (expected one of "
+                         f"{', '.join(game_names())}, or 'package.module:Class')")
+    cls = resolve_game(data["game"], source, folder)
     try:
-        spec = _ADAPTER.validate_python(data)
+        spec = cls.Spec.model_validate(data)
     except ValidationError as error:
-        raise InputError(format_validation_error(source, _strip_tag(error, data["game"]))) from None
-    return Scenario(spec, source)
-
-
-def _strip_tag(error: ValidationError, tag: str) -> ValidationError:
-    """Pydantic prefixes union locations with the tag; rebuild without it for clean messages."""
-    errors = []
-    for item in error.errors():
-        item = dict(item)
-        loc = tuple(item["loc"])
-        if loc and loc[0] == tag:
-            item["loc"] = loc[1:]
-        errors.append(item)
-    return _ErrorList(errors)  # type: ignore[return-value]
-
-
-class _ErrorList:
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        self._errors = errors
-
-    def errors(self) -> list[dict[str, Any]]:
-        return self._errors
+        raise InputError(format_validation_error(source, error)) from None
+    rules = cls(spec)
+    seats = rules.default_seats
+    if not rules.min_seats <= seats <= rules.max_seats:
+        raise InputError(f"{source}: field 'seats': game {cls.name} takes "
+                         f"{rules.min_seats}..{rules.max_seats} seats (got {seats})")
+    try:
+        check_prompts(spec.prompts, rules.placeholder_names())
+    except ValueError as error:
+        raise InputError(f"{source}: {error}") from None
+    if cls not in builtin_games().values():  # a user's game: its state must have what the
+        # engine calls, found now rather than in every match
+        try:
+            state = rules.new_state()
+        except InputError:
+            raise
+        except Exception as error:
+            raise InputError(f"{source}: game {data['game']}: start() fails "
+                             f"({type(error).__name__}: {error})") from None
+        check_state_class(state, f"{source}: game {data['game']}")
+    return Scenario(spec, source, rules)
 
 
 def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
@@ -151,7 +146,7 @@ def read_toml(path: Path, what: str = "file") -> dict[str, Any]:
 
 
 def load_scenario_file(path: Path) -> Scenario:
-    return parse_scenario(read_toml(path, "scenario file"), str(path))
+    return parse_scenario(read_toml(path, "scenario file"), str(path), Path(path).parent)
 
 
 @lru_cache(maxsize=64)

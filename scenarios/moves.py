@@ -24,19 +24,22 @@ PROPOSE, ACCEPT, REJECT = MoveKind.PROPOSE, MoveKind.ACCEPT, MoveKind.REJECT
 COUNTER, WALK_AWAY, MESSAGE, INVALID = (MoveKind.COUNTER, MoveKind.WALK_AWAY, MoveKind.MESSAGE,
                                         MoveKind.INVALID)
 OFFER_KINDS = frozenset({PROPOSE, COUNTER})
+SIDES = ("a", "b", "c", "d", "e", "f", "g", "h")  # seat letters in seat order; a moves first
+MAX_SEATS = len(SIDES)
 
 
 @dataclass(frozen=True, slots=True)
 class Move:
     """One player's move.
 
-    `offer` is scenario-specific: a number (ultimatum: dollars the proposer keeps; price-bargain:
-    the price) or a tuple of item counts the proposer keeps (item-division). `reason` explains an
-    `invalid` move.
+    `offer` is the game's own (its `Game.move_to_json`/`move_from_json` translate it): a number
+    (ultimatum: dollars the proposer keeps; price-bargain: the price) or a tuple (item-division:
+    the counts the proposer keeps; job-offer: an option per issue; majority-division: every
+    seat's share). It stays hashable and JSON-encodable. `reason` explains an `invalid` move.
     """
 
     kind: MoveKind
-    offer: float | tuple[int, ...] | None = None
+    offer: Any = None
     reason: str = ""
 
     def __post_init__(self) -> None:
@@ -58,7 +61,7 @@ class Turn:
 
     index: int
     round: int
-    side: str  # "a" or "b"
+    side: str  # "a", "b", ... (SIDES)
     role: str  # scenario role name, e.g. "proposer", "buyer"
     move: Move
     text: str
@@ -76,13 +79,13 @@ class MoveRequest:
     turn_index: int
     legal: frozenset[MoveKind]
     history: tuple[Turn, ...]
-    offer_on_table: float | tuple[int, ...] | None = None
+    offer_on_table: Any = None
     private: dict[str, Any] = field(default_factory=dict)
     rounds_total: int = 0
 
     def __post_init__(self) -> None:
-        if self.side not in ("a", "b"):
-            raise ValueError(f"side must be 'a' or 'b', not {self.side!r}")
+        if self.side not in SIDES:
+            raise ValueError(f"side must be one of {', '.join(SIDES)}, not {self.side!r}")
         if not self.legal:
             raise ValueError("a move request needs at least one legal move kind")
 

@@ -11,19 +11,12 @@ import difflib
 import re
 import string
 
-PROMPT_SEATS = ("first", "second")
+PROMPT_SEATS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 PROMPT_CONDITIONS = ("self_only", "both_images", "text", "none")  # conditions, '-' as '_'
 VARIANT_SUFFIXES = frozenset(
     [*PROMPT_SEATS, *PROMPT_CONDITIONS,
      *(f"{seat}_{cond}" for seat in PROMPT_SEATS for cond in PROMPT_CONDITIONS)])
 
-# the placeholders each game's instructions (and JSON hints) are filled with
-_GAME_FIELDS = {
-    "ultimatum": frozenset({"role", "rounds_total"}),
-    "price-bargain": frozenset({"role", "rounds_total", "reservation", "reservation_meaning"}),
-    "item-division": frozenset({"role", "rounds_total", "inventory", "values"}),
-}
-_ALL_GAME_FIELDS = frozenset().union(*_GAME_FIELDS.values())
 GAME_TEMPLATES = ("instructions", "json_proposer", "json_responder")
 # templates filled with fixed placeholders (str.format; {{ and }} for literal braces)
 TEMPLATES: dict[str, frozenset[str]] = {
@@ -57,9 +50,10 @@ def base_key(key: str) -> str | None:
     return None
 
 
-def check_prompts(prompts: dict[str, str], game: str | None) -> None:
-    """Raise ValueError naming the first bad prompt key (in sorted order). With `game` None
-    (a config's overrides, before the scenario is known) placeholders of any game pass."""
+def check_prompts(prompts: dict[str, str], fields: frozenset[str] | None) -> None:
+    """Raise ValueError naming the first bad prompt key (in sorted order). `fields` are the
+    placeholders the game fills (Game.placeholder_names); with None (a config's overrides,
+    before the scenario is known) any plain placeholder passes, checked later."""
     for key in sorted(prompts):
         base = base_key(key)
         if base is None:
@@ -76,14 +70,13 @@ def check_prompts(prompts: dict[str, str], game: str | None) -> None:
         elif base in TEMPLATES:
             check_template(key, value, TEMPLATES[base])
         elif base in GAME_TEMPLATES:
-            allowed = _GAME_FIELDS.get(game, _ALL_GAME_FIELDS) if game else _ALL_GAME_FIELDS
-            check_template(key, value, allowed)
+            check_template(key, value, fields)
 
 
-def check_template(key: str, template: str, allowed: frozenset[str]) -> None:
-    """Only plain placeholder names from `allowed` (no attribute or index access, no nested
-    fields); a broken template is refused as such."""
-    known = ", ".join(sorted(allowed)) or "none"
+def check_template(key: str, template: str, allowed: frozenset[str] | None) -> None:
+    """Only plain placeholder names from `allowed` (any plain name when None; no attribute or
+    index access, no nested fields); a broken template is refused as such."""
+    known = ", ".join(sorted(allowed)) if allowed else "none"
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as error:
@@ -95,7 +88,7 @@ def check_template(key: str, template: str, allowed: frozenset[str]) -> None:
         if not name.isidentifier():
             raise ValueError(f"field 'prompts.{key}': placeholder {{{name}}} is not a plain "
                              f"name (known: {known}; write {{{{ and }}}} for literal braces)")
-        if name not in allowed:
+        if allowed is not None and name not in allowed:
             raise ValueError(f"field 'prompts.{key}': unknown placeholder {{{name}}} (known: "
                              f"{known}; write {{{{ and }}}} for literal braces)")
         if spec and ("{" in spec or "}" in spec):

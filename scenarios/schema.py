@@ -1,35 +1,19 @@
 """Scenario files: the immutable rules of a negotiation, checked once when loaded.
 
-A scenario file is TOML. `game` picks the rules engine; the other keys are that game's
+A scenario file is TOML. `game` picks the rules (scenarios.registry); the other keys are that game's
 parameters; `[prompts]` holds the texts an LLM negotiator is shown. Unknown keys are errors.
 """
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from scenarios.prompt_keys import check_prompts
+from scenarios.game import GameSpec, Strict
 
-
-class _Strict(BaseModel):
-    # inf and nan are valid TOML floats but no valid pie, price or reservation; strict: a
-    # bool is no count (`rounds = true` is not one round), a float no int
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
-
-
-class _ScenarioBase(_Strict):
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    description: str = ""
-    units: str = "dollars"
-    # Prompt templates for LLM negotiators; keys are looked up with fallbacks, see agents/prompts.
-    prompts: dict[str, str] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _check_prompts(self) -> "_ScenarioBase":
-        check_prompts(self.prompts, getattr(self, "game", None))
-        return self
+_Strict = Strict
+_ScenarioBase = GameSpec  # every built-in spec: name, description, units, prompts (+ game)
 
 
 MAX_STEPS = 1_000_000  # claims a pie holds; finer steps than this are no granularity at all
@@ -130,9 +114,3 @@ class ItemDivisionSpec(_ScenarioBase):
     @property
     def roles(self) -> tuple[str, str]:
         return ("first", "second")
-
-
-ScenarioSpec = Annotated[
-    Union[UltimatumSpec, PriceBargainSpec, ItemDivisionSpec], Field(discriminator="game")
-]
-GAMES = ("ultimatum", "price-bargain", "item-division")

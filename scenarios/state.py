@@ -5,26 +5,56 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from scenarios.moves import Move, MoveKind, MoveRequest, Turn
+from scenarios.moves import SIDES, Move, MoveKind, MoveRequest, Turn
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """How a finished match scored, computed in code."""
+    """How a finished match scored, computed in code: one payoff and share per seat, in seat
+    order (a, b, c, ...). Two-seat readers keep `payoff_a`/`payoff_b`/`share_a`/`share_b`."""
 
-    payoff_a: float
-    payoff_b: float
+    payoffs: tuple[float, ...]
     deal: bool  # at least one agreement was reached
     agreements: int  # agreements reached (rounds accepted in repeated games)
-    share_a: float | None  # each side's payoff as a share of what was there to win
-    share_b: float | None
+    shares: tuple[float | None, ...]  # each seat's payoff as a share of what was there to win
     n_turns: int
+
+    @staticmethod
+    def pair(payoff_a: float, payoff_b: float, deal: bool, agreements: int,
+             share_a: float | None, share_b: float | None, n_turns: int) -> "Outcome":
+        """A two-seat outcome (the built-in two-player games)."""
+        return Outcome((payoff_a, payoff_b), deal, agreements, (share_a, share_b), n_turns)
+
+    @property
+    def payoff_a(self) -> float:
+        return self.payoffs[0]
+
+    @property
+    def payoff_b(self) -> float:
+        return self.payoffs[1]
+
+    @property
+    def share_a(self) -> float | None:
+        return self.shares[0]
+
+    @property
+    def share_b(self) -> float | None:
+        return self.shares[1]
+
+    def by_side(self) -> dict[str, tuple[float, float | None]]:
+        """Payoff and share per side letter."""
+        return {SIDES[i]: (p, s) for i, (p, s) in enumerate(zip(self.payoffs, self.shares))}
 
 
 class MatchState:
-    """A mutable match in progress. Subclasses implement the game's rules."""
+    """A mutable match in progress. Subclasses implement the game's rules.
+
+    A state is made by its game (`Game.new_state`) and keeps a reference to it in `game`, so
+    that an agent holding only a state (or a request's scenario) can ask the rules.
+    """
 
     scenario_name: str = ""
+    game: Any = None  # the Game that made this state (set by Game.new_state)
 
     def __init__(self) -> None:
         self.turns: list[Turn] = []
@@ -59,7 +89,8 @@ class MatchState:
         raise NotImplementedError
 
     def describe_offer(self, offer: Any, side: str) -> str:
-        """A short human text for an offer (scripted agents and transcripts)."""
+        """A short human text for an offer (scripted agents and transcripts); the game's own
+        free-text reader must read it back (the conformance check tries)."""
         return str(offer)
 
     def step(self, move: Move, text: str = "") -> Turn:
@@ -69,3 +100,6 @@ class MatchState:
         if why is not None:
             move = Move.invalid(why)
         return self.apply(move, text)
+
+
+__all__ = ["MatchState", "Outcome", "MoveKind"]

@@ -446,8 +446,8 @@ CORPUS: dict[str, Case] = {
         "field 'prompts.round_marker': placeholder {round.__class__.__mro__} is not a plain name"),
     "scenario placeholder of another game": Case(scenario_file(
         ULTIMATUM + '[prompts]\ninstructions_first = "Your reservation is {reservation}."\n'),
-        "field 'prompts.instructions_first': unknown placeholder {reservation} (known: role, "
-        "rounds_total"),
+        "field 'prompts.instructions_first': unknown placeholder {reservation} (known: "
+        "alternate, description, name, others, pie, role, roles, rounds, rounds_total, "),
     "scenario duplicate item names": Case(scenario_file(DIVISION.replace("{second}", "book")),
                                           "scenario.toml: field 'items.1.name': duplicate item "
                                           "name 'book'"),

@@ -100,6 +100,11 @@ def check_outcome(spec: Any, state: Any) -> None:
                                 rel_tol=1e-9, abs_tol=1e-6)
         else:
             assert o.payoff_a == o.payoff_b == 0
+    elif spec.game != "item-division":  # the other games: the bounds they declare
+        rules, seats = state.game, len(o.payoffs)
+        low, high = rules.payoff_range(seats)
+        assert len(state.turns) <= rules.max_turns(seats)
+        assert all(low - 1e-9 <= p <= high + 1e-9 for p in o.payoffs)
     else:
         assert len(state.turns) <= spec.max_turns and o.agreements in (0, 1)
         whole_a = sum(v * i.count for v, i in zip(spec.values_a, spec.items))

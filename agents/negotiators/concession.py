@@ -7,13 +7,15 @@ agent would ask next.
 """
 from __future__ import annotations
 
-from scenarios.moves import ACCEPT, COUNTER, PROPOSE, Move, MoveKind, MoveRequest, Reply
+from scenarios.moves import (ACCEPT, COUNTER, OFFER_KINDS, PROPOSE, REJECT, WALK_AWAY, Move,
+                             MoveRequest, Reply)
 
 TACTICS = {"boulware": 0.2, "linear": 1.0, "conceder": 5.0}
 
 
 class ConcessionNegotiator:
-    """Plays `price-bargain`, `item-division` and `ultimatum` scenarios without any randomness."""
+    """Plays every game without any randomness: a game's own tactic where it has one (the
+    ultimatum, price and item built-ins keep theirs), else the game-generic aspiration."""
 
     def __init__(self, scenario, tactic: str = "linear", exponent: float | None = None,
                  reservation_share: float = 0.0, name: str | None = None) -> None:
@@ -24,79 +26,55 @@ class ConcessionNegotiator:
         if exponent <= 0:
             raise ValueError("the concession exponent must be positive")
         self.spec = scenario.spec
-        self.game = scenario.game
+        self.rules = scenario.rules
+        self.seats = scenario.seats
         self.e = exponent
         self.reservation_share = reservation_share
         self.name = name or f"concession-{tactic}"
-        self._bundles: list[tuple[float, tuple[int, ...]]] | None = None
-
-    def _time(self, request: MoveRequest) -> float:
-        total = max(request.rounds_total - 1, 1)
-        return min(request.turn_index / total, 1.0)
+        self._space: list[tuple[float, int, object]] | None = None
+        self._state = None  # a state of the game, for describing offers only
 
     def _target_share(self, request: MoveRequest) -> float:
         """Share of the way from the reservation (0) to the best outcome (1) still demanded."""
-        t = self._time(request)
+        t = self.rules.progress(request)
         floor = self.reservation_share
         return 1.0 - (1.0 - floor) * t ** (1.0 / self.e)
 
     async def act(self, request: MoveRequest) -> Reply:
-        if self.game == "price-bargain":
-            return self._price(request)
-        if self.game == "item-division":
-            return self._items(request)
-        return self._ultimatum(request)
-
-    def _price(self, request: MoveRequest) -> Reply:
-        spec = self.spec
-        reservation = request.private["reservation"]
-        seller = request.role == "seller"
-        best = spec.price_max if seller else spec.price_min
         share = self._target_share(request)
-        price = round(reservation + (best - reservation) * share, 2)
+        own = self.rules.concession(request, share)  # a game's own tactic, if it has one
+        return own if own is not None else self._aspire(request, share)
+
+    def _aspire(self, request: MoveRequest, share: float) -> Reply:
+        """The game-generic aspiration: demand `share` of the way from the reservation value
+        to the best offer the game lists for this seat; accept an offer on the table worth as
+        much; otherwise make the least demanding offer that still meets the target."""
+        rules, side = self.rules, request.side
+        floor = rules.reservation_value(side, request)
+        if self._space is None:
+            space = [(rules.offer_value(o, side, side, request), i, o)
+                     for i, o in enumerate(rules.offer_space(request))]
+            self._space = sorted(space, key=lambda v: (v[0], v[1]))
+        best = self._space[-1][0] if self._space else floor
+        target = floor + (best - floor) * share
         table = request.offer_on_table
-        if table is not None:
-            acceptable = table >= price if seller else table <= price
-            if acceptable:
-                return Reply(Move(ACCEPT), f"I accept ${float(table):,.2f}.")
-        kind = PROPOSE if PROPOSE in request.legal else COUNTER
-        return Reply(Move(kind, price), f"I offer ${price:,.2f}.")
+        if table is not None and ACCEPT in request.legal:
+            by = next((t.side for t in reversed(request.history) if t.move.kind in OFFER_KINDS),
+                      side)
+            if rules.offer_value(table, side, by, request) >= target - 1e-9:
+                return Reply(Move(ACCEPT), "I accept.")
+        kind = PROPOSE if PROPOSE in request.legal else COUNTER if COUNTER in request.legal \
+            else None
+        if kind is None or not self._space:
+            if REJECT in request.legal:
+                return Reply(Move(REJECT), "I reject.")
+            if WALK_AWAY in request.legal:
+                return Reply(Move(WALK_AWAY), "I walk away.")
+            return Reply(Move(ACCEPT), "I accept.")
+        choice = next((o for v, _, o in self._space if v >= target - 1e-9), self._space[-1][2])
+        return Reply(Move(kind, choice), self._describe(choice, side))
 
-    def _items(self, request: MoveRequest) -> Reply:
-        values = request.private["values"]
-        counts = request.private["counts"]
-        if self._bundles is None:
-            import itertools
-
-            bundles = []
-            for bundle in itertools.product(*(range(c + 1) for c in counts)):
-                worth = float(sum(v * n for v, n in zip(values, bundle)))
-                # among equal worth, leave the opponent more items
-                bundles.append((worth, tuple(bundle)))
-            bundles.sort(key=lambda wb: (wb[0], -sum(wb[1])))
-            self._bundles = bundles
-        whole = self._bundles[-1][0]
-        target = whole * self._target_share(request)
-        table = request.offer_on_table
-        if table is not None:
-            # the table holds what the other side keeps; I would get the rest
-            mine = tuple(c - n for c, n in zip(counts, table))
-            worth = float(sum(v * n for v, n in zip(values, mine)))
-            if worth >= target:
-                return Reply(Move(MoveKind.ACCEPT), "I accept.")
-        choice = next(b for w, b in self._bundles if w >= target - 1e-9)
-        kind = MoveKind.PROPOSE if MoveKind.PROPOSE in request.legal else MoveKind.COUNTER
-        items = request.private["items"]
-        text = "I take " + ", ".join(f"{n} {name}" for n, name in zip(choice, items))
-        return Reply(Move(kind, choice), text)
-
-    def _ultimatum(self, request: MoveRequest) -> Reply:
-        pie = self.spec.pie
-        share = self._target_share(request)
-        claim = round(pie / 2 + pie / 2 * share)
-        if request.role == "proposer":
-            return Reply(Move(MoveKind.PROPOSE, float(claim)), f"${claim} for me.")
-        offer_to_me = pie - float(request.offer_on_table)  # type: ignore[arg-type]
-        if offer_to_me >= pie - claim:
-            return Reply(Move(MoveKind.ACCEPT), "I accept.")
-        return Reply(Move(MoveKind.REJECT), "I reject.")
+    def _describe(self, offer: object, side: str) -> str:
+        if self._state is None:
+            self._state = self.rules.new_state(self.seats)
+        return self._state.describe_offer(offer, side)

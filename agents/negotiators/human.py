@@ -30,16 +30,6 @@ _YES = frozenset({"y", "yes", "ok", "okay", "deal", "accept", "accepted", "agree
 _NO = frozenset({"n", "no", "nope", "reject", "rejected", "decline", "refuse"})
 _WALK = frozenset({"walk", "walk away", "leave", "quit", "no deal"})
 
-HINTS = {  # examples of input per game and role; a game without an entry gets a generic hint
-    "ultimatum": {"proposer": "e.g. \"90/10\", \"90\" (what you keep) or \"I take $60 and you "
-                              "get $40\"",
-                  "responder": "e.g. \"accept\" or \"reject\""},
-    "price-bargain": {"": "a price (\"55\" or \"I offer $55\"), \"accept\", or \"walk away\""},
-    "item-division": {"": "what you keep, e.g. \"2 1 0\" or \"I take 2 books, 1 hats and 0 "
-                          "balls\"; or \"accept\" / \"reject\""},
-}
-
-
 def money(scenario: Scenario, value: float) -> str:
     units = scenario.spec.units
     if units in ("dollars", "dollar", "$", "USD"):
@@ -57,8 +47,7 @@ def _number(text: str) -> float | None:
 
 def hint(scenario: Scenario, request: MoveRequest) -> str:
     """What to type here, for the person's screen."""
-    hints = HINTS.get(scenario.game, {})
-    found = hints.get(request.role) or hints.get("")
+    found = scenario.rules.hint(request.role)  # the game's examples, per role
     if found:
         return found
     kinds = sorted(k.value.replace("_", " ") for k in request.legal)
@@ -66,13 +55,9 @@ def hint(scenario: Scenario, request: MoveRequest) -> str:
 
 
 def _offer_range(scenario: Scenario) -> tuple[float, float] | None:
-    """The numbers a one-number offer may take (a claim of the pie, or a price)."""
-    spec = scenario.spec
-    if hasattr(spec, "pie"):
-        return 0.0, float(spec.pie)  # type: ignore[attr-defined]
-    if hasattr(spec, "price_min"):
-        return float(spec.price_min), float(spec.price_max)  # type: ignore[attr-defined]
-    return None
+    """The numbers a one-number offer may take (a claim of the pie, or a price), as the game
+    says; None when its offers are no single number."""
+    return scenario.rules.offer_range()
 
 
 def read_input(scenario: Scenario, text: str, request: MoveRequest) -> Move:
@@ -207,7 +192,9 @@ def describe_move(scenario: Scenario, move: Move, request: MoveRequest) -> str:
             mine = ", ".join(f"{n} {i.name}" for n, i in zip(kept, items))
             theirs = ", ".join(f"{i.count - n} {i.name}" for n, i in zip(kept, items))
             return f"you {verb}: you keep {mine}; they get {theirs}"
-        return f"you {verb} {move.offer}"
+        words = scenario.rules.offer_terms(move.offer)
+        return (f"you {verb}: {words}" if words is not None else
+                f"you {verb}: {scenario.new_state().describe_offer(move.offer, request.side)}")
     if kind is ACCEPT:
         return "you accept " + _their_offer(scenario, table)
     if kind is REJECT:
@@ -236,7 +223,8 @@ def _their_offer(scenario: Scenario, offer: Any) -> str:
         items = spec.items  # type: ignore[attr-defined]
         mine = ", ".join(f"{i.count - n} {i.name}" for n, i in zip(offer, items))
         return f"their split: you get {mine}"
-    return f"their offer {offer}"
+    words = scenario.rules.offer_terms(offer)
+    return f"their offer ({words})" if words is not None else f"their offer {offer}"
 
 
 def legal_words(request: MoveRequest) -> str:

@@ -43,7 +43,7 @@ class JsonMove(BaseModel):
     move: str
     claim: float | None = None
     price: float | None = None
-    offer: float | list[int] | None = None
+    offer: Any = None  # the game's own (Game.offer_from_json): a number, counts, options ...
     keep: list[int] | None = None
     message: str = ""
 
@@ -175,10 +175,11 @@ class LLMNegotiator:
         system = self._prompt("system")
         if system:
             self.history.append(ChatMessage("system", system))
-        appendix = json_hints(self.prompts, self.scenario.game, self.side, self.condition,
+        appendix = json_hints(self.prompts, self.scenario.rules, self.side, self.condition,
                               request) if self.protocol == "json" else ""
         parts = first_message(self.prompts, self.side, self.condition, request, self.persona,
-                              self.opponent, self.own_image, self.opponent_image, appendix)
+                              self.opponent, self.own_image, self.opponent_image, appendix,
+                              rules=self.scenario.rules)
         self.history.append(ChatMessage("user", parts))
 
     def _mark(self, round_: int) -> None:
@@ -256,16 +257,14 @@ class LLMNegotiator:
         except ValueError:
             legal = ", ".join(sorted(k.value for k in request.legal))
             return None, f'"move" must be one of {legal} (got {parsed.move!r})'
-        offer: Any = None
-        if kind in (MoveKind.PROPOSE, MoveKind.COUNTER):
-            amount = parsed.amount()
-            if amount is None:
-                return None, f'a "{kind.value}" move needs an amount ("claim", "price" or "offer")'
-            offer = tuple(int(n) for n in amount) if isinstance(amount, list) else float(amount)
+        data = parsed.model_dump(exclude_none=True)
+        data["move"] = kind.value
         try:
-            move = Move(kind, offer)
+            move = self.scenario.rules.move_from_json(data)
         except ValueError as problem:
             return None, str(problem)
+        if isinstance(move, str):
+            return None, move
         why = self.scenario.new_state().check(move, request)
         if why is not None:
             return None, why

@@ -4,8 +4,10 @@ from __future__ import annotations
 import random
 import re
 
+from scenarios.game import Game
 from scenarios.moves import (ACCEPT, COUNTER, PROPOSE, WALK_AWAY, Move, MoveKind, MoveRequest,
-                             Turn)
+                             Reply, Turn)
+from scenarios.builtins import builtin
 from scenarios.schema import PriceBargainSpec
 from scenarios.state import MatchState, Outcome
 from scenarios.text import looks_like_acceptance, looks_like_walk_away
@@ -90,7 +92,7 @@ class PriceBargainState(MatchState):
         deal = self.deal_price is not None
         share_a = a / surplus if surplus > 0 else None
         share_b = b / surplus if surplus > 0 else None
-        return Outcome(a, b, deal, int(deal), share_a, share_b, len(self.turns))
+        return Outcome.pair(a, b, deal, int(deal), share_a, share_b, len(self.turns))
 
     def read(self, text: str, request: MoveRequest) -> Move:
         if MoveKind.WALK_AWAY in request.legal and looks_like_walk_away(text):
@@ -113,3 +115,55 @@ class PriceBargainState(MatchState):
 
     def describe_offer(self, offer: object, side: str) -> str:
         return f"${float(offer):,.2f}"  # type: ignore[arg-type]
+
+
+@builtin
+class PriceBargainGame(Game):
+    name = "price-bargain"
+    Spec = PriceBargainSpec
+    moves = ("propose", "counter", "accept", "walk_away")
+    placeholders = frozenset({"reservation", "reservation_meaning"})
+    hints = {"": "a price (\"55\" or \"I offer $55\"), \"accept\", or \"walk away\""}
+    spec: PriceBargainSpec
+
+    @property
+    def roles(self) -> tuple[str, ...]:  # type: ignore[override]
+        return self.spec.roles
+
+    def start(self, seats: int, rng: random.Random) -> PriceBargainState:
+        return PriceBargainState(self.spec)
+
+    def payoff_range(self, seats: int) -> tuple[float, float]:
+        span = self.spec.price_max - self.spec.price_min
+        return -span, span
+
+    def offer_range(self) -> tuple[float, float]:
+        return float(self.spec.price_min), float(self.spec.price_max)
+
+    def prompt_fields(self, request: MoveRequest) -> dict:
+        fields = super().prompt_fields(request)
+        role = request.private.get("role", request.role)
+        fields.update(role=role, reservation=request.private["reservation"],
+                      reservation_meaning=("you will not pay more than that" if role == "buyer"
+                                           else "you will not sell for less than that"))
+        return fields
+
+    def private_lines(self, request: MoveRequest) -> list[str]:
+        fields = self.prompt_fields(request)
+        return [f"You are the {fields['role']}. Your reservation price, which your opponent does "
+                f"not know, is ${fields['reservation']:g}: {fields['reservation_meaning']}."]
+
+    def concession(self, request: MoveRequest, share: float) -> Reply:
+        """Ask from the best price towards the reservation; accept a price as good as the ask."""
+        spec = self.spec
+        reservation = request.private["reservation"]
+        seller = request.role == "seller"
+        best = spec.price_max if seller else spec.price_min
+        price = round(reservation + (best - reservation) * share, 2)
+        table = request.offer_on_table
+        if table is not None:
+            acceptable = table >= price if seller else table <= price
+            if acceptable:
+                return Reply(Move(ACCEPT), f"I accept ${float(table):,.2f}.")
+        kind = PROPOSE if PROPOSE in request.legal else COUNTER
+        return Reply(Move(kind, price), f"I offer ${price:,.2f}.")

@@ -5,7 +5,9 @@ import itertools
 import random
 import re
 
-from scenarios.moves import Move, MoveKind, MoveRequest, Turn
+from scenarios.game import Game
+from scenarios.moves import Move, MoveKind, MoveRequest, Reply, Turn
+from scenarios.builtins import builtin
 from scenarios.schema import ItemDivisionSpec
 from scenarios.state import MatchState, Outcome
 from scenarios.text import looks_like_acceptance, looks_like_rejection
@@ -91,7 +93,7 @@ class ItemDivisionState(MatchState):
         whole_a = self.value("a", self.counts)
         whole_b = self.value("b", self.counts)
         deal = self.deal is not None
-        return Outcome(a, b, deal, int(deal), a / whole_a, b / whole_b, len(self.turns))
+        return Outcome.pair(a, b, deal, int(deal), a / whole_a, b / whole_b, len(self.turns))
 
     def read(self, text: str, request: MoveRequest) -> Move:
         if MoveKind.ACCEPT in request.legal and looks_like_acceptance(text):
@@ -129,3 +131,67 @@ class ItemDivisionState(MatchState):
         bundle = tuple(offer)  # type: ignore[arg-type]
         parts = [f"{n} {item.name}" for n, item in zip(bundle, self.spec.items)]
         return "I take " + ", ".join(parts) + "; you get the rest"
+
+
+@builtin
+class ItemDivisionGame(Game):
+    name = "item-division"
+    Spec = ItemDivisionSpec
+    moves = ("propose", "counter", "accept", "reject")
+    placeholders = frozenset({"inventory", "values"})
+    hints = {"": "what you keep, e.g. \"2 1 0\" or \"I take 2 books, 1 hats and 0 balls\"; "
+                 "or \"accept\" / \"reject\""}
+    spec: ItemDivisionSpec
+
+    def __init__(self, spec: ItemDivisionSpec) -> None:
+        super().__init__(spec)
+        self._bundles: dict[tuple[int, ...], list[tuple[float, tuple[int, ...]]]] = {}
+
+    def start(self, seats: int, rng: random.Random) -> ItemDivisionState:
+        return ItemDivisionState(self.spec)
+
+    def payoff_range(self, seats: int) -> tuple[float, float]:
+        whole = [sum(v * i.count for v, i in zip(values, self.spec.items))
+                 for values in (self.spec.values_a, self.spec.values_b)]
+        return 0.0, float(max(whole))
+
+    def prompt_fields(self, request: MoveRequest) -> dict:
+        fields = super().prompt_fields(request)
+        private = request.private
+        items, values, counts = private["items"], private["values"], private.get("counts", [])
+        inventory = [f"{n} {item}" for n, item in zip(counts, items)]
+        fields["inventory"] = (", ".join(inventory[:-1]) + " and " + inventory[-1]
+                               if len(inventory) > 1 else "".join(inventory))
+        fields["values"] = ", ".join(f"{item} {value}" for item, value in zip(items, values))
+        return fields
+
+    def private_lines(self, request: MoveRequest) -> list[str]:
+        fields = self.prompt_fields(request)
+        return [f"The items: {fields['inventory']}. What each item is worth to you: "
+                f"{fields['values']}. Your opponent values them differently."]
+
+    def concession(self, request: MoveRequest, share: float) -> Reply:
+        """Keep the least valuable bundle still worth the target; accept a rest worth it."""
+        values = request.private["values"]
+        counts = request.private["counts"]
+        key = tuple(values)
+        bundles = self._bundles.get(key)
+        if bundles is None:
+            bundles = []
+            for bundle in itertools.product(*(range(c + 1) for c in counts)):
+                worth = float(sum(v * n for v, n in zip(values, bundle)))
+                bundles.append((worth, tuple(bundle)))  # among equal worth, leave more items
+            bundles.sort(key=lambda wb: (wb[0], -sum(wb[1])))
+            self._bundles[key] = bundles
+        target = bundles[-1][0] * share
+        table = request.offer_on_table
+        if table is not None:
+            # the table holds what the other side keeps; I would get the rest
+            mine = tuple(c - n for c, n in zip(counts, table))
+            if float(sum(v * n for v, n in zip(values, mine))) >= target:
+                return Reply(Move(MoveKind.ACCEPT), "I accept.")
+        choice = next(b for w, b in bundles if w >= target - 1e-9)
+        kind = MoveKind.PROPOSE if MoveKind.PROPOSE in request.legal else MoveKind.COUNTER
+        items = request.private["items"]
+        text = "I take " + ", ".join(f"{n} {name}" for n, name in zip(choice, items))
+        return Reply(Move(kind, choice), text)

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import random
 
-from scenarios.moves import ACCEPT, PROPOSE, REJECT, Move, MoveKind, MoveRequest, Turn
+from scenarios.game import Game
+from scenarios.moves import ACCEPT, PROPOSE, REJECT, Move, MoveKind, MoveRequest, Reply, Turn
+from scenarios.builtins import builtin
 from scenarios.schema import UltimatumSpec
 from scenarios.state import MatchState, Outcome
 
@@ -89,7 +91,7 @@ class UltimatumState(MatchState):
     def outcome(self) -> Outcome:
         total = self.spec.pie * self.spec.rounds
         a, b = self.payoff["a"], self.payoff["b"]
-        return Outcome(a, b, self.agreements > 0, self.agreements, a / total, b / total,
+        return Outcome.pair(a, b, self.agreements > 0, self.agreements, a / total, b / total,
                        len(self.turns))
 
     def read(self, text: str, request: MoveRequest) -> Move:
@@ -114,3 +116,45 @@ class UltimatumState(MatchState):
     def describe_offer(self, offer: object, side: str) -> str:
         claim = float(offer)  # type: ignore[arg-type]
         return f"${claim:g} for me and ${self.spec.pie - claim:g} for you"
+
+
+@builtin
+class UltimatumGame(Game):
+    """The paper's game; `family = "ultimatum"` lets the surrogate, the confederate and the
+    paper's LLM extractor play it (and any plugin game that keeps its protocol)."""
+
+    name = "ultimatum"
+    Spec = UltimatumSpec
+    roles = ("proposer", "responder")
+    moves = ("propose", "accept", "reject")
+    family = "ultimatum"
+    hints = {"proposer": "e.g. \"90/10\", \"90\" (what you keep) or \"I take $60 and you "
+                         "get $40\"",
+             "responder": "e.g. \"accept\" or \"reject\""}
+    spec: UltimatumSpec
+
+    def start(self, seats: int, rng: random.Random) -> UltimatumState:
+        return UltimatumState(self.spec)
+
+    def max_turns(self, seats: int) -> int:
+        return 2 * self.spec.rounds
+
+    def payoff_range(self, seats: int) -> tuple[float, float]:
+        return 0.0, self.spec.pie * self.spec.rounds
+
+    def calls_per_seat(self, seats: int) -> int:
+        return self.spec.rounds  # an unreadable proposal voids its round: no response follows
+
+    def offer_range(self) -> tuple[float, float]:
+        return 0.0, float(self.spec.pie)
+
+    def concession(self, request: MoveRequest, share: float) -> Reply:
+        """Claim between half the pie and all of it; accept what leaves at least the rest."""
+        pie = self.spec.pie
+        claim = round(pie / 2 + pie / 2 * share)
+        if request.role == "proposer":
+            return Reply(Move(MoveKind.PROPOSE, float(claim)), f"${claim} for me.")
+        offer_to_me = pie - float(request.offer_on_table)  # type: ignore[arg-type]
+        if offer_to_me >= pie - claim:
+            return Reply(Move(MoveKind.ACCEPT), "I accept.")
+        return Reply(Move(MoveKind.REJECT), "I reject.")
