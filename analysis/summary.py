@@ -58,6 +58,9 @@ def summary_from_frames(frames: RunFrames, run_dir: Path | str,
             summary["effects_by_agent"] = {a: pairing_effects(frames, a) for a in agents}
             summary["headline_by_agent"] = {a: headline(e)
                                             for a, e in summary["effects_by_agent"].items()}
+    from analysis.outcomes import outcome_summary
+
+    summary["outcomes"] = outcome_summary(frames)
     from analysis.health import run_health
 
     summary["health"] = run_health(frames)
@@ -120,6 +123,10 @@ def format_summary(summary: dict[str, Any], title: str) -> str:
         if fit:
             cells = "; ".join(_effect_cell(model, f) for model, f in fit.items())
             lines.append(f"  {label:<29} {cells}")
+    if "outcomes" in summary:
+        from analysis.outcomes import format_outcomes
+
+        lines.extend(format_outcomes(summary["outcomes"]))
     lines.extend(_model_lines(summary.get("effects", {})))
     if "health" in summary:
         from analysis.health import format_health
