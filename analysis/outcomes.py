@@ -184,7 +184,7 @@ def anchoring(outcomes: pd.DataFrame) -> dict[str, Any]:
 def outcome_summary(frames: RunFrames) -> dict[str, Any]:
     """The run's outcomes in one dict (JSON-safe): seats, deals, turns, frontier, first offers,
     anchoring and the concession curves."""
-    outcomes = match_outcomes(frames)
+    outcomes = frames.outcomes
     roles = seat_roles(frames)
     space, front = run_frontier(frames)
     deals = outcomes[outcomes["deal"] > 0]

@@ -18,10 +18,12 @@ from analysis.frames import RunFrames, load_run
 from analysis.report.health_section import health_section
 from analysis.report.markup import esc
 from analysis.report.models import models_section
+from analysis.report.outcomes_section import outcomes_section
 from analysis.report.overview import summary_section
 from analysis.report.plots import figures_section
 from analysis.report.pool import pool_section
 from analysis.report.raters import agreement_section
+from analysis.report.standings_section import standings_section
 from analysis.report.thumbnails import Thumbnails
 from analysis.report.transcripts import transcripts_section
 from analysis.summary import summary_from_frames
@@ -55,7 +57,9 @@ def render_report(frames: RunFrames, run_dir: Path) -> str:
                                            f"design {frames.meta.get('design')}") if x)
     body = "\n".join([
         summary_section(frames, summary, Path(run_dir)), pool_section(frames, thumbs),
-        figures_section(behaviour_data(frames), frames), models_section(effects_by),
+        figures_section(behaviour_data(frames), frames), outcomes_section(frames,
+                                                                          summary["outcomes"]),
+        standings_section(frames, run_dir), models_section(effects_by),
         health_section(summary["health"]), agreement_section(summary.get("rater_agreement")),
         transcripts_section(frames, thumbs)])
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
