@@ -143,3 +143,17 @@ def test_a_deterministic_item_division_is_off_the_frontier(concession_runs: dict
     assert not out["pareto_optimal"].any()
     assert out["welfare"].eq(9).all() and out["nash_product"].eq(20).all()
     assert out["nash_distance"].to_numpy() == pytest.approx(math.sqrt(10))
+
+
+def test_the_report_shows_the_figures_that_fit_the_game(concession_runs: dict[str, Path]) -> None:
+    from analysis.report import render_report
+
+    pages = {name: render_report(load_run(run), run) for name, run in concession_runs.items()}
+    bargain, items = pages["price-bargain"], pages["item-division"]
+    for page in pages.values():
+        assert '<section id="outcomes">' in page and '<section id="standings">' in page
+        assert 'alt="Concession curves"' in page and 'alt="Outcomes against the frontier"' in page
+    assert 'alt="Agreed prices"' in bargain and "seat a (seller): mean payoff (dollars)" in bargain
+    assert 'alt="Agreed splits"' not in items  # bundles are no numbers: the frontier instead
+    assert "seat b (second): share of what it could win" in items
+    assert "Nash bargaining solution" in items and "<td>7.00</td><td>6.00</td>" in items

@@ -86,7 +86,7 @@ def outcome_figures(frames: RunFrames, result: dict[str, Any]) -> list[tuple[str
                          "offer"]
     numeric = pd.to_numeric(accepted, errors="coerce")
     if len(numeric) and numeric.notna().mean() > 0.5:
-        pngs.append(("Agreed offers", figs.agreed_offers(numeric, result["offer"], units)))
+        pngs.append((f"Agreed {result['offer']}s", figs.agreed_offers(numeric, result["offer"], units)))
     if front is not None:
         pngs.append(("Outcomes against the frontier", figs.deals_against_frontier(
             frames.outcomes, front, space.points, labels, units)))
