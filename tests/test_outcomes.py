@@ -157,3 +157,22 @@ def test_the_report_shows_the_figures_that_fit_the_game(concession_runs: dict[st
     assert 'alt="Agreed splits"' not in items  # bundles are no numbers: the frontier instead
     assert "seat b (second): share of what it could win" in items
     assert "Nash bargaining solution" in items and "<td>7.00</td><td>6.00</td>" in items
+
+
+def test_progress_speaks_only_after_its_first_second() -> None:
+    import io
+
+    from analysis.progress import Progress
+
+    stream = io.StringIO()
+    late, early = Progress("report", stream, after=0.0), Progress("report", io.StringIO())
+    late("drawing the figures")
+    early("fitting the models")
+    assert stream.getvalue().startswith("report: drawing the figures (")
+    assert early.stream.getvalue() == ""
+
+
+def test_analyze_on_a_terminal_less_stream_prints_no_progress(
+        concession_runs: dict[str, Path]) -> None:
+    code, out, err = run_cli("analyze", str(concession_runs["price-bargain"]))
+    assert code == 0 and err == "" and "Pareto-optimal" in out
