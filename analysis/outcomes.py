@@ -195,6 +195,7 @@ def outcome_summary(frames: RunFrames) -> dict[str, Any]:
                       "payoff": _mean_ci(outcomes[f"payoff_{s}"]),
                       "share": _mean_ci(outcomes[f"share_{s}"]),
                       "share_in_deals": _mean_ci(deals[f"share_{s}"])} for s in SEATS},
+        "players": _by_agent(outcomes),
         "turns_to_agreement": {**_mean_ci(outcomes["turns_to_agreement"]),
                                "median": _median(outcomes["turns_to_agreement"])},
         "offer": space.offer if space is not None else "offer",
@@ -224,6 +225,18 @@ def outcome_summary(frames: RunFrames) -> dict[str, Any]:
     return result
 
 
+def _by_agent(outcomes: pd.DataFrame) -> dict[str, Any]:
+    """Payoff and share by who sat in the seat (an LLM, a surrogate, a scripted confederate),
+    over both seats: Study 1's persona against its script, seat by seat."""
+    parts = [pd.DataFrame({"agent": outcomes[f"agent_{s}"].fillna("?").astype(str),
+                           "payoff": outcomes[f"payoff_{s}"], "share": outcomes[f"share_{s}"]})
+             for s in SEATS]
+    both = pd.concat(parts, ignore_index=True)
+    return {str(agent): {"seats": int(len(g)), "payoff": _mean_ci(g["payoff"]),
+                         "share": _mean_ci(g["share"])}
+            for agent, g in both.groupby("agent", sort=True)}
+
+
 def _median(values: pd.Series) -> float | None:
     v = values.dropna()
     return float(v.median()) if len(v) else None
@@ -242,6 +255,12 @@ def format_outcomes(result: dict[str, Any]) -> list[str]:
                          + (f", share {share:.1%}" if share is not None else ""))
     if cells:
         lines.append("  outcomes by seat            " + "; ".join(cells))
+    players = result.get("players", {})
+    if len(players) > 1:
+        lines.append("  outcomes by player          " + "; ".join(
+            f"{agent} payoff {p['payoff']['mean']:.2f}"
+            + (f", share {p['share']['mean']:.1%}" if p["share"]["mean"] is not None else "")
+            for agent, p in players.items() if p["payoff"]["mean"] is not None))
     turns = result.get("turns_to_agreement", {})
     if turns.get("mean") is not None:
         lines.append(f"  turns to (first) agreement  mean {turns['mean']:.1f}, median "

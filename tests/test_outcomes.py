@@ -176,3 +176,15 @@ def test_analyze_on_a_terminal_less_stream_prints_no_progress(
         concession_runs: dict[str, Path]) -> None:
     code, out, err = run_cli("analyze", str(concession_runs["price-bargain"]))
     assert code == 0 and err == "" and "Pareto-optimal" in out
+
+
+def test_a_study1_run_gives_the_persona_against_its_script() -> None:
+    from tests.analysis_support import demo_dir
+
+    frames = load_run(demo_dir() / "study1")
+    summary = summary_from_frames(frames, "study1")
+    players = summary["outcomes"]["players"]
+    assert "confederate" in players and len(players) == 2
+    both = sum(p["seats"] for p in players.values())
+    assert both == 2 * summary["outcomes"]["matches"]
+    assert "outcomes by player          confederate payoff" in format_summary(summary, "s1")

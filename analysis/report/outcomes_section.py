@@ -18,6 +18,11 @@ def _tiles(result: dict[str, Any], units: str) -> list[tuple[str, str]]:
         tiles.append((f"{info['label']}: mean payoff ({units})", num(info["payoff"]["mean"])))
         tiles.append((f"{info['label']}: share of what it could win",
                       share(info["share"]["mean"])))
+    players = result.get("players", {})
+    if len(players) > 1:  # a persona against a script: who got what, whichever seat
+        for agent, info in players.items():
+            tiles.append((f"{agent} (either seat, {info['seats']:,} seats): share of what it "
+                          "could win", share(info["share"]["mean"])))
     turns = result["turns_to_agreement"]
     tiles.append(("turns to the first agreement (median, matches with one)",
                   num(turns.get("median"), 0) if turns.get("median") is not None else "–"))
