@@ -52,12 +52,10 @@ class Frontier:
         """True where no feasible deal gives one side more and the other no less."""
         a, b = np.asarray(a, float), np.asarray(b, float)
         tol = TOL * self.scale
-        if not self.convex:
-            va, vb = self.vertices[:, 0], self.vertices[:, 1]
-            dominated = ((va[None, :] >= a[:, None] - tol) & (vb[None, :] >= b[:, None] - tol)
-                         & ((va[None, :] > a[:, None] + tol) | (vb[None, :] > b[:, None] + tol)))
-            return ~dominated.any(axis=1)
         va, vb = self.vertices[:, 0], self.vertices[:, 1]
+        if not self.convex:  # a feasible deal is undominated iff it is a frontier vertex
+            i = np.clip(np.searchsorted(va, a - tol), 0, len(va) - 1)
+            return (np.abs(va[i] - a) <= tol) & (np.abs(vb[i] - b) <= tol)
         inside = (a >= va[0] - tol) & (a <= va[-1] + tol)
         on_line = b >= np.interp(a, va, vb) - tol  # vb falls as va rises: interp on va
         return inside & on_line

@@ -40,7 +40,8 @@ def test_a_small_item_division_by_hand() -> None:
     a, b = np.array([1, 5, 0, 4]), np.array([3, 2, 0, 4])
     assert f.pareto_optimal(a, b).tolist() == [False, True, False, True]
     assert f.nash_product(a, b).tolist() == [3, 10, 0, 16]
-    assert f.distance(a, b, f.nash) == pytest.approx([math.sqrt(10), math.sqrt(5), math.sqrt(32), 0])
+    assert f.distance(a, b, f.nash) == pytest.approx([math.sqrt(10), math.sqrt(5), math.sqrt(32),
+                                                      0])
 
 
 def test_a_convex_polygon_where_nash_and_kalai_smorodinsky_differ() -> None:
@@ -136,7 +137,8 @@ def test_deterministic_bargains_against_the_frontier(concession_runs: dict[str, 
     assert "seat a (seller) payoff 29.47" in text and "100.0% Pareto-optimal" in text
 
 
-def test_a_deterministic_item_division_is_off_the_frontier(concession_runs: dict[str, Path]) -> None:
+def test_a_deterministic_item_division_is_off_the_frontier(
+        concession_runs: dict[str, Path]) -> None:
     out = match_outcomes(load_run(concession_runs["item-division"]))
     # every match ends with a at 4, b at 5: (5, 7) dominates it; Nash is (7, 6)
     assert out["payoff_a"].eq(4).all() and out["payoff_b"].eq(5).all()

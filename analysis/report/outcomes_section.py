@@ -91,7 +91,8 @@ def outcome_figures(frames: RunFrames, result: dict[str, Any]) -> list[tuple[str
                          "offer"]
     numeric = pd.to_numeric(accepted, errors="coerce")
     if len(numeric) and numeric.notna().mean() > 0.5:
-        pngs.append((f"Agreed {result['offer']}s", figs.agreed_offers(numeric, result["offer"], units)))
+        what = result["offer"]
+        pngs.append((f"Agreed {what}s", figs.agreed_offers(numeric, what, units)))
     if front is not None:
         pngs.append(("Outcomes against the frontier", figs.deals_against_frontier(
             frames.outcomes, front, space.points, labels, units)))
