@@ -35,6 +35,7 @@ class RunFrames:
     ratings: pd.DataFrame
     meta: dict[str, str]
     run_dir: Path | None = None
+    texts: bool = True  # False: turns.text left unread (None); turn_texts reads it on demand
 
     @functools.cached_property
     def proposals(self) -> pd.DataFrame:
@@ -69,23 +70,47 @@ def store_path(run_dir: Path) -> Path:
     return path
 
 
-def load_run(run_dir: Path) -> RunFrames:
+def load_run(run_dir: Path, texts: bool = True) -> RunFrames:
+    """The run's tables. `texts=False` leaves the turns' model text unread (the bulk of a
+    large store: `analyze` and `report` need it only for a few transcripts, see turn_texts)."""
     path = store_path(run_dir)
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             read = lambda sql: pd.read_sql_query(sql, conn)  # noqa: E731
+            columns = "*"
+            if not texts:
+                names = [row[1] for row in conn.execute("PRAGMA table_info(turns)")]
+                columns = ", ".join(f'"{n}"' if n != "text" else "NULL AS text" for n in names)
             frames = RunFrames(read("SELECT * FROM matches ORDER BY match_id"),
-                               read("SELECT * FROM turns ORDER BY match_id, turn_index"),
+                               read(f"SELECT {columns} FROM turns ORDER BY match_id, turn_index"),
                                read("SELECT * FROM personas ORDER BY persona_id"),
                                read("SELECT * FROM ratings ORDER BY persona_id, rater"),
                                dict(conn.execute("SELECT key, value FROM meta").fetchall()),
-                               path.parent)
+                               path.parent, texts)
         finally:
             conn.close()
     except (sqlite3.DatabaseError, pd.errors.DatabaseError) as error:
         raise InputError(f"{path}: not a persona-arena store ({error})") from None
     return frames
+
+
+def turn_texts(frames: RunFrames, turns: pd.DataFrame) -> pd.DataFrame:
+    """`turns` (rows of frames.turns) with their text, read now if the load left it out."""
+    if frames.texts or turns.empty or frames.run_dir is None:
+        return turns
+    ids = sorted(set(turns["match_id"]))
+    conn = sqlite3.connect(f"file:{store_path(frames.run_dir)}?mode=ro", uri=True)
+    try:
+        marks = ", ".join("?" * len(ids))
+        rows = conn.execute(f"SELECT match_id, turn_index, text FROM turns WHERE match_id IN "
+                            f"({marks})", ids).fetchall()
+    finally:
+        conn.close()
+    text = {(m, int(t)): x for m, t, x in rows}
+    out = turns.copy()
+    out["text"] = [text.get((m, int(t))) for m, t in zip(out["match_id"], out["turn_index"])]
+    return out
 
 
 def _ratings_wide(frames: RunFrames) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from analysis.progress import quiet
 
 def summarize(run_dir: Path, effects: bool = True,
               progress: Callable[[str], None] = quiet) -> dict[str, Any]:
-    return summary_from_frames(load_run(run_dir), run_dir, effects, progress)
+    return summary_from_frames(load_run(run_dir, texts=False), run_dir, effects, progress)
 
 
 def summary_from_frames(frames: RunFrames, run_dir: Path | str, effects: bool = True,

@@ -190,3 +190,15 @@ def test_a_study1_run_gives_the_persona_against_its_script() -> None:
     both = sum(p["seats"] for p in players.values())
     assert both == 2 * summary["outcomes"]["matches"]
     assert "outcomes by player          confederate payoff" in format_summary(summary, "s1")
+
+
+def test_a_load_without_texts_reads_a_transcripts_texts_on_demand() -> None:
+    from analysis.frames import turn_texts
+    from tests.analysis_support import demo_dir
+
+    full, lean = load_run(demo_dir() / "study2"), load_run(demo_dir() / "study2", texts=False)
+    assert lean.turns["text"].isna().all() and full.turns["text"].notna().any()
+    some = lean.turns[lean.turns["match_id"] == lean.turns["match_id"].iloc[0]]
+    mine = full.turns.loc[some.index, "text"].tolist()
+    assert turn_texts(lean, some)["text"].tolist() == mine
+    assert turn_texts(full, some) is some

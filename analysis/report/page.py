@@ -81,7 +81,7 @@ def write_report(run_dir: Path | str, out: Path | str | None = None,
                  progress: Callable[[str], None] = quiet) -> Path:
     """Render RUN_DIR's report to `out` (default RUN_DIR/report.html)."""
     run_dir = Path(run_dir)
-    frames = load_run(run_dir)
+    frames = load_run(run_dir, texts=False)  # transcripts read their few texts themselves
     target = Path(out) if out else (run_dir if run_dir.is_dir() else run_dir.parent) / "report.html"
     page = render_report(frames, run_dir, progress)
     try:
