@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from analysis.units import RunUnits
 
 STORE_NAME = "arena.sqlite"
+CALL_COLUMNS = frozenset({"latency_ms", "prompt_tokens", "completion_tokens", "calls", "cached",
+                          "extractor_answer", "parse_ok"})  # turns' columns a lean load skips
 EXPORT_FORMATS = ("csv", "parquet")
 
 PROPOSAL_COLUMNS = ["match_id", "turn_index", "round", "speaker", "proposer", "responder", "own",
@@ -72,7 +74,8 @@ def store_path(run_dir: Path) -> Path:
 
 def load_run(run_dir: Path, texts: bool = True) -> RunFrames:
     """The run's tables. `texts=False` leaves the turns' model text unread (the bulk of a
-    large store: `analyze` and `report` need it only for a few transcripts, see turn_texts)."""
+    large store: `analyze` and `report` need it only for a few transcripts, see turn_texts)
+    and the per-call bookkeeping the analysis never reads (latency, tokens, cache, parse)."""
     path = store_path(run_dir)
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -81,7 +84,8 @@ def load_run(run_dir: Path, texts: bool = True) -> RunFrames:
             columns = "*"
             if not texts:
                 names = [row[1] for row in conn.execute("PRAGMA table_info(turns)")]
-                columns = ", ".join(f'"{n}"' if n != "text" else "NULL AS text" for n in names)
+                columns = ", ".join("NULL AS text" if n == "text" else f'"{n}"'
+                                    for n in names if n not in CALL_COLUMNS)
             frames = RunFrames(read("SELECT * FROM matches ORDER BY match_id"),
                                read(f"SELECT {columns} FROM turns ORDER BY match_id, turn_index"),
                                read("SELECT * FROM personas ORDER BY persona_id"),
@@ -148,16 +152,22 @@ def proposals(frames: RunFrames) -> pd.DataFrame:
     side_a = (props["speaker"] == "a").to_numpy()
     mids = props["match_id"].to_numpy()
 
+    rows = m.index.get_indexer(mids)  # every proposal's match, found once (-1: none)
+    found = rows >= 0
+
+    def column(name: str) -> np.ndarray:
+        values = m[name].to_numpy(dtype=object)
+        return np.where(found, values[np.where(found, rows, 0)], None) if len(values) else \
+            np.full(len(rows), None, dtype=object)
+
     def pick(col_a: str, col_b: str, mine: bool) -> np.ndarray:
-        a = m[col_a].reindex(mids).to_numpy(dtype=object)
-        b = m[col_b].reindex(mids).to_numpy(dtype=object)
-        return np.where(side_a == mine, a, b)
+        return np.where(side_a == mine, column(col_a), column(col_b))
 
     props["responder"] = pick("persona_a", "persona_b", mine=False)
     props["own"] = pick("level_a", "level_b", mine=True)
     props["opp"] = pick("level_a", "level_b", mine=False)
     props["agent"] = pick("agent_a", "agent_b", mine=True)
-    props["status"] = m["status"].reindex(mids).to_numpy()
+    props["status"] = column("status")
     # the response is the next turn of the same match
     nxt = turns[["match_id", "turn_index", "accepted", "move_kind"]].copy()
     nxt["turn_index"] = nxt["turn_index"] - 1
