@@ -9,7 +9,7 @@ from typing import Any
 from analysis.frames import RunFrames
 from analysis.report.markup import esc, num
 
-MAX_MATCHES = 2500  # beyond this the report says which command rates the run
+MAX_MATCHES = 10_000  # beyond this (~1 s of rating) the report names the command instead
 BOOTSTRAP, ORDERS, TOP = 100, 10, 10
 
 
