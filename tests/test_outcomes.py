@@ -202,3 +202,14 @@ def test_a_load_without_texts_reads_a_transcripts_texts_on_demand() -> None:
     mine = full.turns.loc[some.index, "text"].tolist()
     assert turn_texts(lean, some)["text"].tolist() == mine
     assert turn_texts(full, some) is some
+
+
+def test_a_large_run_names_the_standings_command(concession_runs: dict[str, Path],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis.report import standings_section as section
+
+    frames = load_run(concession_runs["price-bargain"])
+    assert "<table>" in section.standings_section(frames, "RUN")
+    monkeypatch.setattr(section, "MAX_MATCHES", 100)  # the run has 196
+    html = section.standings_section(frames, "RUN")
+    assert "<table>" not in html and "persona-arena standings RUN" in html
