@@ -27,10 +27,9 @@ def concession_curves(curves: pd.DataFrame, labels: dict[str, str], scaled: bool
     for seat, part in curves.groupby("seat"):
         x, y = part["turn"].to_numpy(), part["mean"].to_numpy()
         colour = SEAT_COLOURS.get(str(seat), INK)
-        low = np.nan_to_num(part["ci_low"].to_numpy(), nan=0.0)
-        high = np.nan_to_num(part["ci_high"].to_numpy(), nan=0.0)
-        ax.fill_between(x, np.where(low == 0, y, low), np.where(high == 0, y, high),
-                        color=colour, alpha=0.15, lw=0)
+        low, high = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
+        ax.fill_between(x, np.where(np.isnan(low), y, low), np.where(np.isnan(high), y, high),
+                        color=colour, alpha=0.15, lw=0)  # one proposal at a turn: no band
         ax.plot(x, y, "o-", color=colour, ms=4, lw=1.6, label=labels.get(str(seat), seat))
     if scaled:
         ax.axhline(0.5, color="#cbd2d9", lw=1, zorder=0)

@@ -83,7 +83,7 @@ def outcome_figures(frames: RunFrames, result: dict[str, Any]) -> list[tuple[str
     units = frames.units.units
     pngs = []
     curves = concession_curves(frames)
-    if curves["turn"].nunique() > 1 if len(curves) else False:
+    if len(curves) and curves["turn"].nunique() > 1:  # one turn is a point, not a curve
         pngs.append(("Concession curves", figs.concession_curves(
             curves, labels, scaled=space is not None)))
     props = frames.proposals
