@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from analysis.units import RunUnits
 
 STORE_NAME = "arena.sqlite"
-CALL_COLUMNS = frozenset({"latency_ms", "prompt_tokens", "completion_tokens", "calls", "cached",
-                          "extractor_answer", "parse_ok"})  # turns' columns a lean load skips
 EXPORT_FORMATS = ("csv", "parquet")
+CALL_COLUMNS = frozenset({"latency_ms", "prompt_tokens", "completion_tokens", "calls", "cached",
+                          "parse_ok"})  # turns' per-call bookkeeping a lean load skips
 
 PROPOSAL_COLUMNS = ["match_id", "turn_index", "round", "speaker", "proposer", "responder", "own",
                     "opp", "claim", "offer", "accepted", "response_kind", "agent", "status",
