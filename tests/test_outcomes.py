@@ -213,3 +213,16 @@ def test_a_large_run_names_the_standings_command(concession_runs: dict[str, Path
     monkeypatch.setattr(section, "MAX_MATCHES", 100)  # the run has 196
     html = section.standings_section(frames, "RUN")
     assert "<table>" not in html and "persona-arena standings RUN" in html
+
+
+def test_a_run_without_a_finished_match_still_reports(concession_runs: dict[str, Path]) -> None:
+    from analysis.frames import RunFrames
+    from analysis.report import render_report
+
+    f = load_run(concession_runs["item-division"])
+    failed = RunFrames(f.matches.assign(status="failed"), f.turns, f.personas, f.ratings, f.meta,
+                       f.run_dir)
+    result = summary_from_frames(failed, "x")["outcomes"]
+    assert result["matches"] == 0 and result["frontier"]["pareto_optimal_share"] is None
+    assert result["anchoring"]["status"] == "too few data"
+    assert '<section id="outcomes">' in render_report(failed, f.run_dir)

@@ -40,7 +40,9 @@ def _tiles(result: dict[str, Any], units: str) -> list[tuple[str, str]]:
 
 
 def _point(p: Any) -> tuple[str, str]:
-    return ("–", "–") if p is None else (num(float(p[0])), num(float(p[1])))
+    if p is None:
+        return ("–", "–")
+    return tuple(num(None if v is None else float(v)) for v in p[:2])  # type: ignore[return-value]
 
 
 def _frontier_table(result: dict[str, Any]) -> str:
