@@ -136,9 +136,11 @@ def _plain_number(x: float) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.progress import Progress
     from analysis.report import write_report
 
-    path = write_report(Path(args.run_dir), Path(args.out) if args.out else None)
+    path = write_report(Path(args.run_dir), Path(args.out) if args.out else None,
+                        Progress("report"))
     print(f"{path}: report written (open it in a browser; it needs no network)")
     return 0
 

@@ -49,7 +49,15 @@ def _persona_rows(frame: pd.DataFrame, persona: str, agent: str | None) -> pd.Da
 
 
 def behaviour_data(frames: RunFrames, agent: str | None = None) -> dict[str, BehaviourData]:
-    """The four behaviours, each from the acting player's point of view."""
+    """The four behaviours, each from the acting player's point of view (built once per
+    frames and agent: the summary, its acceptance rate and the report's figures share them)."""
+    cache = frames.__dict__.setdefault("_behaviours", {})
+    if agent not in cache:
+        cache[agent] = _behaviour_data(frames, agent)
+    return cache[agent]
+
+
+def _behaviour_data(frames: RunFrames, agent: str | None) -> dict[str, BehaviourData]:
     props = frames.proposals
     out: dict[str, BehaviourData] = {}
     p = _persona_rows(props, "proposer", agent)

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from analysis.units import RunUnits
 
 EXPORT_FORMATS = ("csv", "parquet")
+CALL_COLUMNS = frozenset({"latency_ms", "prompt_tokens", "completion_tokens", "calls", "cached",
+                          "parse_ok"})  # turns' per-call bookkeeping a lean load skips
 
 PROPOSAL_COLUMNS = ["match_id", "turn_index", "round", "speaker", "proposer", "responder", "own",
                     "opp", "claim", "offer", "accepted", "response_kind", "agent", "status",
@@ -35,6 +37,7 @@ class RunFrames:
     ratings: pd.DataFrame
     meta: dict[str, str]
     run_dir: Path | None = None
+    texts: bool = True  # False: turns.text left unread (None); turn_texts reads it on demand
 
     @functools.cached_property
     def proposals(self) -> pd.DataFrame:
@@ -44,6 +47,13 @@ class RunFrames:
     @functools.cached_property
     def players(self) -> pd.DataFrame:
         return players(self)
+
+    @functools.cached_property
+    def outcomes(self) -> pd.DataFrame:
+        """One row per finished match: payoffs, shares, frontier metrics (analysis.outcomes)."""
+        from analysis.outcomes import match_outcomes
+
+        return match_outcomes(self)
 
     @functools.cached_property
     def units(self) -> "RunUnits":
@@ -62,23 +72,49 @@ def store_path(run_dir: Path) -> Path:
     return path
 
 
-def load_run(run_dir: Path) -> RunFrames:
+def load_run(run_dir: Path, texts: bool = True) -> RunFrames:
+    """The run's tables. `texts=False` leaves the turns' model text unread (the bulk of a
+    large store: `analyze` and `report` need it only for a few transcripts, see turn_texts)
+    and the per-call bookkeeping the analysis never reads (latency, tokens, cache, parse)."""
     path = store_path(run_dir)
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             read = lambda sql: pd.read_sql_query(sql, conn)  # noqa: E731
+            columns = "*"
+            if not texts:
+                names = [row[1] for row in conn.execute("PRAGMA table_info(turns)")]
+                columns = ", ".join("NULL AS text" if n == "text" else f'"{n}"'
+                                    for n in names if n not in CALL_COLUMNS)
             frames = RunFrames(read("SELECT * FROM matches ORDER BY match_id"),
-                               read("SELECT * FROM turns ORDER BY match_id, turn_index"),
+                               read(f"SELECT {columns} FROM turns ORDER BY match_id, turn_index"),
                                read("SELECT * FROM personas ORDER BY persona_id"),
                                read("SELECT * FROM ratings ORDER BY persona_id, rater"),
                                dict(conn.execute("SELECT key, value FROM meta").fetchall()),
-                               path.parent)
+                               path.parent, texts)
         finally:
             conn.close()
     except (sqlite3.DatabaseError, pd.errors.DatabaseError) as error:
         raise InputError(f"{path}: not a persona-arena store ({error})") from None
     return frames
+
+
+def turn_texts(frames: RunFrames, turns: pd.DataFrame) -> pd.DataFrame:
+    """`turns` (rows of frames.turns) with their text, read now if the load left it out."""
+    if frames.texts or turns.empty or frames.run_dir is None:
+        return turns
+    ids = sorted(set(turns["match_id"]))
+    conn = sqlite3.connect(f"file:{store_path(frames.run_dir)}?mode=ro", uri=True)
+    try:
+        marks = ", ".join("?" * len(ids))
+        rows = conn.execute(f"SELECT match_id, turn_index, text FROM turns WHERE match_id IN "
+                            f"({marks})", ids).fetchall()
+    finally:
+        conn.close()
+    text = {(m, int(t)): x for m, t, x in rows}
+    out = turns.copy()
+    out["text"] = [text.get((m, int(t))) for m, t in zip(out["match_id"], out["turn_index"])]
+    return out
 
 
 def _ratings_wide(frames: RunFrames) -> pd.DataFrame:
@@ -116,16 +152,22 @@ def proposals(frames: RunFrames) -> pd.DataFrame:
     side_a = (props["speaker"] == "a").to_numpy()
     mids = props["match_id"].to_numpy()
 
+    rows = m.index.get_indexer(mids)  # every proposal's match, found once (-1: none)
+    found = rows >= 0
+
+    def column(name: str) -> np.ndarray:
+        values = m[name].to_numpy(dtype=object)
+        return np.where(found, values[np.where(found, rows, 0)], None) if len(values) else \
+            np.full(len(rows), None, dtype=object)
+
     def pick(col_a: str, col_b: str, mine: bool) -> np.ndarray:
-        a = m[col_a].reindex(mids).to_numpy(dtype=object)
-        b = m[col_b].reindex(mids).to_numpy(dtype=object)
-        return np.where(side_a == mine, a, b)
+        return np.where(side_a == mine, column(col_a), column(col_b))
 
     props["responder"] = pick("persona_a", "persona_b", mine=False)
     props["own"] = pick("level_a", "level_b", mine=True)
     props["opp"] = pick("level_a", "level_b", mine=False)
     props["agent"] = pick("agent_a", "agent_b", mine=True)
-    props["status"] = m["status"].reindex(mids).to_numpy()
+    props["status"] = column("status")
     # the response is the next turn of the same match
     nxt = turns[["match_id", "turn_index", "accepted", "move_kind"]].copy()
     nxt["turn_index"] = nxt["turn_index"] - 1

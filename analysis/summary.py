@@ -2,26 +2,30 @@
 the own and opponent effects on the claim with 95% intervals (see analysis.effects)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from analysis.frames import RunFrames, load_run
+from analysis.progress import quiet
 
 
-def summarize(run_dir: Path, effects: bool = True) -> dict[str, Any]:
-    return summary_from_frames(load_run(run_dir), run_dir, effects)
+def summarize(run_dir: Path, effects: bool = True,
+              progress: Callable[[str], None] = quiet) -> dict[str, Any]:
+    return summary_from_frames(load_run(run_dir, texts=False), run_dir, effects, progress)
 
 
-def summary_from_frames(frames: RunFrames, run_dir: Path | str,
-                        effects: bool = True) -> dict[str, Any]:
+def summary_from_frames(frames: RunFrames, run_dir: Path | str, effects: bool = True,
+                        progress: Callable[[str], None] = quiet) -> dict[str, Any]:
     """The summary; with `effects`, also `headline` (own / opp effects on the claim, OLS and
     mixed model, with intervals), `effects` (every behaviour's models) and, when several
     agents played (their pooled fit mixes models), `effects_by_agent` and
     `headline_by_agent`."""
     m = frames.matches
     ok = m[m["status"] == "ok"]
+    progress(f"{len(m):,} matches read; proposals")
     props = frames.proposals
     props = props[(props["status"] == "ok") & props["proposer"].notna()]  # personas, not scripts
     summary: dict[str, Any] = {
@@ -50,6 +54,7 @@ def summary_from_frames(frames: RunFrames, run_dir: Path | str,
     if effects and len(props):
         from analysis.effects import agents_of, headline, pairing_effects
 
+        progress("fitting the models")
         fitted = pairing_effects(frames)
         summary["headline"] = headline(fitted)
         summary["effects"] = fitted
@@ -58,6 +63,10 @@ def summary_from_frames(frames: RunFrames, run_dir: Path | str,
             summary["effects_by_agent"] = {a: pairing_effects(frames, a) for a in agents}
             summary["headline_by_agent"] = {a: headline(e)
                                             for a, e in summary["effects_by_agent"].items()}
+    from analysis.outcomes import outcome_summary
+
+    progress("outcomes and the frontier")
+    summary["outcomes"] = outcome_summary(frames)
     from analysis.health import run_health
 
     summary["health"] = run_health(frames)
@@ -120,6 +129,10 @@ def format_summary(summary: dict[str, Any], title: str) -> str:
         if fit:
             cells = "; ".join(_effect_cell(model, f) for model, f in fit.items())
             lines.append(f"  {label:<29} {cells}")
+    if "outcomes" in summary:
+        from analysis.outcomes import format_outcomes
+
+        lines.extend(format_outcomes(summary["outcomes"]))
     lines.extend(_model_lines(summary.get("effects", {})))
     if "health" in summary:
         from analysis.health import format_health

@@ -227,9 +227,10 @@ def cmd_scenarios_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from analysis.progress import Progress
     from analysis.summary import format_summary, summarize
 
-    summary = summarize(Path(args.run_dir))
+    summary = summarize(Path(args.run_dir), progress=Progress("analyze"))
     if args.json:
         print_json(summary)
     else:

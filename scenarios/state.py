@@ -46,6 +46,20 @@ class Outcome:
         return {SIDES[i]: (p, s) for i, (p, s) in enumerate(zip(self.payoffs, self.shares))}
 
 
+@dataclass(frozen=True, slots=True)
+class OutcomeSpace:
+    """The payoffs (seat a, seat b) a two-seat game can end in, declared by the game, so the
+    analysis can measure every deal against its frontier (Pareto, Nash, Kalai-Smorodinsky)
+    without knowing the game. `convex`: every mixture of the points is a deal too (a divisible
+    stake: a pie, a price); otherwise the points are all the deals there are (items)."""
+
+    points: tuple[tuple[float, float], ...]
+    convex: bool
+    claim_scale: tuple[float, float]  # what one proposal's claim is out of, per seat
+    offer: str = "offer"  # what an offer is called in this game ("price", "claim", "split")
+    disagreement: tuple[float, float] = (0.0, 0.0)
+
+
 class MatchState:
     """A mutable match in progress. Subclasses implement the game's rules.
 
@@ -78,6 +92,11 @@ class MatchState:
 
     def outcome(self) -> Outcome:
         raise NotImplementedError
+
+    def outcome_space(self) -> OutcomeSpace | None:
+        """The deals this game allows, as payoff pairs; None when the game has no known
+        frontier (N seats, or too many deals to list)."""
+        return None
 
     # -- helpers for agents and tests ---------------------------------------------------
     def read(self, text: str, request: MoveRequest) -> Move:

@@ -63,3 +63,15 @@ def test_llm_benchmarks_report_their_figures() -> None:
     tokens = out["tokens"]
     assert tokens["prompt_tokens_full"] > tokens["prompt_tokens_low"] > 0
     assert _number(tokens["full_size"]["study2_cost_usd"])
+
+
+def test_the_analysis_benchmark_reports_its_figures() -> None:
+    r = _bench("analysis")["analysis"]
+    for study in ("study1", "study2"):
+        row = r["studies"][study]
+        assert row["matches"] > 0
+        for command in ("analyze", "report"):
+            after = row[command]["after"]
+            assert _number(after["seconds"]) and after["seconds"] > 0
+            assert _number(after["cpu_s"])
+    assert r["before_skipped"]  # --quick measures this tree only

@@ -47,8 +47,9 @@ def test_report_is_self_contained_and_escapes_model_text(report: tuple[Path, Pat
     assert sources and all(s.startswith("data:") for s in sources)
     personas = len(load_run(run).personas)
     assert page.count('<figure class="avatar"><img src="data:image/png;base64,') == personas
-    assert page.count('class="figure"') == 4
-    for section in ("summary", "pool", "figures", "models", "transcripts"):
+    assert page.count('class="figure"') == 7  # 4 of behaviour, 3 of outcomes
+    for section in ("summary", "pool", "figures", "outcomes", "standings", "models",
+                    "transcripts"):
         assert f'id="{section}"' in page
 
 
@@ -142,7 +143,7 @@ def test_report_in_headless_chromium(report: tuple[Path, Path, str], tmp_path: P
     assert len(re.findall(r'<figure class="avatar"><img src="data:image/png;base64,', html_dom)) \
         == personas
     assert len(re.findall(r'<img class="figure" alt="[^"]+" src="data:image/png;base64,',
-                          html_dom)) == 4
+                          html_dom)) == 7
     # the hostile text is shown as text: no script element, nothing ran
     assert "<script" not in html_dom
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_dom

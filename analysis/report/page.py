@@ -8,6 +8,7 @@ through markup.esc: model replies are untrusted input.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -15,13 +16,16 @@ from typing import Any
 
 from analysis.effects import agents_of, behaviour_data
 from analysis.frames import RunFrames, load_run
+from analysis.progress import quiet
 from analysis.report.health_section import health_section
 from analysis.report.markup import esc
 from analysis.report.models import models_section
+from analysis.report.outcomes_section import outcomes_section
 from analysis.report.overview import summary_section
 from analysis.report.plots import figures_section
 from analysis.report.pool import pool_section
 from analysis.report.raters import agreement_section
+from analysis.report.standings_section import standings_section
 from analysis.report.thumbnails import Thumbnails
 from analysis.report.transcripts import transcripts_section
 from analysis.summary import summary_from_frames
@@ -41,9 +45,10 @@ def _effects_by_agent(summary: dict[str, Any], frames: RunFrames) -> dict[str, A
     return {agents[0] if agents else "all players": summary.get("effects", {})}
 
 
-def render_report(frames: RunFrames, run_dir: Path) -> str:
+def render_report(frames: RunFrames, run_dir: Path,
+                  progress: Callable[[str], None] = quiet) -> str:
     """The page as a string. Every model is fitted once, by the summary."""
-    summary = summary_from_frames(frames, run_dir, effects=True)
+    summary = summary_from_frames(frames, run_dir, effects=True, progress=progress)
     effects_by = _effects_by_agent(summary, frames)
     from analysis.effects import headline
 
@@ -53,9 +58,12 @@ def render_report(frames: RunFrames, run_dir: Path) -> str:
     subtitle = " · ".join(esc(x) for x in (frames.meta.get("scenario"),
                                            frames.meta.get("condition"),
                                            f"design {frames.meta.get('design')}") if x)
+    progress("drawing the figures and the page")
     body = "\n".join([
         summary_section(frames, summary, Path(run_dir)), pool_section(frames, thumbs),
-        figures_section(behaviour_data(frames), frames), models_section(effects_by),
+        figures_section(behaviour_data(frames), frames), outcomes_section(frames,
+                                                                          summary["outcomes"]),
+        standings_section(frames, run_dir), models_section(effects_by),
         health_section(summary["health"]), agreement_section(summary.get("rater_agreement")),
         transcripts_section(frames, thumbs)])
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime())
@@ -69,12 +77,13 @@ def render_report(frames: RunFrames, run_dir: Path) -> str:
             "resources</footer></body></html>\n")
 
 
-def write_report(run_dir: Path | str, out: Path | str | None = None) -> Path:
+def write_report(run_dir: Path | str, out: Path | str | None = None,
+                 progress: Callable[[str], None] = quiet) -> Path:
     """Render RUN_DIR's report to `out` (default RUN_DIR/report.html)."""
     run_dir = Path(run_dir)
-    frames = load_run(run_dir)
+    frames = load_run(run_dir, texts=False)  # transcripts read their few texts themselves
     target = Path(out) if out else (run_dir if run_dir.is_dir() else run_dir.parent) / "report.html"
-    page = render_report(frames, run_dir)
+    page = render_report(frames, run_dir, progress)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")

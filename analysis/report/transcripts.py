@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.frames import RunFrames
+from analysis.frames import RunFrames, turn_texts
 from analysis.report.markup import esc, is_level, lv, num
 from analysis.report.thumbnails import Thumbnails, chip
 
@@ -70,7 +70,7 @@ def transcripts_section(frames: RunFrames, thumbs: Thumbnails) -> str:
     if not chosen:
         return ""
     matches = frames.matches.set_index("match_id")
-    turns = frames.turns[frames.turns["match_id"].isin(chosen)]
+    turns = turn_texts(frames, frames.turns[frames.turns["match_id"].isin(chosen)])
     by_match = {mid: g for mid, g in turns.groupby("match_id", sort=False)}
     parts = ['<section id="transcripts"><h2>Transcripts</h2>'
              f'<p class="note">{len(chosen)} of {len(matches):,} matches, spread over level '

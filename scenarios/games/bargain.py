@@ -9,7 +9,7 @@ from scenarios.moves import (ACCEPT, COUNTER, PROPOSE, WALK_AWAY, Move, MoveKind
                              Reply, Turn)
 from scenarios.builtins import builtin
 from scenarios.schema import PriceBargainSpec
-from scenarios.state import MatchState, Outcome
+from scenarios.state import MatchState, Outcome, OutcomeSpace
 from scenarios.text import looks_like_acceptance, looks_like_walk_away
 
 _OPEN = frozenset({PROPOSE, WALK_AWAY})
@@ -93,6 +93,14 @@ class PriceBargainState(MatchState):
         share_a = a / surplus if surplus > 0 else None
         share_b = b / surplus if surplus > 0 else None
         return Outcome.pair(a, b, deal, int(deal), share_a, share_b, len(self.turns))
+
+    def outcome_space(self) -> OutcomeSpace:
+        """A deal at any legal price: the surplus line between the cheapest and dearest deal
+        (a price beyond a reservation gives that side a loss)."""
+        prices = (self.spec.price_min, self.spec.price_max)
+        surplus = self.spec.buyer_reservation - self.spec.seller_reservation
+        return OutcomeSpace(tuple((self._value("a", p), self._value("b", p)) for p in prices),
+                            convex=True, claim_scale=(surplus, surplus), offer="price")
 
     def read(self, text: str, request: MoveRequest) -> Move:
         if MoveKind.WALK_AWAY in request.legal and looks_like_walk_away(text):

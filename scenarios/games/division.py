@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import re
 
@@ -9,11 +10,12 @@ from scenarios.game import Game
 from scenarios.moves import Move, MoveKind, MoveRequest, Reply, Turn
 from scenarios.builtins import builtin
 from scenarios.schema import ItemDivisionSpec
-from scenarios.state import MatchState, Outcome
+from scenarios.state import MatchState, Outcome, OutcomeSpace
 from scenarios.text import looks_like_acceptance, looks_like_rejection
 
 _OPEN = frozenset({MoveKind.PROPOSE})
 _REPLY = frozenset({MoveKind.ACCEPT, MoveKind.REJECT, MoveKind.COUNTER})
+MAX_SPLITS = 200_000  # splits listed for the outcome space (3 books, 2 hats, 1 ball: 24)
 
 
 class ItemDivisionState(MatchState):
@@ -94,6 +96,17 @@ class ItemDivisionState(MatchState):
         whole_b = self.value("b", self.counts)
         deal = self.deal is not None
         return Outcome.pair(a, b, deal, int(deal), a / whole_a, b / whole_b, len(self.turns))
+
+    def outcome_space(self) -> OutcomeSpace | None:
+        """Every split of the items (what a keeps, b gets the rest); None beyond
+        MAX_SPLITS, where listing them would cost more than the analysis."""
+        if math.prod(c + 1 for c in self.counts) > MAX_SPLITS:
+            return None
+        splits = itertools.product(*(range(c + 1) for c in self.counts))
+        return OutcomeSpace(tuple((self.value("a", s), self.value("b", self._rest(s)))
+                                  for s in splits), convex=False, offer="split",
+                            claim_scale=(self.value("a", self.counts),
+                                         self.value("b", self.counts)))
 
     def read(self, text: str, request: MoveRequest) -> Move:
         if MoveKind.ACCEPT in request.legal and looks_like_acceptance(text):

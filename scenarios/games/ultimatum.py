@@ -7,7 +7,7 @@ from scenarios.game import Game
 from scenarios.moves import ACCEPT, PROPOSE, REJECT, Move, MoveKind, MoveRequest, Reply, Turn
 from scenarios.builtins import builtin
 from scenarios.schema import UltimatumSpec
-from scenarios.state import MatchState, Outcome
+from scenarios.state import MatchState, Outcome, OutcomeSpace
 
 _PROPOSE = frozenset({PROPOSE})
 _RESPOND = frozenset({ACCEPT, REJECT})
@@ -93,6 +93,13 @@ class UltimatumState(MatchState):
         a, b = self.payoff["a"], self.payoff["b"]
         return Outcome.pair(a, b, self.agreements > 0, self.agreements, a / total, b / total,
                        len(self.turns))
+
+    def outcome_space(self) -> OutcomeSpace:
+        """Over all rounds the two split rounds x pie in any proportion (a rejected round
+        pays both 0: inside the frontier)."""
+        total = self.spec.pie * self.spec.rounds
+        return OutcomeSpace(((total, 0.0), (0.0, total)), convex=True,
+                            claim_scale=(self.spec.pie, self.spec.pie), offer="claim")
 
     def read(self, text: str, request: MoveRequest) -> Move:
         from scenarios.extract import extract_acceptance, extract_claim

@@ -1,0 +1,103 @@
+"""Figures of what matches ended in (PNG bytes, drawn like analysis.figures): each seat's
+concession curve, the distribution of agreed offers (prices in a bargain, claims in an
+ultimatum) and the deals against the game's frontier with its Nash and Kalai-Smorodinsky
+points. Titles say how many rows each draws and whose they are; axes carry seat and role."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.figures import ACCENT, BLUE, INK, _empty, _png, _subplots, styled
+from analysis.frontier import Frontier
+
+SEAT_COLOURS = {"a": BLUE, "b": ACCENT}
+MAX_SCATTER = 4000  # distinct deals drawn (more: the commonest)
+
+
+@styled
+def concession_curves(curves: pd.DataFrame, labels: dict[str, str], scaled: bool) -> bytes:
+    """Mean claim by turn for each seat, with 95% bands (curves: seat, turn, n, mean, ci_*)."""
+    n = int(curves["n"].sum()) if len(curves) else 0
+    title = f"Concession curves: each seat's demand by turn (n = {n:,} proposals)"
+    if curves.empty:
+        return _empty(title, "no proposals with a claim")
+    fig, ax = _subplots(figsize=(5.8, 3.8))
+    for seat, part in curves.groupby("seat"):
+        x, y = part["turn"].to_numpy(), part["mean"].to_numpy()
+        colour = SEAT_COLOURS.get(str(seat), INK)
+        low, high = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
+        ax.fill_between(x, np.where(np.isnan(low), y, low), np.where(np.isnan(high), y, high),
+                        color=colour, alpha=0.15, lw=0)  # one proposal at a turn: no band
+        ax.plot(x, y, "o-", color=colour, ms=4, lw=1.6, label=labels.get(str(seat), seat))
+    if scaled:
+        ax.axhline(0.5, color="#cbd2d9", lw=1, zorder=0)
+    ax.set_xlabel("turn of the match")
+    ax.set_ylabel("claim / what the seat could claim" if scaled else "claim")
+    ax.legend(frameon=False, fontsize=8.5)
+    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
+    ax.grid(axis="y", color="#eef1f4")
+    return _png(fig)
+
+
+@styled
+def agreed_offers(values: pd.Series, what: str, units: str) -> bytes:
+    """Histogram of the offers that were accepted."""
+    v = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    title = f"Agreed {what}s (n = {len(v):,} accepted offers)"
+    if not len(v):
+        return _empty(title, "no accepted offer")
+    fig, ax = _subplots(figsize=(5.8, 3.8))
+    distinct = np.unique(v)
+    if len(distinct) <= 30:
+        counts = np.array([(v == d).sum() for d in distinct])
+        width = 0.8 * (float(np.min(np.diff(distinct))) if len(distinct) > 1 else 1.0)
+        ax.bar(distinct, counts, width=width, color=BLUE)
+    else:
+        ax.hist(v, bins=30, color=BLUE, edgecolor="white")
+    ax.axvline(float(np.median(v)), color=ACCENT, lw=1.4, ls="--",
+               label=f"median {np.median(v):g}")
+    ax.set_xlabel(f"agreed {what} ({units})")
+    ax.set_ylabel("accepted offers")
+    ax.legend(frameon=False, fontsize=8.5)
+    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
+    ax.grid(axis="y", color="#eef1f4")
+    return _png(fig)
+
+
+@styled
+def deals_against_frontier(outcomes: pd.DataFrame, front: Frontier, points: Any,
+                           labels: dict[str, str], units: str) -> bytes:
+    """Every match's payoffs (a against b; marker area by how many ended there) with the
+    feasible deals, the Pareto frontier, and the Nash and Kalai-Smorodinsky points."""
+    data = outcomes.dropna(subset=["payoff_a", "payoff_b"])
+    title = f"Outcomes against the Pareto frontier (n = {len(data):,} matches)"
+    if data.empty:
+        return _empty(title, "no finished matches")
+    fig, ax = _subplots(figsize=(5.8, 4.4))
+    pts = np.asarray(points, float)
+    if not front.convex and len(pts) <= 5000:
+        ax.scatter(pts[:, 0], pts[:, 1], s=12, color="#cbd2d9", zorder=1,
+                   label="possible deals")
+    v = front.vertices
+    ax.plot(v[:, 0], v[:, 1], "-" if front.convex else "--", color=INK, lw=1.2, zorder=2,
+            label="Pareto frontier")
+    counts = data.groupby(["payoff_a", "payoff_b"]).size().sort_values(ascending=False)
+    counts = counts.iloc[:MAX_SCATTER]
+    xy = np.array(counts.index.tolist(), dtype=float)
+    size = 14 + 180 * np.sqrt(counts.to_numpy() / counts.max())
+    ax.scatter(xy[:, 0], xy[:, 1], s=size, color=BLUE, alpha=0.45, lw=0, zorder=3,
+               label="outcomes (area: matches)")
+    if front.nash is not None:
+        ax.scatter(*front.nash, marker="*", s=190, color=ACCENT, zorder=4,
+                   label=f"Nash ({front.nash[0]:g}, {front.nash[1]:g})")
+    if front.ks is not None:
+        ax.scatter(*front.ks, marker="D", s=60, facecolor="none", edgecolor=INK, zorder=5,
+                   label=f"Kalai-Smorodinsky ({front.ks[0]:.3g}, {front.ks[1]:.3g})")
+    ax.set_xlabel(f"{labels.get('a', 'seat a')} payoff ({units})")
+    ax.set_ylabel(f"{labels.get('b', 'seat b')} payoff ({units})")
+    ax.legend(frameon=False, fontsize=8, loc="best")
+    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
+    ax.grid(color="#eef1f4")
+    return _png(fig)

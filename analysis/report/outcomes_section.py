@@ -1,0 +1,117 @@
+"""The outcomes section: what the matches ended in, seat by seat (each tile names the seat and
+its role), against the game's frontier when the game declares one, with the figures that fit
+the game: concession curves, the agreed offers (prices, claims) and the deals against the
+Pareto frontier."""
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from analysis.frames import RunFrames
+from analysis.report.markup import data_uri, esc, num, share
+
+
+def _tiles(result: dict[str, Any], units: str) -> list[tuple[str, str]]:
+    tiles = []
+    for seat, info in result["seats"].items():
+        tiles.append((f"{info['label']}: mean payoff ({units})", num(info["payoff"]["mean"])))
+        tiles.append((f"{info['label']}: share of what it could win",
+                      share(info["share"]["mean"])))
+    players = result.get("players", {})
+    if len(players) > 1:  # a persona against a script: who got what, whichever seat
+        for agent, info in players.items():
+            tiles.append((f"{agent} (either seat, {info['seats']:,} seats): share of what it "
+                          "could win", share(info["share"]["mean"])))
+    turns = result["turns_to_agreement"]
+    tiles.append(("turns to the first agreement (median, matches with one)",
+                  num(turns.get("median"), 0) if turns.get("median") is not None else "–"))
+    front = result.get("frontier")
+    if front:
+        tiles.append(("matches ending Pareto-optimal", share(front["pareto_optimal_share"])))
+        tiles.append(("welfare (a + b), share of the most possible",
+                      share(front["welfare_share"])))
+        tiles.append((f"mean distance to the Nash solution ({units})",
+                      num(front["nash_distance"]["mean"])))
+    slope = result["anchoring"].get("slope")
+    if slope is not None and result["anchoring"].get("status") == "ok":
+        tiles.append(("anchoring: final share per unit of first-offer share", f"{slope:+.2f}"))
+    return tiles
+
+
+def _point(p: Any) -> tuple[str, str]:
+    if p is None:
+        return ("–", "–")
+    return tuple(num(None if v is None else float(v)) for v in p[:2])  # type: ignore[return-value]
+
+
+def _frontier_table(result: dict[str, Any]) -> str:
+    front = result.get("frontier")
+    if not front:
+        return ""
+    seats = result["seats"]
+    mean = [seats["a"]["payoff"]["mean"], seats["b"]["payoff"]["mean"]]
+    rows = [("Nash bargaining solution (max product of gains)", front["nash"]),
+            ("Kalai-Smorodinsky (gains in proportion to the best possible)",
+             front["kalai_smorodinsky"]),
+            ("ideal point (each seat's best, the other at no less than no deal)", front["ideal"]),
+            ("no deal", front["disagreement"]), ("mean outcome of this run", mean)]
+    body = "".join(f"<tr><td>{esc(name)}</td><td></td><td>{a}</td><td>{b}</td></tr>"
+                   for name, p in rows for a, b in [_point(p)])
+    return (f"<table><tr><th>point</th><th></th><th>{esc(seats['a']['label'])}</th>"
+            f"<th>{esc(seats['b']['label'])}</th></tr>{body}</table>")
+
+
+def _anchoring_note(result: dict[str, Any]) -> str:
+    a = result["anchoring"]
+    if a.get("slope") is None or a.get("ci", [None])[0] is None:
+        why = a.get("status_reason") or a.get("status", "")
+        return (f'<p class="note">Anchoring (the first mover\'s final share on its first '
+                f"offer's share): no estimate ({esc(a.get('status'))}: {esc(why)}).</p>")
+    lo, hi = a["ci"]
+    return (f'<p class="note">Anchoring: the first mover\'s final share regressed on its first '
+            f"offer's share over {a['n']:,} deals, standard errors clustered by the first "
+            f"mover's persona: slope {a['slope']:+.3f} (95% CI {lo:+.3f} to {hi:+.3f}; "
+            f"{esc(a['status'])}).</p>")
+
+
+def outcome_figures(frames: RunFrames, result: dict[str, Any]) -> list[tuple[str, bytes]]:
+    """(title, PNG) of the figures that fit this run's game."""
+    from analysis import outcome_figures as figs
+    from analysis.outcomes import concession_curves, run_frontier
+
+    labels = {s: info["label"] for s, info in result["seats"].items()}
+    space, front = run_frontier(frames)
+    units = frames.units.units
+    pngs = []
+    curves = concession_curves(frames)
+    if len(curves) and curves["turn"].nunique() > 1:  # one turn is a point, not a curve
+        pngs.append(("Concession curves", figs.concession_curves(
+            curves, labels, scaled=space is not None)))
+    props = frames.proposals
+    accepted = props.loc[(props["response_kind"] == "accept") & (props["status"] == "ok"),
+                         "offer"]
+    numeric = pd.to_numeric(accepted, errors="coerce")
+    if len(numeric) and numeric.notna().mean() > 0.5:
+        what = result["offer"]
+        pngs.append((f"Agreed {what}s", figs.agreed_offers(numeric, what, units)))
+    if front is not None:
+        pngs.append(("Outcomes against the frontier", figs.deals_against_frontier(
+            frames.outcomes, front, space.points, labels, units)))
+    return pngs
+
+
+def outcomes_section(frames: RunFrames, result: dict[str, Any]) -> str:
+    units = frames.units.units
+    cards = "".join(f'<div class="card"><b>{esc(v)}</b><span>{esc(k)}</span></div>'
+                    for k, v in _tiles(result, units))
+    items = "".join(f'<figure><img class="figure" alt="{esc(title)}" '
+                    f'src="{data_uri(png, "image/png")}"></figure>'
+                    for title, png in outcome_figures(frames, result))
+    return ('<section id="outcomes"><h2>Outcomes</h2>'
+            f'<div class="cards">{cards}</div>'
+            '<p class="note tiles-note">Seat a moves first. Payoffs and shares count every '
+            'finished match, scripts included; a share is the payoff over what the seat could '
+            "have won in the match.</p>"
+            f"{_frontier_table(result)}{_anchoring_note(result)}"
+            f'<div class="figures">{items}</div></section>')
