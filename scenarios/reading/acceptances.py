@@ -127,7 +127,7 @@ def _emote(m: re.Match[str]) -> str:
 
 def _read_acceptance(text: str) -> Reading:
     if not text.strip():
-        return Reading(None, 1.0, "", "empty text")
+        return Reading(None, 0.0, "", "empty text")
     text = EMOTE.sub(_emote, text[:MAX_CHARS].replace("**", ""))
     norm = normalize(ELLIPSIS_INNER.sub(" ", ELLIPSIS.sub(". ", text)))
     found = _decisions(norm)

@@ -101,6 +101,8 @@ _BIG = (r"(?:the (?:[\w-]+\s)?(?:larger|bigger|greater|lion's|dominant|higher|la
 _SOME_BIG = (r"(?:a|an) (?:slightly |somewhat |bit |little )?(?:larger|bigger|greater|dominant"
              r"|higher)\s(?:share|portion|part|cut|amount|piece|percentage|stake|slice)"
              r"(?!\s(?:than|of what))")
+# "in our favor" names no side of a two-player split
+OUR_FAVOR = re.compile(r"[^.!?\n]{0,60}?\bin (?:our|both of our|each of our) favou?r")
 FAVOR_ME = re.compile(
     r"^[^.!?\n]{0,60}?\b(?:in my favou?r|in favou?r of (?:me|myself|mine|the proposer)\b"
     r"|favou?ring (?:me|myself)\b|to my advantage|with (?:the )?(?:majority|larger|bigger"
@@ -157,7 +159,8 @@ AFTER_YOURS = re.compile(
 # right after the amount, these name the addressee's proposal whatever came before
 AFTER_YOURS_STRONG = re.compile(
     r"[^.!?\n]{0,25}?\b(?:you (?:have |had )?(?:say|propose|proposed|offered|suggested|put forward"
-    r"|demanded|requested|asked for)\b|proposal you|offer you made)")
+    r"|demanded|requested|asked for)\b|proposal you|offer you made"
+    r"|(?:,\s?)?(?:huh|eh|you say|is it|do you)\s?\?)")  # "a 70/30 split, huh?" echoes theirs
 AFTER_PAST = re.compile(
     r"^[^.!?\n]{0,30}?\b(?:last round|previously|earlier|before|from (?:the )?(?:previous|last)"
     r"|was\b|we agreed|agreed|(?:has |have )?(?:served|worked|proven|proved)\b|has been\b)")

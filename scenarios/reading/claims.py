@@ -18,9 +18,9 @@ from scenarios.reading.confidence import Reading, unreadable
 from scenarios.reading.normalise import normalize
 from scenarios.reading.claim_patterns import (AFTER_PAST, AFTER_YOURS, AFTER_YOURS_STRONG,
     ALL_MINE, BOTH_GET, COND, EACH, EVEN, FAVOR_ME, FAVOR_YOU, HAS_AMOUNT, HYPOTHETICAL, LATER,
-    LATER_REACH, NUMBER_START, OTHER_AFTER, OTHER_GIVE, OTHER_LIST, OTHER_VERB, PAST, POT_BEFORE,
-    PROP, SELF_AFTER, SELF_GIVE, SELF_LIST, SELF_MINE, SELF_VERB, SENT, SPLIT, SPLIT_AFTER,
-    SPLIT_BEFORE, YOURS)
+    LATER_REACH, NUMBER_START, OTHER_AFTER, OTHER_GIVE, OTHER_LIST, OTHER_VERB, OUR_FAVOR, PAST,
+    POT_BEFORE, PROP, SELF_AFTER, SELF_GIVE, SELF_LIST, SELF_MINE, SELF_VERB, SENT, SPLIT,
+    SPLIT_AFTER, SPLIT_BEFORE, YOURS)
 
 
 def _clean(value: float, pie: float) -> float:
@@ -77,8 +77,10 @@ def _explicit(sentence: str, starts: list[int], pie: float, found: list[Cand]) -
             found.append(Cand(m.start(), m.end(), _EXPLICIT, pie, 0.0))
 
 
-def _orientation(tail: str, following: str, uneven: bool) -> str:
-    """Whose side a split favours: "me", "you" or "" (read it as written, first share first).
+def _orientation(tail: str, following: str, uneven: bool) -> tuple[str, bool]:
+    """Whose side a split favours: "me", "you" or "" (read it as written, first share first),
+    and whether the text's cues contradict each other ("70/30 in my favor ... still granting
+    you the greater portion").
 
     A later "this still gives you the majority" outweighs an "in my favor" (models get that
     phrase backwards), which outweighs a weaker "allowing you a larger share"."""
@@ -88,19 +90,11 @@ def _orientation(tail: str, following: str, uneven: bool) -> str:
         for m in LATER.finditer(text, 0, min(len(text), LATER_REACH + 200)):
             if m.start() <= LATER_REACH:
                 later.add(m.lastgroup or "")
-    if "you" in later:
-        return "you"
-    if "me" in later:
-        return "me"
-    if FAVOR_ME.search(tail):
-        return "me"
-    if FAVOR_YOU.search(tail):
-        return "you"
-    if "you_weak" in later:
-        return "you"
-    if "me_weak" in later:
-        return "me"
-    return ""
+    favor = "me" if FAVOR_ME.search(tail) else "you" if FAVOR_YOU.search(tail) else ""
+    weak = "you" if "you_weak" in later else "me" if "me_weak" in later else ""
+    strong = "you" if "you" in later else "me" if "me" in later else ""
+    sides = {s for s in (strong, favor, weak) if s}
+    return (strong or favor or weak), len(sides) > 1
 
 
 def _candidates(sentence: str, following: str, pie: float) -> list[Cand]:
@@ -118,13 +112,16 @@ def _candidates(sentence: str, following: str, pie: float) -> list[Cand]:
             continue
         share_a, share_b = raw_a * pie / total, raw_b * pie / total
         high, low = max(share_a, share_b), min(share_a, share_b)
-        side = _orientation(sentence[m.end():], following, share_a != share_b)
+        side, conflict = _orientation(sentence[m.end():], following, share_a != share_b)
         if side == "me":
-            found.append(Cand(m.start(), m.end(), _ORIENTED, high, low))
+            cand = Cand(m.start(), m.end(), _ORIENTED, high, low)
         elif side == "you":
-            found.append(Cand(m.start(), m.end(), _ORIENTED, low, high))
+            cand = Cand(m.start(), m.end(), _ORIENTED, low, high)
         else:
-            found.append(Cand(m.start(), m.end(), _PLAIN, share_a, share_b))
+            cand = Cand(m.start(), m.end(), _PLAIN, share_a, share_b)
+        cand.side = side
+        cand.conflict = conflict or bool(OUR_FAVOR.match(sentence, m.end()))
+        found.append(cand)
     half = pie / 2.0
     each = [m for m in _anchored(EACH, sentence, starts)] + list(BOTH_GET.finditer(sentence))
     for m in each:
@@ -226,7 +223,7 @@ def _read_claim(text: str, pie: float) -> Reading:
     #    ("actually, make that 60/40") replaces it.
     # 4. How sure that is depends on what else the text says (claim_confidence.judge).
     if not text.strip():
-        return Reading(None, 1.0, "", "empty text")
+        return Reading(None, 0.0, "", "empty text")
     norm = normalize(text)
     sentences = SENT.split(norm)
     cands: list[Cand] = []

@@ -41,5 +41,5 @@ def span(text: str, start: int, end: int, pad: int = 30) -> str:
 
 
 def unreadable(reason: str = "not a text") -> Reading:
-    """A reading of something that is not text at all: nothing read, and sure of that."""
-    return Reading(None, 1.0, "", reason)
+    """A reading of something that is not text at all: nothing read."""
+    return Reading(None, 0.0, "", reason)
