@@ -37,7 +37,8 @@ CREATE TABLE IF NOT EXISTS turns(
     ('propose','accept','reject','counter','walk_away','message','invalid')),
   offer TEXT, claim REAL, accepted INTEGER, text TEXT, parse_ok INTEGER, reason TEXT,
   latency_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER, calls INTEGER,
-  cached INTEGER, extractor_answer TEXT, PRIMARY KEY(match_id, turn_index));
+  cached INTEGER, extractor_answer TEXT, read_confidence REAL, read_evidence TEXT,
+  read_note TEXT, PRIMARY KEY(match_id, turn_index));
 """
 
 MATCH_COLUMNS = (
@@ -49,10 +50,13 @@ MATCH_COLUMNS = (
 TURN_COLUMNS = (
     "match_id", "turn_index", "round", "speaker", "role", "persona_id", "move_kind", "offer",
     "claim", "accepted", "text", "parse_ok", "reason", "latency_ms", "prompt_tokens",
-    "completion_tokens", "calls", "cached", "extractor_answer",
+    "completion_tokens", "calls", "cached", "extractor_answer", "read_confidence",
+    "read_evidence", "read_note",
 )
 # columns added after the first release: a store made before gets them when it is opened
-_ADDED = {"turns": (("extractor_answer", "TEXT"),)}
+# (read_*: how a free-text move was read: confidence 0..1, the evidence span, the reason)
+_ADDED = {"turns": (("extractor_answer", "TEXT"), ("read_confidence", "REAL"),
+                    ("read_evidence", "TEXT"), ("read_note", "TEXT"))}
 _INSERT_MATCH = (f"INSERT OR REPLACE INTO matches({', '.join(MATCH_COLUMNS)}) "
                  f"VALUES ({', '.join('?' * len(MATCH_COLUMNS))})")
 _TURN_VALUES = f"({', '.join('?' * len(TURN_COLUMNS))})"
