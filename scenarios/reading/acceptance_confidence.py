@@ -28,8 +28,8 @@ _FACTORS = {COUNTER: 0.9, PROPOSES: 0.5}
 # "I propose $55 for me", "how about 60/40", "a 60/40 split instead": a proposal of its own
 _COUNTER_SPLIT = re.compile(
     r"\b(?:i|we) (?:\w+ ){0,3}?(?:propose|suggest|counter|offer)\w*\b[^.!?\n]{0,60}?\$?\d"
-    r"|\b(?:how about|what about|instead)\b[^.!?\n]{0,40}?\$?\d|\$?\d+\s?%?\s?[-/:]\s?\$?\d+"
-    r"[^.!?\n]{0,30}\binstead\b")
+    r"|\b(?:how about|what about|instead)\b[^.!?\n]{0,40}?\$?\d"
+    r"|(?<![\d$])\$?\d{1,7}\s?%?\s?[-/:]\s?\$?\d{1,7}[^.!?\n]{0,30}\binstead\b")
 # a reply that runs on into the next round ("I accept. ===round3=== I propose ...")
 _ROUND_MARK = re.compile(r"=+\s*\[?\s*round|\bround\s?#?\s?\d\s?\]?\s?=+|\bmy turn to propose\b")
 
