@@ -28,6 +28,7 @@ def _figures(readings: Sequence[Reading], agrees: Sequence[bool],
         "abstention": (n - n_sure) / n if n else None,
         "overall_agreement": right / n if n else None,
         "llm_share": unsure_text / sum(nonempty) if any(nonempty) else None,
+        "n_text": sum(nonempty), "n_sent": unsure_text,
     }
 
 
@@ -49,10 +50,10 @@ def acceptance_coverage(readings: Sequence[Reading], labels: Sequence[float],
 
 def coverage(claims: dict[str, Any], acceptances: dict[str, Any]) -> dict[str, Any]:
     """Both measures, the threshold, and the share of all readings a hybrid run sends on."""
-    sent = [(m["llm_share"], m["n"]) for m in (claims, acceptances) if m["llm_share"] is not None]
-    total = sum(n for _, n in sent)
+    texts = claims["n_text"] + acceptances["n_text"]
+    sent = claims["n_sent"] + acceptances["n_sent"]
     return {"threshold": THRESHOLD, "claim": claims, "acceptance": acceptances,
-            "llm_share": sum(s * n for s, n in sent) / total if total else None}
+            "llm_share": sent / texts if texts else None}
 
 
 def _pct(value: float | None) -> str:

@@ -22,7 +22,7 @@ PROPOSES = ("role contradicts seat: the reply accepts, then goes on to make a pr
             "own")
 NO_VERDICT = "deliberation ending without a verdict"
 
-_BASE = {CLEAR: 0.95, TURNED: 0.7, BOTH_WAYS: 0.55, SOFT: 0.65, SOFT_BOTH: 0.4}
+_BASE = {CLEAR: 0.95, TURNED: 0.6, BOTH_WAYS: 0.45, SOFT: 0.65, SOFT_BOTH: 0.4}
 _FACTORS = {COUNTER: 0.9, PROPOSES: 0.5}
 
 # "I propose $55 for me", "how about 60/40", "a 60/40 split instead": a proposal of its own

@@ -8,7 +8,7 @@ import re
 
 _NEG = (r"(?:cannot|can not|could not|will not|would not|do not|does not|did not|must not"
         r"|shall not|should not|am not|not|never|unable to|refuse to|hardly|unwilling to"
-        r"|reluctant to|hesitant to|no longer|not able to|not going to|not willing to"
+        r"|reluctant to|hesitant to|decline to|no longer|not able to|not going to|not willing to"
         r"|not in a position to|in no position to)")
 # words that may stand between "I" and the verb ("I must, regretfully, decline")
 _ADV = (r"(?:,?\s+(?:\w+ly|will|shall|must|do|hereby|therefore|then|thus|hence|also|now|am"
@@ -25,7 +25,9 @@ _ACCEPT_VERB = (r"(?:accept(?:ing)?|agree to|agree with|agree on|settle for|take
                 r"|this deal|your (?:[$\w]+ )?(?:offer|deal|proposal))|approve|consent to|acquiesce"
                 r"|concede to|embrace|welcome your|go along with|say yes|take you up on"
                 r"|accede to)")
-_REJECT_VERB = (r"(?:reject(?:ing)?|declin(?:e|ing)|refus(?:e|ing)|turn down|pass on|say no"
+# "I refuse to be insulted", "I decline to argue" refuse something else than the proposal
+_REJECT_VERB = (r"(?:reject(?:ing)?|declin(?:e|ing)(?!\s+to\b)|refus(?:e|ing)(?!\s+to\b)|turn down"
+                r"|pass on|say no"
                 r"|rebuff|spurn|veto)")
 # "I", "we" or "I, the wise gnome," - but not the question "can we agree on ...?"
 _SUBJ = (r"(?<!can )(?<!shall )(?<!could )(?<!would )(?<!will )(?<!do )(?<!should )(?<!sure )"
@@ -144,7 +146,7 @@ WEAK_REJECT = re.compile(
 TURN_BEFORE = re.compile(
     r"\b(?:very well|however|that said|nevertheless|nonetheless|after (?:careful |much |further )?"
     r"(?:consideration|deliberation|reflection)|ultimately|in the end|on second thought"
-    r"|therefore|but|upon reflection|all things considered)\b[^.!?\n]{0,30}$")
-EMOTE = re.compile(r"\*([^*\n]{1,600})\*")
+    r"|therefore|but|upon reflection|all things considered)\b[^.!?\n]{0,30}$"
+    r"|(?:^|[.!?]\s)\s*(?:fine|alright|all right|very well|so be it)\s?[.!]\s*$")
 ELLIPSIS = re.compile(r"(?:(?<!\.)\.{2,}+|\u2026)(?=\s*[A-Z])")
 ELLIPSIS_INNER = re.compile(r"\.{2,}|\u2026")

@@ -5,10 +5,10 @@ import re
 
 from scenarios.reading.acceptance_confidence import judge
 from scenarios.reading.confidence import Reading, unreadable
-from scenarios.reading.normalise import MAX_CHARS, normalize
+from scenarios.reading.normalise import MAX_CHARS, drop_stage_directions, normalize
 from scenarios.reading.acceptance_patterns import (ACCEPTABLE, ACCEPT_WORD, AFTER_ACCEPT_VOID,
     AGREEMENT, AND_ACCEPT, AND_REJECT, ASKS_BACK, CONCESSIVE_BEFORE, COUNTER_AMOUNT, DOUBT_BEFORE,
-    ELLIPSIS, ELLIPSIS_INNER, EMOTE, FLAT_NO, HEDGE, HEDGE_REJECT, IF_BEFORE, I_ACCEPT, I_AGREE,
+    ELLIPSIS, ELLIPSIS_INNER, FLAT_NO, HEDGE, HEDGE_REJECT, IF_BEFORE, I_ACCEPT, I_AGREE,
     I_NOT_ACCEPT, I_NOT_AGREE, I_NOT_REJECT, I_REJECT, NOT_ACCEPTABLE, NOT_BEFORE,
     NOT_BEFORE_ACCEPTABLE, NOT_MORE_LESS, REJECT_WORD, TAKES_OFFER, THIRD_PERSON,
     WEAK_ACCEPT, WEAK_REJECT, WILLING, YOU_BEFORE)
@@ -116,19 +116,10 @@ def _decisions(norm: str) -> list[tuple[int, int, bool]]:
     return found
 
 
-def _emote(m: re.Match[str]) -> str:
-    """Drop a role-play aside ("*strokes beard*"); keep an emphasised word ("*accept*") and a
-    first-person line ("*I accept your offer.*")."""
-    inner = m.group(1).strip()
-    if " " not in inner or (inner[:2] in ("I ", "i ") and len(inner) < 120):
-        return f" {inner} "
-    return " "
-
-
 def _read_acceptance(text: str) -> Reading:
     if not text.strip():
         return Reading(None, 0.0, "", "empty text")
-    text = EMOTE.sub(_emote, text[:MAX_CHARS].replace("**", ""))
+    text = drop_stage_directions(text[:MAX_CHARS])
     norm = normalize(ELLIPSIS_INNER.sub(" ", ELLIPSIS.sub(". ", text)))
     found = _decisions(norm)
     weak = [(m.start(), m.end(), True) for m in WEAK_ACCEPT.finditer(norm)]

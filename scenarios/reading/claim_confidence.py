@@ -32,7 +32,7 @@ NOT_UNDERSTOOD = "amounts named, but none the reader understands as a proposal"
 _BASE = {EXPLICIT: 0.95, ORIENTED: 0.92, PLAIN: 0.85, EVEN_WORDS: 0.8}
 _NOT_PROPOSED = 0.85  # the amount is neutral, not introduced as a proposal ("a 60/40 split is")
 _FACTORS = {ANSWERED_ONLY: 0.6, READS_AS_REPLY: 0.75, ANSWER_DIFFERS: 0.75, CONTRADICTS: 0.75,
-            SEVERAL: 0.6, YOUR_TERMS: 0.85}
+            SEVERAL: 0.55, YOUR_TERMS: 0.85}
 
 
 class Cand:

@@ -100,3 +100,21 @@ def normalize(text: str) -> str:
     if any(stem in text for stem in _DIALECT_STEMS):
         text = _DIALECT.sub(lambda m: _DIALECT_WORDS[m.group(0)], text)
     return _SPACES.sub(" ", text)
+
+
+_STAGE = re.compile(r"\*([^*\n]{1,600})\*")
+
+
+def _stage(m: re.Match[str]) -> str:
+    """Drop a role-play aside ("*strokes beard*"); keep an emphasised word ("*accept*") and a
+    first-person line ("*I accept your offer.*")."""
+    inner = m.group(1).strip()
+    if " " not in inner or (inner[:2] in ("I ", "i ") and len(inner) < 120):
+        return f" {inner} "
+    return " "
+
+
+def drop_stage_directions(text: str) -> str:
+    """The text without role-play asides (`*narrows eyes*`), which describe, not propose or
+    decide; bold markers (`**`) go first so they do not pair up as asides."""
+    return _STAGE.sub(_stage, text.replace("**", ""))
