@@ -20,16 +20,20 @@ SOFT_BOTH = "soft cues both ways"
 COUNTER = "role contradicts seat: the responder answers with a counter-split"
 PROPOSES = ("role contradicts seat: the reply accepts, then goes on to make a proposal of its "
             "own")
+ACCEPTS_COUNTER = "role contradicts seat: the reply accepts but answers with a counter-split"
 NO_VERDICT = "deliberation ending without a verdict"
 
 _BASE = {CLEAR: 0.95, TURNED: 0.6, BOTH_WAYS: 0.45, SOFT: 0.65, SOFT_BOTH: 0.4}
-_FACTORS = {COUNTER: 0.9, PROPOSES: 0.5}
+_FACTORS = {COUNTER: 0.9, PROPOSES: 0.5, ACCEPTS_COUNTER: 0.5}
 
 # "I propose $55 for me", "how about 60/40", "a 60/40 split instead": a proposal of its own
 _COUNTER_SPLIT = re.compile(
     r"\b(?:i|we) (?:\w+ ){0,3}?(?:propose|suggest|counter|offer)\w*\b[^.!?\n]{0,60}?\$?\d"
     r"|\b(?:how about|what about|instead)\b[^.!?\n]{0,40}?\$?\d"
     r"|(?<![\d$])\$?\d{1,7}\s?%?\s?[-/:]\s?\$?\d{1,7}[^.!?\n]{0,30}\binstead\b")
+_OWN_COUNTER = re.compile(
+    r"\b(?:this|my|that|these) (?:revised|new|adjusted|modified|updated|counter\S*|compromise"
+    r"|alternative|amended)\b|\byou (?:\w+ )?(?:will|would|can|could|might) find\b")
 # a reply that runs on into the next round ("I accept. ===round3=== I propose ...")
 _ROUND_MARK = re.compile(r"=+\s*\[?\s*round|\bround\s?#?\s?\d\s?\]?\s?=+|\bmy turn to propose\b")
 
@@ -67,6 +71,11 @@ def judge(norm: str, found: Found, weak: Found) -> Reading:
         # "I accept. ===round3=== I propose 70/30. Do you accept?" asks for a verdict itself:
         # whether it accepted is arguable; a rejection followed by a counter is consistent
         doubt = PROPOSES if value is True and _ROUND_MARK.search(norm) else COUNTER
+        # "I am willing to accept this revised proposal", "I hope you will find this compromise
+        # acceptable" after a counter-split: the acceptance may be of the responder's own counter
+        if value is True and doubt == COUNTER and _OWN_COUNTER.search(norm, max(0, start - 30),
+                                                                      end + 30):
+            doubt = ACCEPTS_COUNTER
         score *= _FACTORS[doubt]
         reason = doubt
     return Reading(value, round(score, 3), span(norm, start, end), reason)

@@ -23,7 +23,8 @@ def extract_acceptance(text: str) -> bool | None:
     the first decision stated counts; a conditional ("if you offer 50/50, I will accept") or a
     hedge ("I would accept") is no decision; role-play asides (*strokes beard*) are skipped.
     With no decision stated, softer cues decide ("Very well, let us proceed" accepts, a
-    counter-proposal rejects). Never raises. The best guess, however unsure: :func:`read_acceptance` says how sure it is.
+    counter-proposal rejects). Never raises. The best guess, however unsure:
+    :func:`read_acceptance` says how sure it is.
     """
     return read_acceptance(text).value  # type: ignore[return-value]
 
