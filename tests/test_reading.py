@@ -173,3 +173,21 @@ def test_replicate_reports_coverage_on_the_papers_texts() -> None:
             m["confident_agreement"] * (1 - m["abstention"]))
     assert 0 < cov["llm_share"] < 0.05
     assert "with abstention" in format_replication(result)
+
+
+def test_a_store_made_before_gets_the_reading_columns(tmp_path) -> None:
+    import sqlite3
+
+    from arena.store import SCHEMA, Store
+
+    old = SCHEMA.replace(" read_confidence REAL, read_evidence TEXT,\n  read_note TEXT,", "")
+    assert old != SCHEMA
+    db = tmp_path / "arena.sqlite"
+    conn = sqlite3.connect(db)
+    conn.executescript(old)
+    conn.close()
+    before = {r[1] for r in sqlite3.connect(db).execute("PRAGMA table_info(turns)")}
+    assert "read_confidence" not in before
+    Store(db).close()
+    after = {r[1] for r in sqlite3.connect(db).execute("PRAGMA table_info(turns)")}
+    assert {"read_confidence", "read_evidence", "read_note"} <= after
