@@ -63,6 +63,13 @@ def cmd_import_paper(args: argparse.Namespace) -> int:
               f"(study {', '.join(map(str, summary['studies']))}; {', '.join(summary['models'])})"
               f"; our extractor agrees with the paper's labels on {claim} of claims and "
               f"{accept} of acceptances")
+        from analysis.coverage import format_coverage
+
+        for model, figures in agree.get("by_model", {}).items():
+            if figures.get("coverage"):
+                print(f"  {model}, with abstention (the reader's confidence):")
+                for line in format_coverage(figures["coverage"], "    "):
+                    print(line)
         if summary["personas_without_level"]:
             print(f"  note: {summary['personas_without_level']} images have no level "
                   "(give --levels CSV with image_id,folder)", file=sys.stderr)

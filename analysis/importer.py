@@ -3,7 +3,9 @@ so every analysis, figure and report works on the paper's games exactly as on ou
 
 One match per xlsx row, eight turns each (round r: the proposer's text then the responder's).
 `claim` and `accepted` on the turns are what OUR offline extractor reads from the texts, so the
-store is scored the way our engine scores a run; the paper's GPT-4o labels are kept beside them
+store is scored the way our engine scores a run (an unsure reading is an invalid turn with
+reason "ambiguous: ...", and every turn keeps read_confidence, read_evidence and read_note);
+the paper's GPT-4o labels are kept beside them
 in extra columns, and the agreement between the two is reported over the LLM's own texts (the
 confederate's canned lines of Study 1 would inflate it).
 
@@ -36,9 +38,11 @@ from typing import Any
 import pandas as pd
 
 from analysis.paper import classify_acceptance, classify_claim
-from analysis.readings import read_acceptances, read_claims
+from analysis.coverage import acceptance_coverage, claim_coverage, coverage
+from analysis.readings import acceptance_readings, claim_readings
 from arena.store import STORE_NAME, Store, encode_offer
 from scenarios.errors import InputError
+from scenarios.reading import Reading
 
 PIE = 100.0
 ROUNDS = 4
@@ -191,12 +195,30 @@ def _text(value: Any) -> str:
 def _turn(match_id: str, index: int, round_: int, speaker: str, role: str,
           persona: str | None, kind: str, offer: str | None, claim: float | None,
           accepted: int | None, text: str, parse_ok: int, reason: str | None,
-          paper_claim: float | None, paper_accepted: int | None) -> dict[str, Any]:
+          paper_claim: float | None, paper_accepted: int | None,
+          reading: Reading) -> dict[str, Any]:
     return {"match_id": match_id, "turn_index": index, "round": round_, "speaker": speaker,
             "role": role, "persona_id": persona, "move_kind": kind, "offer": offer,
             "claim": claim, "accepted": accepted, "text": text, "parse_ok": parse_ok,
             "reason": reason, "calls": 0, "cached": 0, "paper_claim": paper_claim,
-            "paper_accepted": paper_accepted}
+            "paper_accepted": paper_accepted, "read_confidence": reading.confidence,
+            "read_evidence": reading.evidence or None, "read_note": reading.reason or None}
+
+
+def _why_invalid(reading: Reading, nothing: str) -> str | None:
+    """The engine's reason for a turn read from `reading`: None when it is a move."""
+    if reading.value is None:
+        return nothing
+    return None if reading.sure else f"ambiguous: {reading.reason}"
+
+
+def _coverage(claims: list[tuple[Reading, float, str]],
+              accepts: list[tuple[Reading, float, str]]) -> dict[str, Any]:
+    return coverage(claim_coverage(*_columns(claims)), acceptance_coverage(*_columns(accepts)))
+
+
+def _columns(rows: list[tuple[Reading, float, str]]) -> tuple[list[Any], list[Any], list[Any]]:
+    return [r for r, _, _ in rows], [label for _, label, _ in rows], [t for _, _, t in rows]
 
 
 def _add_columns(store: Store) -> None:
@@ -240,8 +262,10 @@ def import_paper(results_dir: Path, out: Path, levels_csv: Path | None = None,
             for r in range(1, ROUNDS + 1):
                 proposer_texts.append(_text(game[f"text_{2 * r - 1}"]))
                 responder_texts.append(_text(game[f"text_{2 * r}"]))
-    claims = read_claims(proposer_texts, PIE, workers)
-    accepts = read_acceptances(responder_texts, workers)
+    claim_reads = claim_readings(proposer_texts, PIE, workers)
+    accept_reads = acceptance_readings(responder_texts, workers)
+    claims: list[float | None] = [r.value for r in claim_reads]  # type: ignore[misc]
+    accepts: list[bool | None] = [r.value for r in accept_reads]  # type: ignore[misc]
 
     def level_of(model: str, image: str) -> int | None:
         return levels.get((model, image), levels.get((None, image)))
@@ -277,13 +301,17 @@ def import_paper(results_dir: Path, out: Path, levels_csv: Path | None = None,
         seen_ids.add(match_id)
         payoff = {"a": 0.0, "b": 0.0}
         agreements = 0
-        bucket = agree.setdefault(model, {"claims": [], "accepts": []})
+        bucket = agree.setdefault(model, {"claims": [], "accepts": [], "claim_reads": [],
+                                          "accept_reads": []})
         for r in range(1, ROUNDS + 1):
             proposer = "a" if r % 2 == 1 else "b"
             responder = "b" if proposer == "a" else "a"
-            claim, accepted = claims[k], accepts[k]
+            claim_read, accept_read = claim_reads[k], accept_reads[k]
             p_text, r_text = proposer_texts[k], responder_texts[k]
             k += 1
+            # as the engine reads a run: an unsure reading is an "ambiguous" invalid turn
+            claim = claim_read.value if claim_read.sure else None  # type: ignore[assignment]
+            accepted = accept_read.value if accept_read.sure else None  # type: ignore[assignment]
             label_claim = _label_claim(game[f"proposal_amount_round_{r}"])
             label_accept = _label_accept(game[f"proposal_acceptance_round_{r}"])
             if claim is not None and accepted:
@@ -291,23 +319,26 @@ def import_paper(results_dir: Path, out: Path, levels_csv: Path | None = None,
                 payoff[responder] += PIE - claim
                 agreements += 1
             if agents[proposer] != CONFEDERATE:
-                bucket["claims"].append((claim, math.nan if label_claim is None else label_claim))
+                label = math.nan if label_claim is None else label_claim
+                bucket["claims"].append((claim_read.value, label))
+                bucket["claim_reads"].append((claim_read, label, p_text))
             if agents[responder] != CONFEDERATE:
-                bucket["accepts"].append((accepted, math.nan if label_accept is None
-                                          else float(label_accept)))
+                label = math.nan if label_accept is None else float(label_accept)
+                bucket["accepts"].append((accept_read.value, label))
+                bucket["accept_reads"].append((accept_read, label, r_text))
             kind = "propose" if claim is not None else "invalid"
             turn_rows.append(_turn(
                 match_id, 2 * r - 2, r, proposer, "proposer", ids[proposer], kind,
                 encode_offer(claim), claim, None, p_text, int(claim is not None),
-                None if claim is not None else "no proposal found in the text",
-                label_claim, None))
+                _why_invalid(claim_read, "no proposal found in the text"),
+                label_claim, None, claim_read))
             kind = "invalid" if accepted is None else "accept" if accepted else "reject"
             turn_rows.append(_turn(
                 match_id, 2 * r - 1, r, responder, "responder", ids[responder], kind, None,
                 None, None if accepted is None else int(accepted), r_text,
                 int(accepted is not None),
-                "neither an acceptance nor a rejection found in the text" if accepted is None
-                else None, None, label_accept))
+                _why_invalid(accept_read, "neither an acceptance nor a rejection found in the "
+                             "text"), None, label_accept, accept_read))
         total = PIE * ROUNDS
         match_rows.append({
             "match_id": match_id, "design": f"paper-study{paper_file.study}",
@@ -320,8 +351,12 @@ def import_paper(results_dir: Path, out: Path, levels_csv: Path | None = None,
             "source_file": paper_file.relative, "source_row": row, "study": paper_file.study})
 
     by_model = {m: _agreement(v["claims"], v["accepts"]) for m, v in sorted(agree.items())}
+    for m, v in agree.items():
+        by_model[m]["coverage"] = _coverage(v["claim_reads"], v["accept_reads"])
     overall = _agreement([c for v in agree.values() for c in v["claims"]],
                          [a for v in agree.values() for a in v["accepts"]])
+    overall["coverage"] = _coverage([c for v in agree.values() for c in v["claim_reads"]],
+                                    [a for v in agree.values() for a in v["accept_reads"]])
     studies = sorted({f.study for f, _ in files})
     conditions = {1: "self-only", 2: "both-images"}
     try:

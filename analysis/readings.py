@@ -10,17 +10,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from scenarios.extract import extract_acceptance, extract_claim
+from scenarios.reading import Reading, read_acceptance, read_claim
 
 PARALLEL_FROM = 4000  # fewer distinct texts than this: a process pool costs more than it saves
 
 
-def _claims(chunk: Sequence[str], pie: float) -> list[float | None]:
-    return [extract_claim(t, pie) for t in chunk]
+def _claims(chunk: Sequence[str], pie: float) -> list[Reading]:
+    return [read_claim(t, pie) for t in chunk]
 
 
-def _acceptances(chunk: Sequence[str]) -> list[bool | None]:
-    return [extract_acceptance(t) for t in chunk]
+def _acceptances(chunk: Sequence[str]) -> list[Reading]:
+    return [read_acceptance(t) for t in chunk]
 
 
 def _map(fn: Callable[..., list[Any]], texts: Sequence[str], workers: int | None,
@@ -39,12 +39,25 @@ def _map(fn: Callable[..., list[Any]], texts: Sequence[str], workers: int | None
     return [table[t if isinstance(t, str) else ""] for t in texts]
 
 
-def read_claims(texts: Sequence[str], pie: float = 100.0,
-                workers: int | None = None) -> list[float | None]:
-    """What each proposer text claims for itself (None where the extractor finds no proposal)."""
+def claim_readings(texts: Sequence[str], pie: float = 100.0,
+                   workers: int | None = None) -> list[Reading]:
+    """Each proposer text's claim reading, with its evidence and confidence."""
     return _map(_claims, texts, workers, float(pie))
 
 
-def read_acceptances(texts: Sequence[str], workers: int | None = None) -> list[bool | None]:
-    """Whether each responder text accepts (None where it neither accepts nor rejects)."""
+def acceptance_readings(texts: Sequence[str], workers: int | None = None) -> list[Reading]:
+    """Each responder text's acceptance reading, with its evidence and confidence."""
     return _map(_acceptances, texts, workers)
+
+
+def read_claims(texts: Sequence[str], pie: float = 100.0,
+                workers: int | None = None) -> list[float | None]:
+    """What each proposer text claims for itself (None where the extractor finds no proposal),
+    the best guess however unsure."""
+    return [r.value for r in claim_readings(texts, pie, workers)]  # type: ignore[misc]
+
+
+def read_acceptances(texts: Sequence[str], workers: int | None = None) -> list[bool | None]:
+    """Whether each responder text accepts (None where it neither accepts nor rejects), the
+    best guess however unsure."""
+    return [r.value for r in acceptance_readings(texts, workers)]  # type: ignore[misc]

@@ -16,7 +16,8 @@ import pandas as pd
 from analysis.effects import means_by, ols_clustered
 from analysis.paper import (ACCEPTANCE_KINDS, CLAIM_KINDS, PIE, canonical_model,
                             classify_acceptance, classify_claim, read_study2)
-from analysis.readings import read_acceptances, read_claims
+from analysis.coverage import acceptance_coverage, claim_coverage, coverage, format_coverage
+from analysis.readings import acceptance_readings, claim_readings
 
 #: the reference README's figures (the paper's released data, its own labels)
 REFERENCE: dict[str, dict[str, Any]] = {
@@ -68,14 +69,30 @@ def agreement(frame: pd.DataFrame) -> dict[str, Any]:
 
 def read_with_extractor(results_dir: Path, model: str, workers: int | None = None,
                         extractor: bool = True) -> pd.DataFrame:
-    """read_study2's frame plus our extractor's readings (`our_claim`, `our_accept`)."""
+    """read_study2's frame plus our extractor's readings: the best guesses (`our_claim`,
+    `our_accept`) and the readings with evidence and confidence (`claim_reading`,
+    `accept_reading`)."""
     frame = read_study2(results_dir, model)
     if not extractor:
         return frame
-    claims = read_claims(frame["proposal_text"].tolist(), PIE, workers)
-    frame["our_claim"] = [math.nan if c is None else float(c) for c in claims]
-    frame["our_accept"] = read_acceptances(frame["response_text"].tolist(), workers)
+    claims = claim_readings(frame["proposal_text"].fillna("").tolist(), PIE, workers)
+    accepts = acceptance_readings(frame["response_text"].fillna("").tolist(), workers)
+    frame["our_claim"] = [math.nan if c.value is None else float(c.value) for c in claims]
+    frame["our_accept"] = [a.value for a in accepts]
+    frame["claim_reading"] = claims
+    frame["accept_reading"] = accepts
     return frame
+
+
+def extractor_coverage(frame: pd.DataFrame) -> dict[str, Any]:
+    """Agreement on confident readings, abstention share and agreement with abstentions as
+    errors, for claims and acceptances (see analysis.coverage)."""
+    proposals = frame["proposal_text"].fillna("").tolist()
+    responses = frame["response_text"].fillna("").tolist()
+    return coverage(
+        claim_coverage(frame["claim_reading"].tolist(), frame["paper_claim"].tolist(), proposals),
+        acceptance_coverage(frame["accept_reading"].tolist(), frame["paper_accept"].tolist(),
+                            responses))
 
 
 def replicate(results_dir: Path | str, model: str = "gpt-4o",
@@ -98,6 +115,7 @@ def replicate(results_dir: Path | str, model: str = "gpt-4o",
         "n_extractor": None, "coef_extractor": None, "se_extractor": None,
         "ci_extractor": None, "mean_claim_by_diff_extractor": None,
         "extractor_agreement": {"claim": None, "acceptance": None},
+        "extractor_coverage": None,
     }
     if extractor:
         ours = claim_regression(frame, "our_claim")
@@ -106,6 +124,8 @@ def replicate(results_dir: Path | str, model: str = "gpt-4o",
             "coef_extractor": ours["coef"], "se_extractor": ours["se"],
             "ci_extractor": ours["ci"], "mean_claim_by_diff_extractor": ours["mean_claim_by_diff"],
             "extractor_agreement": agreement(frame)})
+        if "claim_reading" in frame.columns:
+            result["extractor_coverage"] = extractor_coverage(frame)
     reference = REFERENCE.get(name)
     if reference:
         gaps = {k: abs(paper["coef"][k] - v) for k, v in reference["coef"].items()}
@@ -144,5 +164,9 @@ def format_replication(result: dict[str, Any]) -> str:
     lines.append(f"  mean claim by own - opp   {means}")
     if ours:
         lines.append(f"  extractor agreement with the paper's labels: claims {agree['claim']:.1%}, "
-                     f"acceptances {agree['acceptance']:.1%} (n = {agree['n_claim']:,})")
+                     f"acceptances {agree['acceptance']:.1%} (n = {agree['n_claim']:,}; every "
+                     "reading, sure or not)")
+    if result.get("extractor_coverage"):
+        lines.append("  with abstention (the reader's confidence):")
+        lines.extend(format_coverage(result["extractor_coverage"], "    "))
     return "\n".join(lines)

@@ -98,7 +98,8 @@ class AgentConfig(_Strict):
     claims: list[float] | None = Field(default=None, min_length=1, max_length=1000)
     protocol: Literal["free-text", "json"] = "free-text"  # llm
     repairs: int = Field(default=2, ge=0, le=10)  # llm, json protocol: repair requests
-    extractor: Literal["offline", "llm"] = "offline"  # llm, free-text: who reads the move
+    # llm, free-text: who reads the move (hybrid: offline first, the LLM only for unsure ones)
+    extractor: Literal["offline", "llm", "hybrid"] = "offline"
     extractor_model: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)  # a user's kind: keyword arguments
 
@@ -203,7 +204,8 @@ class RunConfig(_Strict):
                     known = ", ".join(sorted(self.models)) or "none defined"
                     raise ValueError(f"agents.{name}.model: no [models.{agent.model}] table "
                                      f"(models: {known})")
-            if agent.extractor == "llm" and (agent.extractor_model or agent.model) not in self.models:
+            if agent.extractor in ("llm", "hybrid") and (
+                    agent.extractor_model or agent.model) not in self.models:
                 raise ValueError(f"agents.{name}.extractor_model: no such [models.X] table")
         return self
 

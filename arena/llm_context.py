@@ -125,11 +125,12 @@ class LLMContext:
             if condition == "both-images":
                 opp = self.image(opponent, access.config)
         extractor = None
-        if agent_config.protocol == "free-text" and agent_config.extractor == "llm":
+        if agent_config.protocol == "free-text" and agent_config.extractor in ("llm", "hybrid"):
             extractor = self.accesses[agent_config.extractor_model or agent_config.model]
         return LLMNegotiator(access, self.scenario, condition, side, persona, opponent, own, opp,
                              match_seed, agent_config.protocol, agent_config.repairs, extractor,
-                             name=f"llm:{agent_config.model}")
+                             name=f"llm:{agent_config.model}",
+                             hybrid=agent_config.extractor == "hybrid")
 
     def stats(self) -> dict[str, Any]:
         return merged_stats(self.accesses, self.cache)
@@ -190,7 +191,7 @@ def check_prompts(config: RunConfig, scenario: Scenario,
             if marker:
                 fill(marker, "round_marker", {"round": 1})
             extract = lookup(scenario.prompts, "extract_user", seat_of(side), config.condition)
-            if agent.extractor == "llm" and extract:
+            if agent.extractor in ("llm", "hybrid") and extract:
                 fill(extract, "extract_user", {"text": ""})
 
 
@@ -281,13 +282,13 @@ def build_llm_context(config: RunConfig, base: Path, scenario: Scenario,
     for team, agent in agents.items():
         assert agent.model is not None
         players.append(agent.model)
-        if agent.protocol == "free-text" and agent.extractor == "llm":
+        if agent.protocol == "free-text" and agent.extractor in ("llm", "hybrid"):
             extractors.append(agent.extractor_model or agent.model)
             missing = [k for k in ("extract_claim", "extract_acceptance")
                        if k not in scenario.prompts]
             if missing or scenario.rules.family != "ultimatum":
-                raise InputError(f"agents.{team}.extractor: 'llm' uses the paper's extraction "
-                                 f"prompts, which scenario {scenario.name} lacks "
+                raise InputError(f"agents.{team}.extractor: '{agent.extractor}' uses the paper's "
+                                 f"extraction prompts, which scenario {scenario.name} lacks "
                                  f"({', '.join(missing) or 'not an ultimatum game'}); "
                                  "use extractor = \"offline\"")
     if agents and config.condition == "both-images" and config.design.kind == "confederate":

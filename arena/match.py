@@ -9,6 +9,7 @@ from agents.base import Negotiator
 from arena.store import MatchRecord, MatchRow, TurnRecord, encode_offer
 from scenarios.loader import Scenario
 from scenarios.moves import ACCEPT, INVALID, REJECT, Move, MoveKind, Reply
+from scenarios.reading.confidence import Reading
 
 EMPTY_REPLY = "empty reply"
 MAX_TURNS = 100_000  # a guard against a scenario that never ends; built-ins end far sooner
@@ -36,6 +37,13 @@ class MatchSpec:
 
 class NegotiatorFailure(Exception):
     """A negotiator could not produce a reply at all (model unreachable after retries ...)."""
+
+
+def _reading_columns(reading: Reading | None) -> tuple[float | None, str | None, str | None]:
+    """read_confidence, read_evidence, read_note of a turn (None when no text was read)."""
+    if reading is None:
+        return None, None, None
+    return reading.confidence, reading.evidence or None, reading.reason or None
 
 
 def _unusable_seat(records: list[TurnRecord]) -> str | None:
@@ -71,6 +79,7 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
                 move = Move.invalid(EMPTY_REPLY)
             else:
                 move = state.read(reply.text, request)
+            reading = move.reading
             why = state.check(move, request)
             if why is not None:
                 move = Move.invalid(why)
@@ -83,7 +92,7 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
                 _KIND_TEXT[kind], encode_offer(played.offer), turn.claim, accepted, turn.text,
                 0 if kind is INVALID else 1, played.reason or None, reply.latency_ms,
                 reply.prompt_tokens, reply.completion_tokens, reply.calls, int(reply.cached),
-                reply.extracted,
+                reply.extracted, *_reading_columns(reading),
             )))
             calls += reply.calls
             prompt_tokens += reply.prompt_tokens or 0

@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS turns(
     ('propose','accept','reject','counter','walk_away','message','invalid')),
   offer TEXT, claim REAL, accepted INTEGER, text TEXT, parse_ok INTEGER, reason TEXT,
   latency_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER, calls INTEGER,
-  cached INTEGER, extractor_answer TEXT, PRIMARY KEY(match_id, turn_index));
+  cached INTEGER, extractor_answer TEXT, read_confidence REAL, read_evidence TEXT,
+  read_note TEXT, PRIMARY KEY(match_id, turn_index));
 """
 
 class MatchRecord(NamedTuple):
@@ -98,6 +99,9 @@ class TurnRecord(NamedTuple):
     calls: int
     cached: int
     extractor_answer: str | None
+    read_confidence: float | None  # how sure the free-text reader was, 0..1 (None: not read)
+    read_evidence: str | None  # the span of the reply it read the move from
+    read_note: str | None  # why it was (un)sure
 
 
 MATCH_COLUMNS = MatchRecord._fields
@@ -106,7 +110,9 @@ _OK, _CALLS, _PROMPT, _COMPLETION = (MATCH_COLUMNS.index(c) for c in (
     "status", "calls", "prompt_tokens", "completion_tokens"))
 _PARSE_OK = TURN_COLUMNS.index("parse_ok")
 # columns added after the first release: a store made before gets them when it is opened
-_ADDED = {"turns": (("extractor_answer", "TEXT"),)}
+# (read_*: how a free-text move was read: confidence 0..1, the evidence span, the reason)
+_ADDED = {"turns": (("extractor_answer", "TEXT"), ("read_confidence", "REAL"),
+                    ("read_evidence", "TEXT"), ("read_note", "TEXT"))}
 _INSERT_MATCH = (f"INSERT OR REPLACE INTO matches({', '.join(MATCH_COLUMNS)}) "
                  f"VALUES ({', '.join('?' * len(MATCH_COLUMNS))})")
 _TURN_VALUES = f"({', '.join('?' * len(TURN_COLUMNS))})"

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from scenarios.reading.confidence import Reading
+
 
 class MoveKind(str, Enum):
     """The kinds of turn the store knows (DESIGN.md `turns.move_kind`)."""
@@ -41,6 +43,8 @@ class Move:
     kind: MoveKind
     offer: Any = None
     reason: str = ""
+    # how the move was read from free text (evidence, confidence); not part of the move itself
+    reading: Reading | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, MoveKind):
@@ -51,8 +55,8 @@ class Move:
             raise ValueError("an invalid move needs a reason")
 
     @staticmethod
-    def invalid(reason: str) -> "Move":
-        return Move(INVALID, reason=reason)
+    def invalid(reason: str, reading: Reading | None = None) -> "Move":
+        return Move(INVALID, reason=reason, reading=reading)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,9 @@ messages, with the scenario's round marker (`===round{n}===`) added as a user me
 paper added it: to the proposer before it proposes (Study 2), or to the player at the start of
 every round (Study 1; `round_marker_to = "all"`).
 
-Moves come back as free text (read by the scenario's extractor in the engine, or by an LLM
-extractor with the paper's two prompts) or as JSON checked by pydantic, with a bounded number
+Moves come back as free text (read by the scenario's extractor in the engine, by an LLM
+extractor with the paper's two prompts, or hybrid: offline first and the LLM only where the
+offline reading is unsure) or as JSON checked by pydantic, with a bounded number
 of repair requests. A model that cannot answer at all raises, and the engine fails the match.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -27,6 +28,7 @@ from agents.personas.persona import Persona
 from agents.prompts import fill, first_message, json_hints, lookup, seat_of
 from scenarios.loader import Scenario
 from scenarios.moves import Move, MoveKind, MoveRequest, Reply
+from scenarios.reading.confidence import Reading
 
 EMPTY_REPLY = "empty reply"  # the reason of a turn whose reply had no text (as the engine's)
 
@@ -144,7 +146,7 @@ class LLMNegotiator:
                  own_image: EncodedImage | None, opponent_image: EncodedImage | None,
                  match_seed: int, protocol: Literal["free-text", "json"] = "free-text",
                  repairs: int = 2, extractor: ModelAccess | None = None,
-                 name: str = "llm") -> None:
+                 name: str = "llm", hybrid: bool = False) -> None:
         self.access = access
         self.scenario = scenario
         self.prompts = scenario.prompts
@@ -159,6 +161,7 @@ class LLMNegotiator:
         self.protocol = protocol
         self.repairs = repairs
         self.extractor = extractor
+        self.hybrid = hybrid  # with an extractor: read offline first, ask it only when unsure
         self.name = name
         self.history: list[ChatMessage] = []
         self._seen = 0  # turns of request.history already taken into the history
@@ -229,8 +232,26 @@ class LLMNegotiator:
             return tally.reply(Move.invalid(f"delivery failure: {tally.delivery}"), text)
         if not text.strip():
             return tally.reply(Move.invalid(EMPTY_REPLY), text)  # nothing for an extractor
-        move = await self._extract(request, text, tally) if self.extractor is not None else None
-        return tally.reply(move, text)
+        if self.extractor is None:
+            return tally.reply(None, text)  # the engine reads the text offline
+        if self.hybrid:
+            return tally.reply(await self._hybrid(request, text, tally), text)
+        return tally.reply(await self._extract(request, text, tally), text)
+
+    async def _hybrid(self, request: MoveRequest, text: str, tally: _Tally) -> Move:
+        """Offline first; only a reading the offline reader is unsure of (or finds nothing in)
+        goes to the LLM extractor, and the turn keeps the offline evidence and its reason."""
+        offline = self.scenario.new_state().read(text, request)
+        reading = offline.reading
+        if offline.kind is not MoveKind.INVALID and (reading is None or reading.sure):
+            return offline
+        move = await self._extract(request, text, tally)
+        note = reading.reason if reading is not None else offline.reason
+        sent = Reading(reading.value if reading else None,
+                       reading.confidence if reading else 0.0,
+                       reading.evidence if reading else "",
+                       f"unsure offline, read by the LLM extractor ({note})")
+        return replace(move, reading=sent)
 
     async def _act_json(self, request: MoveRequest, tally: _Tally) -> Reply:
         text = await self._ask(tally, json_mode=True)

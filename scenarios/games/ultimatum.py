@@ -102,17 +102,24 @@ class UltimatumState(MatchState):
                             claim_scale=(self.spec.pie, self.spec.pie), offer="claim")
 
     def read(self, text: str, request: MoveRequest) -> Move:
-        from scenarios.extract import extract_acceptance, extract_claim
+        """The offline reading of a free-text reply; an unsure one is an "ambiguous" invalid
+        move (the reading rides along, so a hybrid extractor can send it to an LLM)."""
+        from scenarios.reading import read_acceptance, read_claim
 
         if request.role == "proposer":
-            claim = extract_claim(text, self.spec.pie)
-            if claim is None:
-                return Move.invalid("no proposal found in the text")
-            return Move(MoveKind.PROPOSE, float(claim))
-        accepted = extract_acceptance(text)
-        if accepted is None:
-            return Move.invalid("neither an acceptance nor a rejection found in the text")
-        return Move(MoveKind.ACCEPT if accepted else MoveKind.REJECT)
+            reading = read_claim(text, self.spec.pie)
+            if reading.value is None:
+                return Move.invalid("no proposal found in the text", reading)
+            if not reading.sure:
+                return Move.invalid(f"ambiguous: {reading.reason}", reading)
+            return Move(MoveKind.PROPOSE, float(reading.value), reading=reading)
+        reading = read_acceptance(text)
+        if reading.value is None:
+            return Move.invalid("neither an acceptance nor a rejection found in the text",
+                                reading)
+        if not reading.sure:
+            return Move.invalid(f"ambiguous: {reading.reason}", reading)
+        return Move(MoveKind.ACCEPT if reading.value else MoveKind.REJECT, reading=reading)
 
     def random_move(self, rng: random.Random, request: MoveRequest) -> Move:
         if request.role == "proposer":

@@ -1,0 +1,81 @@
+"""How sure an acceptance reading is: which verdicts a reply states, and how they compete.
+
+One verdict stated (however often) is read confidently. Verdict words both ways ("I cannot
+accept ... very well, I reluctantly accept"), only soft cues, a counter-split or a proposal of
+the responder's own instead of a plain yes or no, or a deliberation that ends without a verdict
+lower the score below the threshold.
+"""
+from __future__ import annotations
+
+import re
+
+from scenarios.reading.acceptance_patterns import TURN_BEFORE
+from scenarios.reading.confidence import Reading, span
+
+CLEAR = "one verdict stated"
+TURNED = "a verdict turned around after words the other way"
+BOTH_WAYS = "verdict words both ways; the first counts"
+SOFT = "only soft cues"
+SOFT_BOTH = "soft cues both ways"
+COUNTER = "role contradicts seat: the responder answers with a counter-split"
+PROPOSES = ("role contradicts seat: the reply accepts, then goes on to make a proposal of its "
+            "own")
+ACCEPTS_COUNTER = "role contradicts seat: the reply accepts but answers with a counter-split"
+NO_VERDICT = "deliberation ending without a verdict"
+
+_BASE = {CLEAR: 0.95, TURNED: 0.6, BOTH_WAYS: 0.45, SOFT: 0.65, SOFT_BOTH: 0.4}
+_FACTORS = {COUNTER: 0.9, PROPOSES: 0.5, ACCEPTS_COUNTER: 0.5}
+
+# "I propose $55 for me", "how about 60/40", "a 60/40 split instead": a proposal of its own
+_COUNTER_SPLIT = re.compile(
+    r"\b(?:i|we) (?:\w+ ){0,3}?(?:propose|suggest|counter|offer)\w*\b[^.!?\n]{0,60}?\$?\d"
+    r"|\b(?:how about|what about|instead)\b[^.!?\n]{0,40}?\$?\d"
+    r"|(?<![\d$])\$?\d{1,7}\s?%?\s?[-/:]\s?\$?\d{1,7}[^.!?\n]{0,30}\binstead\b")
+_OWN_COUNTER = re.compile(
+    r"\b(?:this|my|that|these) (?:revised|new|adjusted|modified|updated|counter\S*|compromise"
+    r"|alternative|amended)\b|\byou (?:\w+ )?(?:will|would|can|could|might) find\b")
+# a reply that runs on into the next round ("I accept. ===round3=== I propose ...")
+_ROUND_MARK = re.compile(r"=+\s*\[?\s*round|\bround\s?#?\s?\d\s?\]?\s?=+|\bmy turn to propose\b")
+
+Found = list[tuple[int, int, bool]]
+
+
+def _verdict(norm: str, found: Found, weak: Found) -> tuple[bool | None, str, tuple[int, int]]:
+    """The reply's verdict, the kind of evidence for it, and where that evidence is."""
+    if found:
+        first = found[0]
+        for cue in reversed(found[1:]):
+            if cue[2] != first[2] and TURN_BEFORE.search(norm, max(0, cue[0] - 40), cue[0]):
+                return cue[2], TURNED, (cue[0], cue[1])
+        if all(cue[2] == first[2] for cue in found):
+            return first[2], CLEAR, (first[0], first[1])
+        return first[2], BOTH_WAYS, (first[0], first[1])
+    if weak:
+        first = weak[0]
+        kind = SOFT if all(cue[2] == first[2] for cue in weak) else SOFT_BOTH
+        return first[2], kind, (first[0], first[1])
+    return None, NO_VERDICT, (0, 0)
+
+
+def judge(norm: str, found: Found, weak: Found) -> Reading:
+    """The verdict of a reply from its stated decisions `found` and soft cues `weak`
+    ((start, end, verdict) each, in order), scored by what competes with it."""
+    value, kind, (start, end) = _verdict(norm, found, weak)
+    counter = _COUNTER_SPLIT.search(norm)
+    if value is None:
+        if counter:
+            return Reading(None, 0.0, span(norm, counter.start(), counter.end()), COUNTER)
+        return Reading(None, 0.0, "", NO_VERDICT)
+    score, reason = _BASE[kind], kind
+    if counter:
+        # "I accept. ===round3=== I propose 70/30. Do you accept?" asks for a verdict itself:
+        # whether it accepted is arguable; a rejection followed by a counter is consistent
+        doubt = PROPOSES if value is True and _ROUND_MARK.search(norm) else COUNTER
+        # "I am willing to accept this revised proposal", "I hope you will find this compromise
+        # acceptable" after a counter-split: the acceptance may be of the responder's own counter
+        if value is True and doubt == COUNTER and _OWN_COUNTER.search(norm, max(0, start - 30),
+                                                                      end + 30):
+            doubt = ACCEPTS_COUNTER
+        score *= _FACTORS[doubt]
+        reason = doubt
+    return Reading(value, round(score, 3), span(norm, start, end), reason)
