@@ -49,13 +49,6 @@ class RunFrames:
         return players(self)
 
     @functools.cached_property
-    def outcomes(self) -> pd.DataFrame:
-        """One row per finished match: payoffs, shares, frontier metrics (analysis.outcomes)."""
-        from analysis.outcomes import match_outcomes
-
-        return match_outcomes(self)
-
-    @functools.cached_property
     def units(self) -> "RunUnits":
         """The scenario's stake and units as the run recorded them (analysis.units)."""
         from analysis.units import run_units

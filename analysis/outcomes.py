@@ -102,6 +102,14 @@ def match_outcomes(frames: RunFrames) -> pd.DataFrame:
     return out
 
 
+def frame_outcomes(frames: RunFrames) -> pd.DataFrame:
+    """match_outcomes, built once per frames (the summary and the report's figures share it)."""
+    cache = frames.__dict__
+    if "_outcomes" not in cache:
+        cache["_outcomes"] = match_outcomes(frames)
+    return cache["_outcomes"]
+
+
 def _claim_scale(space: Any, seats: pd.Series) -> np.ndarray:
     if space is None:
         return np.full(len(seats), np.nan)
@@ -186,7 +194,7 @@ def anchoring(outcomes: pd.DataFrame) -> dict[str, Any]:
 def outcome_summary(frames: RunFrames) -> dict[str, Any]:
     """The run's outcomes in one dict (JSON-safe): seats, deals, turns, frontier, first offers,
     anchoring and the concession curves."""
-    outcomes = frames.outcomes
+    outcomes = frame_outcomes(frames)
     roles = seat_roles(frames)
     space, front = run_frontier(frames)
     deals = outcomes[outcomes["deal"] > 0]

@@ -78,7 +78,7 @@ def _anchoring_note(result: dict[str, Any]) -> str:
 def outcome_figures(frames: RunFrames, result: dict[str, Any]) -> list[tuple[str, bytes]]:
     """(title, PNG) of the figures that fit this run's game."""
     from analysis import outcome_figures as figs
-    from analysis.outcomes import concession_curves, run_frontier
+    from analysis.outcomes import concession_curves, frame_outcomes, run_frontier
 
     labels = {s: info["label"] for s, info in result["seats"].items()}
     space, front = run_frontier(frames)
@@ -97,7 +97,7 @@ def outcome_figures(frames: RunFrames, result: dict[str, Any]) -> list[tuple[str
         pngs.append((f"Agreed {what}s", figs.agreed_offers(numeric, what, units)))
     if front is not None:
         pngs.append(("Outcomes against the frontier", figs.deals_against_frontier(
-            frames.outcomes, front, space.points, labels, units)))
+            frame_outcomes(frames), front, space.points, labels, units)))
     return pngs
 
 
