@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -22,8 +22,7 @@ import pandas as pd
 from analysis.distributions import t_quantile
 from analysis.frontier import Frontier, frontier_of
 
-if TYPE_CHECKING:  # frames' `outcomes` property imports this module
-    from analysis.frames import RunFrames
+from analysis.frames import RunFrames
 
 SEATS = ("a", "b")
 MAX_CURVE_TURNS = 40  # concession curves stop here (a 10,000-turn limit is no figure)
