@@ -20,9 +20,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.distributions import t_quantile
-from analysis.frontier import Frontier, frontier_of
-
 from analysis.frames import RunFrames
+from analysis.frontier import Frontier, frontier_of
 
 SEATS = ("a", "b")
 MAX_CURVE_TURNS = 40  # concession curves stop here (a 10,000-turn limit is no figure)
