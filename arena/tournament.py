@@ -25,7 +25,7 @@ from arena.personas import load_personas
 from arena.processes import play_in_processes, workers_for
 from arena.progress import Progress
 from arena.store import MatchRow, Store
-from arena.swiss import default_rounds, swiss_round
+from arena.swiss import swiss_round, swiss_rounds
 from scenarios.errors import InputError
 from scenarios.loader import Scenario, load_scenario
 
@@ -85,7 +85,7 @@ class Plan:
         if self.config.design.kind != "swiss" or self.entrants is None:
             return len(self.specs)
         n = len(self.entrants)
-        rounds = self.config.design.rounds or default_rounds(n)
+        rounds = swiss_rounds(n, self.config.design.rounds, self.config._source)
         return (n // 2) * rounds * self.config.design.repetitions
 
 
@@ -120,6 +120,7 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool 
     if config.design.kind == "swiss":
         entrants = select_per_level(entrants, config.design.levels, config.design.per_level,
                                     config.seed)
+        swiss_rounds(len(entrants), config.design.rounds, config._source)  # before any write
         specs = []  # planned round by round from the results so far
     else:
         specs = expand(config.design, entrants, config.seed, config.teams_differ)
@@ -129,7 +130,7 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool 
     for spec in specs:
         digest.update(f"\n{spec.match_id}:{spec.seed}".encode())
     if config.design.kind == "swiss":
-        rounds = config.design.rounds or default_rounds(len(entrants))
+        rounds = swiss_rounds(len(entrants), config.design.rounds, config._source)
         digest.update(json.dumps(["swiss", rounds, config.design.repetitions,
                                   [e.persona_id for e in entrants]]).encode())
     return Plan(config, base, scenario, by_id, specs, factory, digest.hexdigest(), entrants)
@@ -345,7 +346,7 @@ async def execute_swiss(plan: Plan, store: Store, concurrency: int, progress: Pr
     `run_round` plays and stores one round (the Ray executor's); by default, `execute`."""
     assert plan.entrants is not None
     design = plan.config.design
-    rounds = design.rounds or default_rounds(len(plan.entrants))
+    rounds = swiss_rounds(len(plan.entrants), design.rounds, plan.config._source)
     team = "a" if plan.config.teams_differ else "default"
     ok = failed = 0
     for rep in range(1, design.repetitions + 1):

@@ -245,15 +245,16 @@ def scenario_file(text: str | bytes) -> Callable[[Path, Path], list[str]]:
     return build
 
 
-def config_case(body: str | bytes, raw: bool = False) -> Callable[[Path, Path], list[str]]:
-    """A run of config `body` (plus the shared pool, unless `raw`)."""
+def config_case(body: str | bytes, raw: bool = False,
+                *flags: str) -> Callable[[Path, Path], list[str]]:
+    """A run of config `body` (plus the shared pool, unless `raw`), with `flags`."""
     def build(d: Path, pool: Path) -> list[str]:
         if raw:
             path = d / "run.toml"
             path.write_bytes(body if isinstance(body, bytes) else body.encode())
         else:
             path = write_config(d, pool, body if isinstance(body, str) else body.decode())
-        return ["run", str(path), "--out", str(d / "out")]
+        return ["run", str(path), "--out", str(d / "out"), *flags]
     return build
 
 
@@ -495,6 +496,12 @@ CORPUS: dict[str, Case] = {
         CONFEDERATE_TEAM.replace('kind = "confederate"', 'kind = "confederate"\n'
                                  'claims = [50.0, 1000.0]')),
         "field 'agents.default.claims.1': claim 1000 is outside 0..100"),
+    "swiss rounds above the personas": Case(config_case(SWISS.replace(
+        "per_level = 1", "per_level = 1\nrounds = 10")),
+        "run.toml: field 'design.rounds': 10 rounds for 7 personas; at most 6"),
+    "swiss rounds = personas (dry run)": Case(config_case(SWISS.replace(
+        "per_level = 1", "per_level = 1\nrounds = 7"), False, "--dry-run"),
+        "run.toml: field 'design.rounds': 7 rounds for 7 personas; at most 6"),
     "config claims of a surrogate": Case(config_case(SURROGATE.replace(
         'kind = "surrogate"', 'kind = "surrogate"\nclaims = [50.0]')),
         "run.toml: field 'agents.default.claims': does not apply to kind 'surrogate' "
@@ -546,11 +553,16 @@ def _snapshot(run_dir: Path) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory, small_pool: Path) -> dict[str, tuple]:
-    """Build every case, then run them all, two at a time."""
+def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             small_pool: Path) -> dict[str, tuple]:
+    """Build every selected case (all, unless `-k` chose some), then run them, two at a time."""
     root = tmp_path_factory.mktemp("bad")
+    chosen = [name for name in CORPUS if any(
+        getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("name") == name for item in request.session.items)]
     prepared = {}
-    for name, case in CORPUS.items():
+    for name in chosen:
+        case = CORPUS[name]
         d = root / name.replace(" ", "-")
         d.mkdir()
         args = case.build(d, small_pool)
@@ -567,7 +579,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, small_pool: Path) -> dict
         return d, cli(*args, env=env, timeout=120), before
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(CORPUS, pool.map(one, CORPUS)))
+        return dict(zip(chosen, pool.map(one, chosen)))
 
 
 def test_the_corpus_is_large_enough() -> None:
