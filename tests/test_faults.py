@@ -124,3 +124,37 @@ def test_a_faulty_server_loses_no_match_and_the_summary_counts_by_kind(
     assert cached_after - cached_before == again["llm"]["replies"]  # nothing bought twice
     assert table(db, "SELECT COUNT(*), COUNT(DISTINCT match_id) FROM matches") == [(N, N)]
     assert {r[0] for r in table(db, "SELECT match_id FROM matches")} == planned
+
+
+# -- a 200 without a usable choice (`choices: []` or `null`) -------------------------------------
+def test_rate_against_a_server_without_choices_says_so_in_one_line(
+        tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    for fault in ("no_choices", "null_choices"):
+        server = loopback_factory(**{f"rate_{fault}": 1.0})
+        config = llm_config(tmp_path, small_pool, server.base_url, model="max_retries = 1",
+                            name=f"{fault}.toml")
+        result = cli("rate", str(small_pool), "--config", str(config), "--model", "local",
+                     "--rater", fault, env=env_for(tmp_path / fault))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "gave up after 2 attempts; last: the server sent a reply without a usable " \
+               "choice" in result.stderr
+        assert "rerun rate to go on" in result.stderr
+
+
+def test_a_run_retries_replies_without_choices_as_malformed(
+        tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    server = loopback_factory(rate_no_choices=0.15, rate_null_choices=0.1, seed=2)
+    config = llm_config(tmp_path, small_pool, server.base_url, model="max_retries = 1")
+    result = cli("run", str(config), "--out", str(tmp_path / "out"), "--json", "--skip-probe",
+                 env=env_for(tmp_path))
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr
+    llm = json.loads(result.stdout)["llm"]
+    faults = server.stats()["by_fault"]
+    sent = faults.get("no_choices", 0) + faults.get("null_choices", 0)
+    assert sent > 0
+    seen = llm["retries"].get("malformed", 0) + llm["failures_by_kind"].get("malformed", 0)
+    assert seen == sent and set(llm["failures_by_kind"]) <= {"malformed"}
+    errors = [e for (e,) in table(tmp_path / "out" / "arena.sqlite",
+                                  "SELECT error FROM matches WHERE status = 'failed'")]
+    assert all("without a usable choice" in e and "IndexError:" not in e for e in errors)
