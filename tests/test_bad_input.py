@@ -320,6 +320,7 @@ class Case:
     unchanged: str | None = None  # an earlier RUN_DIR that must be left as it was
     env: dict[str, str] = field(default_factory=dict)
     fsize: int | None = None  # RLIMIT_FSIZE in bytes: a full disk
+    hidden: str | None = None  # must not be echoed (a key)
 
 
 ULTIMATUM = 'name = "x"\ngame = "ultimatum"\npie = 100\nrounds = 2\n'
@@ -516,6 +517,17 @@ CORPUS: dict[str, Case] = {
     "model without vision": Case(llm_case("vision = false"), "models.local.vision: condition "
                                                              "'both-images' sends images",
                                  env=KEY_ENV),
+    "key with CR and LF": Case(llm_case(), "models.local.api_key_env: the key in environment "
+                                       "variable BAD_INPUT_TEST_KEY holds a line break",
+                           env={"BAD_INPUT_TEST_KEY": "sk-secret42\r\nX-Injected: 1"},
+                           hidden="secret42"),
+    "key non-ASCII": Case(llm_case(), "the key in environment variable BAD_INPUT_TEST_KEY "
+                                      "holds a non-ASCII character (the key is not shown)",
+                          env={"BAD_INPUT_TEST_KEY": "sk-s\u00e9cret42"}, hidden="cret42"),
+    "key with NUL (dry run)": Case(
+        lambda d, pool: llm_case()(d, pool) + ["--dry-run"],
+        "the key in environment variable BAD_INPUT_TEST_KEY holds a control character",
+        env={"BAD_INPUT_TEST_KEY": "sk-secret42\x01x"}, hidden="secret42"),
     "model timeout impossible": Case(llm_case("timeout = 0"), "models.local.timeout",
                                      env=KEY_ENV),
     # run folders
@@ -595,6 +607,8 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(outcomes: dict[str, 
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("persona-arena: error: ") and result.stderr.count("\n") == 1
     assert case.expect in result.stderr, result.stderr
+    if case.hidden:
+        assert case.hidden not in result.stderr + result.stdout
     for path in case.absent:
         assert not (d / path).exists(), f"{path} was left behind"
     assert not [p.name for p in d.rglob("*staging*")], "a staging folder was left behind"
