@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
+from arena.bounds import SEED, bounded
 from scenarios.errors import InputError
 
 
@@ -166,12 +167,19 @@ def cmd_avatars_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_avatars_import(args: argparse.Namespace) -> int:
-    from agents.personas.pool_import import import_pool
+    from agents.personas.image_files import IMAGE_SUFFIXES
+    from agents.personas.pool_import import import_pool, skipped_files
 
     entries = import_pool(Path(args.src), Path(args.out))
     levels = sorted({e.level for e in entries if e.level is not None})
     print(f"{args.out}: {len(entries):,} images imported"
           + (f", levels {levels[0]}..{levels[-1]}" if levels else ", no levels"))
+    skipped = skipped_files(Path(args.src))
+    if skipped:
+        names = ", ".join(repr(str(f.relative_to(args.src))) for f in skipped[:10])
+        more = f" and {len(skipped) - 10:,} more" if len(skipped) > 10 else ""
+        print(f"note: {len(skipped):,} files skipped, not {'/'.join(sorted(IMAGE_SUFFIXES))} "
+              f"images (convert them to import them): {names}{more}", file=sys.stderr)
     return 0
 
 
@@ -229,11 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="offline paper-style run with the surrogate, no network")
     p.add_argument("--out", default="demo-out", help="folder for the pool, both studies' run "
                                                      "folders and reports (default demo-out)")
-    p.add_argument("--seed", type=int, default=1, help="run seed: the same seed gives the same "
+    p.add_argument("--seed", type=SEED, default=1, help="run seed: the same seed gives the same "
                                                        "avatars and matches (default 1)")
-    p.add_argument("--per-level", type=int, default=5, help="avatars per aggressiveness level "
+    p.add_argument("--per-level", type=bounded(int, 1, 100), default=5,
+                   help="avatars per aggressiveness level "
                                                             "(default 5, 7 levels)")
-    p.add_argument("--repetitions", type=int, default=2,
+    p.add_argument("--repetitions", type=bounded(int, 1, 100), default=2,
                    help="times each pairing is played (default 2)")
     p.add_argument("--json", action="store_true",
                    help="print the runs' counts and summaries as JSON (steps go to stderr)")
@@ -256,14 +265,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("avatars", help="make or import an avatar pool")
     avatars = p.add_subparsers(dest="avatars_command", required=True, parser_class=_Parser)
     g = avatars.add_parser("generate", help="draw cartoon avatars at aggressiveness levels")
-    g.add_argument("--n", type=int, required=True, help="how many avatars to draw")
-    g.add_argument("--levels", type=int, default=7,
+    g.add_argument("--n", type=bounded(int, 1, 100_000), required=True,
+                   help="how many avatars to draw")
+    g.add_argument("--levels", type=bounded(int, 1, 100), default=7,
                    help="aggressiveness levels, spread evenly over the avatars (default 7)")
     g.add_argument("--out", required=True, metavar="POOL", help="new pool folder (images and "
                                                                 "manifest.csv)")
-    g.add_argument("--seed", type=int, default=1, help="the same seed draws the same avatars "
+    g.add_argument("--seed", type=SEED, default=1, help="the same seed draws the same avatars "
                                                        "(default 1)")
-    g.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
+    g.add_argument("--size", type=bounded(int, 16, 4096), default=256,
+                   help="image side in pixels (default 256)")
     g.set_defaults(func=cmd_avatars_generate)
     i = avatars.add_parser("import", help="import images; subfolders named 1..7 become levels")
     i.add_argument("src", help="a folder of images (subfolders named 1..N give their level)")

@@ -1,8 +1,11 @@
 """Run configuration (TOML): the keys of DESIGN.md, checked once, with one-line errors."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -251,6 +254,26 @@ def check_scenario(config: RunConfig, scenario: Any) -> None:
                     raise InputError(f"{config._source}: field 'agents.{team}.claims.{i}': "
                                      f"claim {claim:g} is outside 0..{pie:g} (the pie of "
                                      f"scenario {scenario.name})")
+
+
+# a message that starts with a config field (`design.target: ...`) but not with the file
+_FIELD = re.compile(r"(?:design|agents|prompts|personas|models|execution|cache|serve|condition"
+                    r"|scenario)(?:\.[\w<>-]+)*(?=: )")
+
+
+@contextlib.contextmanager
+def in_file(source: str) -> Iterator[None]:
+    """Name the config file in the one-line errors of the checks run inside: `design.target:
+    ...` becomes `run.toml: field 'design.target': ...`, as the config's own checks say it."""
+    try:
+        yield
+    except InputError as error:
+        text = str(error)
+        found = None if text.startswith(source) else _FIELD.match(text)
+        if found is None:
+            raise
+        raise InputError(f"{source}: field '{found.group(0)}': "
+                         f"{text[found.end() + 2:]}") from None
 
 
 def load_config(path: Path) -> tuple[RunConfig, Path]:

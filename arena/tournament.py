@@ -15,7 +15,7 @@ from typing import Any
 
 from agents.models.cache import resolve_cache_dir
 from agents.personas.persona import Persona
-from arena.config import RunConfig, check_scenario, resolved_json
+from arena.config import RunConfig, check_scenario, in_file, resolved_json
 from arena.designs import Entrant, expand, select_per_level, shuffled
 from arena.factory import AgentFactory
 from arena.identity import META_KEY as IDENTITY_KEY, canonical, check_resume, request_identity
@@ -108,7 +108,13 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool 
              probe: bool = True) -> Plan:
     """Check everything and expand the design; with LLM agents, build their model context once
     (clients, reply cache, encoded images) and, when `check_models`, check each endpoint (and,
-    with `probe`, that models sent images can see them)."""
+    with `probe`, that models sent images can see them). Errors name the config file."""
+    with in_file(config._source):
+        return _plan_run(config, base, llm, check_models, probe)
+
+
+def _plan_run(config: RunConfig, base: Path, llm: Any, check_models: bool,
+              probe: bool) -> Plan:
     scenario, _, by_id = scenario_and_personas(config, base)
     personas = list(by_id.values())
     if llm is None and any(a.kind == "llm" for a in config.agents.values()):
@@ -480,7 +486,8 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
             plan.factory.llm.probe_skipped = bool(image_models(config))
         else:
             try:
-                probe_vision(plan.factory.llm)
+                with in_file(config._source):
+                    probe_vision(plan.factory.llm)
             except BaseException:
                 plan.factory.llm.close()
                 raise

@@ -166,6 +166,17 @@ def duplicate_id(d: Path, pool: Path) -> None:
     edit_manifest(pool, lambda lines: lines[:2] + [lines[1]] + lines[2:])
 
 
+def duplicate_odd_id(odd: str) -> Callable[[Path, Path], None]:
+    """p0002 renamed to an id holding `odd` (an RTL override, a NUL), twice in the manifest."""
+    def edit(d: Path, pool: Path) -> None:
+        def change(lines: list[str]) -> list[str]:
+            row = next(line for line in lines if line.startswith("p0002,"))
+            renamed = f"ev{odd}il" + row[len("p0002"):]
+            return [line for line in lines if line != row] + [renamed, renamed]
+        edit_manifest(pool, change)
+    return edit
+
+
 def duplicate_image(d: Path, pool: Path) -> None:
     shutil.copy(pool / "p0001.png", pool / "twin.png")
     first = next(line for line in (pool / "manifest.csv").read_text().splitlines()
@@ -255,6 +266,17 @@ def config_case(body: str | bytes, raw: bool = False,
         else:
             path = write_config(d, pool, body if isinstance(body, str) else body.decode())
         return ["run", str(path), "--out", str(d / "out"), *flags]
+    return build
+
+
+def scenario_run(scenario: str, condition: str | None = None) -> Callable[[Path, Path], list[str]]:
+    """An LLM run of the scenario file `scenario` (the model is never reached)."""
+    def build(d: Path, pool: Path) -> list[str]:
+        (d / "game.toml").write_text(scenario)
+        args = llm_case(url="http://127.0.0.1:9/v1", condition=condition)(d, pool)
+        config = Path(args[1])
+        config.write_text(config.read_text().replace('"ultimatum-4"', f'"{d / "game.toml"}"'))
+        return args
     return build
 
 
@@ -355,6 +377,12 @@ CORPUS: dict[str, Case] = {
                                     "manifest.csv: missing column 'sha256'"),
     "manifest row too short": Case(run_with_pool(short_row), "expected 20 fields, found 2"),
     "manifest duplicate id": Case(run_with_pool(duplicate_id), "duplicate persona_id 'p0001'"),
+    "manifest id with an RTL override": Case(run_with_pool(duplicate_odd_id("\u202e")),
+                                             "manifest.csv line 15: persona_id 'ev\\u202eil' "
+                                             "has unsupported characters",
+                                             hidden="\u202e"),
+    "manifest id with a NUL": Case(run_with_pool(duplicate_odd_id("\0")),
+                                   "persona_id 'ev\\x00il'", hidden="\0"),
     "manifest duplicate image": Case(run_with_pool(duplicate_image),
                                      "is the same image (sha256) as persona 'p0001'"),
     "image changed since the manifest": Case(run_with_pool(edited_image),
@@ -460,7 +488,7 @@ CORPUS: dict[str, Case] = {
     "config unknown condition": Case(config_case('condition = "mirror"\n' + SURROGATE),
                                      "field 'condition'"),
     "config more per level than the pool": Case(config_case(SURROGATE.replace(
-        "per_level = 1", "per_level = 3")), "design.per_level: level 1 has 2 personas"),
+        "per_level = 1", "per_level = 3")), "run.toml: field 'design.per_level': level 1 has 2 personas"),
     "config scenario file missing": Case(config_case(SURROGATE.replace(
         '"ultimatum-4"', '"nowhere/game.toml"')), "game.toml: no such scenario file"),
     "config not UTF-8": Case(config_case(b"seed = 1 # \xe9\n", raw=True), "not UTF-8 text"),
@@ -503,21 +531,41 @@ CORPUS: dict[str, Case] = {
     "swiss rounds = personas (dry run)": Case(config_case(SWISS.replace(
         "per_level = 1", "per_level = 1\nrounds = 7"), False, "--dry-run"),
         "run.toml: field 'design.rounds': 7 rounds for 7 personas; at most 6"),
+    "config target of the wrong length": Case(config_case(SURROGATE.replace(
+        'kind = "factorial"', 'kind = "delta"').replace("per_level = 1",
+                                                         "per_level = 1\ntarget = [1.0, 2.0]")),
+        "run.toml: field 'design.target': give 13 weights, one per level difference -6..6"),
+    "config target all zero": Case(config_case(SURROGATE.replace(
+        'kind = "factorial"', 'kind = "delta"').replace("per_level = 1",
+                                                         "per_level = 1\ntarget = [" + "0.0, " * 12 + "0.0]")),
+        "run.toml: field 'design.target': weights must be non-negative and not all zero"),
+    "config unknown surrogate fit": Case(config_case(SURROGATE.replace(
+        'kind = "surrogate"', 'kind = "surrogate"\nfit = "gpt-9"')),
+        "run.toml: field 'agents.default.fit': unknown surrogate fit 'gpt-9'"),
+    "config surrogate in another game": Case(config_case(SURROGATE.replace(
+        '"ultimatum-4"', '"price-bargain"')),
+        "run.toml: field 'agents.default.kind': 'surrogate' plays ultimatum scenarios only"),
+    "config scenario without own_image": Case(scenario_run(
+        ULTIMATUM + '[prompts]\ninstructions = "Split it."\n', condition="self-only"),
+        "run.toml: field 'prompts.own_image': the scenario has no 'own_image' prompt"),
+    "config scenario without opponent_image": Case(scenario_run(
+        ULTIMATUM + '[prompts]\ninstructions = "Split."\nown_image = "You:"\n'),
+        "run.toml: field 'prompts.opponent_image': the scenario has no 'opponent_image'"),
     "config claims of a surrogate": Case(config_case(SURROGATE.replace(
         'kind = "surrogate"', 'kind = "surrogate"\nclaims = [50.0]')),
         "run.toml: field 'agents.default.claims': does not apply to kind 'surrogate' "
         "(only to confederate)"),
     # models
-    "model key not set": Case(llm_case(), "models.local.api_key_env: environment variable "
+    "model key not set": Case(llm_case(), "run.toml: field 'models.local.api_key_env': environment variable "
                                           "BAD_INPUT_TEST_KEY is not set"),
-    "model unreachable": Case(llm_case(), "models.local.base_url: cannot reach", env=KEY_ENV),
+    "model unreachable": Case(llm_case(), "run.toml: field 'models.local.base_url': cannot reach", env=KEY_ENV),
     "model base_url not http": Case(llm_case(url="ftp://example.org/v1"),
-                                    "models.local.base_url: expected an http(s) URL",
+                                    "run.toml: field 'models.local.base_url': expected an http(s) URL",
                                     env=KEY_ENV),
-    "model without vision": Case(llm_case("vision = false"), "models.local.vision: condition "
+    "model without vision": Case(llm_case("vision = false"), "run.toml: field 'models.local.vision': condition "
                                                              "'both-images' sends images",
                                  env=KEY_ENV),
-    "key with CR and LF": Case(llm_case(), "models.local.api_key_env: the key in environment "
+    "key with CR and LF": Case(llm_case(), "run.toml: field 'models.local.api_key_env': the key in environment "
                                        "variable BAD_INPUT_TEST_KEY holds a line break",
                            env={"BAD_INPUT_TEST_KEY": "sk-secret42\r\nX-Injected: 1"},
                            hidden="secret42"),
@@ -630,6 +678,15 @@ def test_palette_cmyk_and_16_bit_images_are_converted(tmp_path: Path, kind: str)
         else:
             assert img.getpixel((5, 5))[0] > 180  # still red-ish
     assert cli_here("avatars", "import", str(src), "--out", str(tmp_path / "pool")).returncode == 2
+
+
+def test_avatars_import_names_the_files_it_skips(tmp_path: Path) -> None:
+    src = source(tmp_path, {"2/moving.gif": image_bytes(fmt="GIF"), "scan.tiff": image_bytes(
+        fmt="TIFF"), "2/logo.svg": b"<svg/>", "1/ok.jpg": image_bytes(fmt="JPEG")})
+    result = cli_here("avatars", "import", str(src), "--out", str(tmp_path / "pool"))
+    assert result.returncode == 0 and "2 images imported" in result.stdout, result.stderr
+    assert result.stderr.count("\n") == 1 and "note: 3 files skipped, not " in result.stderr
+    assert "'2/logo.svg', '2/moving.gif', 'scan.tiff'" in result.stderr
 
 
 def test_a_full_disk_mid_run_keeps_whole_matches_and_resumes(tmp_path: Path,
