@@ -729,3 +729,32 @@ def test_a_read_only_output_folder(tmp_path: Path, small_pool: Path) -> None:
         assert not (locked / "out").exists()
     finally:
         locked.chmod(0o755)
+
+
+def test_export_csv_neutralises_formula_cells(tmp_path: Path, small_pool: Path) -> None:
+    """A manifest description a spreadsheet would run (CSV injection) is exported as text."""
+    import csv
+
+    pool = pool_copy(tmp_path, small_pool)
+    texts = {"p0001": '=HYPERLINK("http://example.invalid","x")', "p0002": "+1+cmd|' /C calc'!A0",
+             "p0003": "@SUM(1+1)", "p0004": "-3.5", "p0005": "-2+3+cmd|' /C calc'!A0"}
+
+    def describe(lines: list[str]) -> list[str]:
+        rows = list(csv.reader(lines))
+        column = rows[0].index("description")
+        for row in rows[1:]:
+            row[column] = texts.get(row[0], row[column])
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        return out.getvalue().splitlines()
+
+    edit_manifest(pool, describe)
+    config = write_config(tmp_path, pool, SURROGATE)
+    assert cli_here("run", str(config), "--out", str(tmp_path / "out")).returncode == 0
+    done = cli_here("export", str(tmp_path / "out"), "--out", str(tmp_path / "x"))
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "x" / "personas.csv").open(newline="") as handle:
+        got = {row["persona_id"]: row["description"] for row in csv.DictReader(handle)}
+    assert got["p0001"] == "'" + texts["p0001"] and got["p0002"] == "'" + texts["p0002"]
+    assert got["p0003"] == "'@SUM(1+1)" and got["p0005"] == "'" + texts["p0005"]
+    assert got["p0004"] == "-3.5"  # a number stays a number
