@@ -471,6 +471,13 @@ CORPUS: dict[str, Case] = {
     "scenario attribute placeholder": Case(scenario_file(
         ULTIMATUM + '[prompts]\nround_marker = "{round.__class__.__mro__}"\n'),
         "field 'prompts.round_marker': placeholder {round.__class__.__mro__} is not a plain name"),
+    "scenario placeholder conversion": Case(scenario_file(
+        ULTIMATUM + '[prompts]\nround_marker = "{round!r}"\n'),
+        "field 'prompts.round_marker': placeholder {round!r} is not a plain name (it has a "
+        "conversion"),
+    "scenario placeholder huge width": Case(scenario_file(
+        ULTIMATUM + '[prompts]\nround_marker = "{round:>99999999}"\n'),
+        "field 'prompts.round_marker': placeholder {round:>99999999} is not a plain name"),
     "scenario placeholder of another game": Case(scenario_file(
         ULTIMATUM + '[prompts]\ninstructions_first = "Your reservation is {reservation}."\n'),
         "field 'prompts.instructions_first': unknown placeholder {reservation} (known: role, "
