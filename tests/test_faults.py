@@ -158,3 +158,44 @@ def test_a_run_retries_replies_without_choices_as_malformed(
     errors = [e for (e,) in table(tmp_path / "out" / "arena.sqlite",
                                   "SELECT error FROM matches WHERE status = 'failed'")]
     assert all("without a usable choice" in e and "IndexError:" not in e for e in errors)
+
+
+# -- a runaway server that ignores max_tokens (4 MB answers) --------------------------------------
+def test_replies_far_beyond_max_tokens_are_cut_and_their_turns_marked(
+        tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    from agents.models.access import reply_allowance
+    from agents.negotiators.llm import CUT_REPLY
+
+    server = loopback_factory(rate_huge=0.2, seed=1)
+    config = llm_config(tmp_path, small_pool, server.base_url)
+    result = cli("run", str(config), "--out", str(tmp_path / "out"), "--json", "--skip-probe",
+                 env=env_for(tmp_path))
+    assert result.returncode in (0, 1), result.stderr
+    huge = server.stats()["by_fault"]["huge"]
+    llm = json.loads(result.stdout)["llm"]
+    assert huge > 0 and llm["cut_replies"] == huge
+    db = tmp_path / "out" / "arena.sqlite"
+    cut = table(db, f"SELECT move_kind, length(text) FROM turns WHERE reason = '{CUT_REPLY}'")
+    assert len(cut) == huge and all(kind == "invalid" for kind, _ in cut)
+    assert max(n for _, n in cut) == reply_allowance(300)  # max_tokens = 300: cut, kept in part
+    with __import__("sqlite3").connect(tmp_path / "cache" / "replies.sqlite") as conn:
+        longest = conn.execute("SELECT MAX(length(text)) FROM replies").fetchone()[0]
+    assert longest <= reply_allowance(300)
+    assert db.stat().st_size < 4 * 1024 * 1024  # not a single whole answer was stored
+
+
+def test_rate_cuts_a_runaway_answer_too(tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    import shutil
+
+    from agents.models.access import reply_allowance
+
+    server = loopback_factory(rate_huge=1.0)
+    pool = tmp_path / "pool"
+    shutil.copytree(small_pool, pool)
+    config = llm_config(tmp_path, pool, server.base_url)
+    result = cli("rate", str(pool), "--config", str(config), "--model", "local", "--retries",
+                 "1", "--json", env=env_for(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert len(json.loads(result.stdout)["unparseable"]) == 14
+    raw = table(pool / "ratings.sqlite", "SELECT MAX(length(raw)) FROM ratings")[0][0]
+    assert raw <= 2 * reply_allowance(1) + 3  # two cut answers joined by " | "
