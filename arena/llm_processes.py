@@ -180,6 +180,16 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
         request_stop()
 
     threading.Thread(target=watch_parent, daemon=True).start()
+
+    def orphaned() -> None:  # the parent died: stop as at end of input, then end for sure
+        request_stop()
+        models = job["config"].get("models", {}).values()
+        grace = max((float(m["timeout"]) for m in models), default=60.0) + 10.0
+        threading.Timer(grace, lambda: os._exit(1)).start()
+
+    from arena.lifeline import bind_to_parent
+
+    bind_to_parent(orphaned)
     plan = None
     try:
         plan = worker_plan(job["config"], job["base"], job["digest"])

@@ -10,7 +10,8 @@ Workers are plain `python -m arena.processes` children talking pickles over thei
 stdout (not multiprocessing, whose spawn would re-run an unguarded user script). They get the
 config, the scenario and the personas once (no re-reading of the pool) and build their own agent
 factory; every match's randomness comes from its spec's seed and the run seed, so where a match
-is played changes nothing in its record. A worker whose parent dies reads end-of-file and exits.
+is played changes nothing in its record. A worker whose parent dies reads end-of-file and exits,
+or, however the parent died, is ended by its lifeline (see arena.lifeline).
 """
 from __future__ import annotations
 
@@ -93,7 +94,9 @@ def start_child(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes], IO[byt
     """`python -m module` with pipes on its stdin and stdout, able to import our packages
     wherever the parent found them."""
     root = str(Path(__file__).resolve().parents[1])  # where `arena` is importable from
-    env = {**os.environ,
+    from arena.lifeline import child_env
+
+    env = {**os.environ, **child_env(),
            "PYTHONPATH": os.pathsep.join(filter(None, [root, *_added_paths(),
                                                        os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE,
@@ -207,6 +210,9 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
 
 
 def main() -> None:
+    from arena.lifeline import bind_to_parent
+
+    bind_to_parent()  # nothing bought here: an orphan simply ends
     _serve(sys.stdin.buffer, worker_outbox())
 
 
