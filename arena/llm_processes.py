@@ -117,7 +117,8 @@ def play_llm_in_processes(plan: Plan, specs: list[MatchSpec], workers: int,
                 raise RuntimeError(f"an LLM worker process ended unexpectedly (exit {payload}); "
                                    "finished matches are stored: rerun with --resume")
         finished = True
-    except KeyboardInterrupt:  # Ctrl-C: let each worker keep the replies it already asked for
+    except BaseException:  # Ctrl-C, or a row the store could not take (a full disk): let
+        # each worker keep the replies it already asked for (they are paid) before it ends
         _stop_gently(pool, max(m.timeout for m in plan.config.models.values()) + 10.0)
         raise
     finally:

@@ -291,7 +291,18 @@ async def play_specs(plan: Plan, specs: list[MatchSpec], concurrency: int,
                     return
                 await one(spec)
 
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(specs)) or 1)))
+        tasks = [asyncio.ensure_future(worker())
+                 for _ in range(min(concurrency, len(specs)) or 1)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # one match could not be stored (a full disk) or we were cancelled: stop the others
+            # now, inside this loop, so that the requests they already sent become orphans the
+            # model context waits for and caches (`aclose`): a paid reply is never dropped
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
 
 async def execute(plan: Plan, store: Store, concurrency: int, progress: Progress,
@@ -468,6 +479,21 @@ def _before_first_match(plan: Plan, store: Store) -> None:
             [(c.persona_id, c.model, c.answer, c.score, time.time()) for c in checks])
 
 
+def _replies_kept(plan: Plan) -> str:
+    """Where the replies of the matches that could not be stored are (the resume replays them)."""
+    llm = plan.factory.llm
+    cache = getattr(llm, "cache", None)
+    if llm is None:
+        return ""
+    if cache is None:
+        return " (the reply cache is off: replies of unstored matches are bought again)"
+    cache.flush()
+    if cache.unsaved:
+        return (f" ({cache.unsaved:,} replies could not be written to the reply cache "
+                f"{cache.path} either: give [cache] dir on another disk)")
+    return f" and every reply bought is in the reply cache {cache.path}, so a resume buys none again"
+
+
 def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
         progress_mode: str | None = None, llm: Any = None,
         skip_probe: bool = False) -> RunSummary:
@@ -528,7 +554,8 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
         if not storage_error(error):
             raise
         raise InputError(f"{run_dir}: cannot write {STORE_NAME} ({error}); the matches stored "
-                         "before are kept: make room and rerun with --resume") from None
+                         f"before are kept{_replies_kept(plan)}: make room and rerun with "
+                         "--resume") from None
     finally:
         store.close()
         lock.close()

@@ -199,3 +199,71 @@ def test_rate_cuts_a_runaway_answer_too(tmp_path: Path, small_pool: Path, loopba
     assert len(json.loads(result.stdout)["unparseable"]) == 14
     raw = table(pool / "ratings.sqlite", "SELECT MAX(length(raw)) FROM ratings")[0][0]
     assert raw <= 2 * reply_allowance(1) + 3  # two cut answers joined by " | "
+
+
+# -- the store's disk fills mid-run with LLM agents ---------------------------------------------
+def _small_disk_available() -> bool:
+    """A private mount namespace where a size-limited tmpfs can be mounted (unshare -rm)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs "
+                            "/tmp && true"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_store_disk_filling_mid_run_loses_no_paid_reply(
+        tmp_path: Path, small_pool: Path, loopback_factory, workers: int) -> None:
+    """The run folder lies on a 300 KB tmpfs (in a mount namespace of the run's own, so nothing
+    outlives it); the reply cache on another disk. Every reply the server sent must be in the
+    cache when the run stops, and the resume must buy none of them again."""
+    import hashlib
+    import shlex
+    import subprocess
+    import sys
+
+    if not _small_disk_available():
+        pytest.skip("cannot mount a size-limited tmpfs here (unshare -rm not permitted)")
+    from tests.helpers import ROOT
+
+    server = loopback_factory(latency_ms=30, seed=1)
+    config = llm_config(tmp_path, small_pool, server.base_url,
+                        design='kind = "factorial"\nlevels = 7\nper_level = 2\nrepetitions = 1',
+                        cache=f"workers = {workers}")
+    disk, copy = tmp_path / "disk", tmp_path / "copy"
+    disk.mkdir()
+    run = [sys.executable, "-m", "arena.cli", "run", str(config), "--out", str(disk / "out"),
+           "--skip-probe"]
+    script = (f"mount -t tmpfs -o size=300k tmpfs {shlex.quote(str(disk))} || exit 99; "
+              f"{shlex.join(run)}; rc=$?; cp -a {shlex.quote(str(disk / 'out'))} "
+              f"{shlex.quote(str(copy))}; exit $rc")
+    import os
+
+    full = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **env_for(tmp_path)})
+    assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr[-3000:]
+    last = full.stderr.strip().splitlines()[-1]
+    assert last.startswith("persona-arena: error: ") and "cannot write arena.sqlite" in last
+    assert "every reply bought is in the reply cache" in last and "--resume" in last
+
+    # no paid reply lost: each request the server answered is in the cache
+    answered = server.stats()["requests"]
+    cache_db = tmp_path / "cache" / "replies.sqlite"
+    cached = table(cache_db, "SELECT COUNT(*) FROM replies")[0][0]
+    db = copy / "arena.sqlite"
+    stored = table(db, "SELECT COUNT(*) FROM matches")[0][0]
+    assert 0 < stored < 196 and 0 < answered
+    assert cached == answered, f"{answered - cached} paid replies were lost"
+
+    # with room again, the resume finishes the run and buys nothing twice
+    resumed = cli_here("run", str(config), "--out", str(copy), "--resume", "--skip-probe",
+                       env=env_for(tmp_path))
+    assert resumed.returncode == 0, resumed.stderr
+    assert table(db, "SELECT COUNT(*), SUM(status = 'ok') FROM matches") == [(196, 196)]
+    bodies = [hashlib.sha256(json.dumps(r["body"], sort_keys=True).encode()).hexdigest()
+              for r in server.requests if r["path"].endswith("/chat/completions")]
+    assert len(bodies) == len(set(bodies)), "a reply was bought twice"
+    assert table(cache_db, "SELECT COUNT(*) FROM replies")[0][0] == len(bodies)
