@@ -71,6 +71,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "design": config.design.kind, "condition": config.condition,
                 "agents": {t: plan.factory.label(t) for t in plan.factory.teams()},
                 **estimate(plan)}
+        from arena.budget import budget_of
+
+        budget = budget_of(plan)
+        if budget is not None:  # beside the estimate: how far the budget goes
+            fits = min(int(limit // budget.per_match[what]) if budget.per_match[what] else
+                       plan.planned for what, limit in budget.limits.items())
+            info["budget"] = {**budget.as_dict(), "matches_within": min(fits, plan.planned)}
         if args.json:
             print_json(info)
         else:
@@ -85,6 +92,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                       f"{info['completion_tokens']:,} completion tokens"
                       + (f"; cost about ${info['cost']:,.2f}" if info["cost"] is not None else
                          "; give price_prompt_per_1m and price_completion_per_1m for a cost"))
+            if "budget" in info:
+                b = info["budget"]
+                limits = ", ".join(f"{k} = {v:,g}" for k, v in b["limits"].items())
+                bound = ", ".join(f"{k.replace('max_', '').replace('_total', '')} {v:,.4g}"
+                                  for k, v in b["per_match_bound"].items())
+                print(f"budget: {limits}: at least {b['matches_within']:,} of "
+                      f"{info['matches']:,} "
+                      f"matches fit (a match could use up to {bound}); a run stops before "
+                      "the match that could pass it")
         return 0
     summary = run(config, base, out, resume=args.resume, skip_probe=args.skip_probe)
     _note_model_concurrency(config)  # after the run: a refusal stays one line
@@ -105,6 +121,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary.halted:
         print(f"persona-arena: run stopped: {summary.halted}", file=sys.stderr)
         return 2
+    stopped = (summary.budget or {}).get("stopped")
+    if stopped:
+        left = summary.planned - summary.already_done - summary.ok
+        print(f"persona-arena: run stopped by its budget before {left:,} matches: {stopped}; "
+              "raise the limit and rerun with --resume to go on", file=sys.stderr)
+        return 1
     if summary.verdict:
         print(f"persona-arena: untrustworthy run: {summary.verdict}", file=sys.stderr)
         return 1

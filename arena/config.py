@@ -140,11 +140,21 @@ class ExecutionConfig(_Strict):
     manipulation_check: bool = False
     # a run whose stored turns are invalid more often than this ends with a non-zero exit
     max_invalid_share: float = Field(default=0.5, ge=0, le=1)
+    # the run's budget (all parts of a resumed run together; see arena.budget): no match starts
+    # that could carry the run past one; max_cost needs every used model's prices
+    max_calls: int | None = Field(default=None, ge=1, le=10**10)
+    max_tokens_total: int | None = Field(default=None, ge=1, le=10**13)
+    max_cost: float | None = Field(default=None, gt=0, le=10**7)
 
     @model_validator(mode="after")
     def _check_workers(self) -> "ExecutionConfig":
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         most = 2 * (cpus or 1)
+        budget = [k for k in ("max_calls", "max_tokens_total", "max_cost")
+                  if getattr(self, k) is not None]
+        if budget and self.executor == "ray":
+            raise ValueError(f"field 'execution.{budget[0]}': a budget is kept by the local "
+                             "executor only (use executor = \"local\")")
         if self.executor == "local" and self.workers is not None and self.workers > most:
             raise ValueError(f"field 'execution.workers': {self.workers} worker processes on "
                              f"{cpus} CPUs would only slow the run (at most {most} here; leave "
@@ -208,6 +218,19 @@ class RunConfig(_Strict):
                                      f"(models: {known})")
             if agent.extractor == "llm" and (agent.extractor_model or agent.model) not in self.models:
                 raise ValueError(f"agents.{name}.extractor_model: no such [models.X] table")
+        return self
+
+    @model_validator(mode="after")
+    def _check_budget(self) -> "RunConfig":
+        if self.execution.max_cost is None:
+            return self
+        for name in sorted({n for a in self.agents.values() if a.kind == "llm"
+                            for n in (a.model, a.extractor_model) if n in self.models}):
+            model = self.models[name]
+            if model.price_prompt_per_1m is None or model.price_completion_per_1m is None:
+                raise ValueError(f"field 'execution.max_cost': needs prices of every model "
+                                 f"used; give price_prompt_per_1m and price_completion_per_1m "
+                                 f"in [models.{name}]")
         return self
 
     def agent(self, team: str) -> AgentConfig:

@@ -49,6 +49,7 @@ class RunSummary:
     workers: int = 0  # worker processes that played (0: this process; see [execution] workers)
     health: dict[str, Any] | None = None  # see run_health
     halted: str | None = None  # why a model stopped taking requests (the run was stopped)
+    budget: dict[str, Any] | None = None  # limits, what was spent, why it stopped (arena.budget)
     verdict: str | None = None  # why the run's evidence is not to be trusted (non-zero exit)
 
     def as_dict(self) -> dict[str, Any]:
@@ -79,6 +80,7 @@ class Plan:
     match_list_sha256: str
     entrants: list[Entrant] | None = None  # swiss: who is paired, round by round
     workers_used: int = 0  # the most worker processes that played this run's matches
+    budget: Any = None  # arena.budget.Budget, when [execution] sets one (checked per match)
 
     @property
     def planned(self) -> int:
@@ -269,11 +271,21 @@ async def play_specs(plan: Plan, specs: list[MatchSpec], concurrency: int,
     finished match to `on_row`; the local executor stores it, a Ray worker collects it."""
     factory, scenario, condition = plan.factory, plan.scenario, plan.config.condition
 
+    budget = plan.budget
+
     async def one(spec: MatchSpec) -> None:
-        neg_a = factory.build(spec.agent_a, "a", spec.persona_a, spec.persona_b, spec.seed)
-        neg_b = factory.build(spec.agent_b, "b", spec.persona_b, spec.persona_a, spec.seed)
-        labels = (factory.label(spec.agent_a), factory.label(spec.agent_b))
-        on_row(await play_match(spec, scenario, neg_a, neg_b, condition, labels))
+        if budget is not None and not await budget.admit():
+            return  # it could pass the budget: left for a resume with a larger one
+        row = None
+        try:
+            neg_a = factory.build(spec.agent_a, "a", spec.persona_a, spec.persona_b, spec.seed)
+            neg_b = factory.build(spec.agent_b, "b", spec.persona_b, spec.persona_a, spec.seed)
+            labels = (factory.label(spec.agent_a), factory.label(spec.agent_b))
+            row = await play_match(spec, scenario, neg_a, neg_b, condition, labels)
+        finally:
+            if budget is not None:
+                await budget.settle(row)
+        on_row(row)
 
     if factory.offline or concurrency <= 1:
         for spec in specs:  # nothing here ever waits: skip the task machinery
@@ -345,7 +357,7 @@ def execute_in_processes(plan: Plan, store: Store, progress: Progress,
     if workers:  # offline agents: other processes play, this one stores
         plan.workers_used = max(plan.workers_used, workers)
         play_in_processes(plan, todo, workers, on_row)
-    elif (plan.config.design.kind != "swiss"
+    elif (plan.config.design.kind != "swiss" and plan.budget is None  # kept here, per match
           and (llm_workers := llm_workers_for(plan, len(todo)))):
         # many LLM matches in flight: each process has its own clients (see llm_processes)
         plan.workers_used = max(plan.workers_used, llm_workers)
@@ -521,6 +533,9 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
     lock = _lock_run_dir(run_dir, store)
     try:
         _before_first_match(plan, store)
+        from arena.budget import start as start_budget
+
+        plan.budget = start_budget(plan, store)
         already = len(store.match_ids("ok"))
         progress = Progress(plan.planned - already, progress_mode or config.execution.progress)
         try:
@@ -564,4 +579,5 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
     return RunSummary(str(run_dir), plan.planned, already, ok + failed, ok, failed,
                       row[0], row[1], row[2], time.perf_counter() - started, llm_stats, row[3],
                       plan.workers_used, health, _halted(llm_stats),
-                      _verdict(health, config.execution.max_invalid_share))
+                      verdict=_verdict(health, config.execution.max_invalid_share),
+                      budget=plan.budget.as_dict() if plan.budget is not None else None)

@@ -280,6 +280,17 @@ def scenario_run(scenario: str, condition: str | None = None) -> Callable[[Path,
     return build
 
 
+def llm_execution(line: str) -> Callable[[Path, Path], list[str]]:
+    """An LLM run with `line` in its [execution] table."""
+    def build(d: Path, pool: Path) -> list[str]:
+        args = llm_case()(d, pool)
+        config = Path(args[1])
+        config.write_text(config.read_text().replace('progress = "none"',
+                                                     f'progress = "none"\n{line}'))
+        return args
+    return build
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -583,6 +594,18 @@ CORPUS: dict[str, Case] = {
         lambda d, pool: llm_case()(d, pool) + ["--dry-run"],
         "the key in environment variable BAD_INPUT_TEST_KEY holds a control character",
         env={"BAD_INPUT_TEST_KEY": "sk-secret42\x01x"}, hidden="secret42"),
+    "budget max_cost without prices": Case(llm_execution("max_cost = 5.0"),
+                                           "run.toml: field 'execution.max_cost': needs prices "
+                                           "of every model used", env=KEY_ENV),
+    "budget max_calls = 0": Case(config_case(SURROGATE.replace(
+        'progress = "none"', 'progress = "none"\nmax_calls = 0')),
+        "run.toml: field 'execution.max_calls': Input should be greater than or equal to 1"),
+    "budget max_cost = nan": Case(config_case(SURROGATE.replace(
+        'progress = "none"', 'progress = "none"\nmax_cost = nan')),
+        "run.toml: field 'execution.max_cost'"),
+    "budget on ray": Case(config_case(SURROGATE.replace(
+        'progress = "none"', 'progress = "none"\nexecutor = "ray"\nmax_calls = 10')),
+        "run.toml: field 'execution.max_calls': a budget is kept by the local executor only"),
     "model timeout impossible": Case(llm_case("timeout = 0"), "models.local.timeout",
                                      env=KEY_ENV),
     # run folders

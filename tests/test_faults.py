@@ -267,3 +267,62 @@ def test_a_store_disk_filling_mid_run_loses_no_paid_reply(
               for r in server.requests if r["path"].endswith("/chat/completions")]
     assert len(bodies) == len(set(bodies)), "a reply was bought twice"
     assert table(cache_db, "SELECT COUNT(*) FROM replies")[0][0] == len(bodies)
+
+
+# -- a run's budget -------------------------------------------------------------------------------
+PRICED = "price_prompt_per_1m = 2.5\nprice_completion_per_1m = 10.0"
+
+
+def test_a_budget_stops_the_run_before_it_could_pass_and_a_resume_goes_on(
+        tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    server = loopback_factory(seed=1)
+    env = env_for(tmp_path)
+    config = llm_config(tmp_path, small_pool, server.base_url, model=PRICED,
+                        cache="max_calls = 100")
+    dry = cli("run", str(config), "--dry-run", "--json", env=env)
+    assert dry.returncode == 0, dry.stderr
+    budget = json.loads(dry.stdout)["budget"]
+    assert budget["limits"] == {"max_calls": 100} and budget["per_match_bound"]["max_calls"] == 8
+    assert budget["matches_within"] == 12
+    text = cli_here("run", str(config), "--dry-run", env=env)
+    assert "budget: max_calls = 100: at least 12 of 49 matches fit" in text.stdout
+
+    out = tmp_path / "out"
+    first = cli_here("run", str(config), "--out", str(out), "--skip-probe", env=env)
+    assert first.returncode == 1 and "Traceback" not in first.stderr
+    last = first.stderr.strip().splitlines()[-1]
+    assert last.startswith("persona-arena: run stopped by its budget before ") and \
+        "[execution] max_calls = 100: " in last and "rerun with --resume" in last
+    db = out / "arena.sqlite"
+    calls, matches = table(db, "SELECT SUM(calls), COUNT(*) FROM matches")[0]
+    assert calls <= 100 and server.stats()["requests"] == calls and 0 < matches < 49
+    assert table(db, "SELECT COUNT(*) FROM matches WHERE status != 'ok'") == [(0,)]
+
+    # the same limit again: nothing more fits, nothing is sent
+    again = cli_here("run", str(config), "--out", str(out), "--resume", "--skip-probe", env=env)
+    assert again.returncode == 1 and server.stats()["requests"] == calls
+
+    # a larger budget goes on (the resume guard does not count the budget as a change)
+    config.write_text(config.read_text().replace("max_calls = 100", "max_calls = 10000"))
+    done = cli_here("run", str(config), "--out", str(out), "--resume", "--skip-probe",
+                    "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["already_done"] == matches and summary["budget"]["stopped"] is None
+    assert table(db, "SELECT COUNT(*), SUM(status = 'ok') FROM matches") == [(49, 49)]
+    assert summary["budget"]["spent"]["max_calls"] == table(db, "SELECT SUM(calls) FROM "
+                                                                "matches")[0][0]
+
+
+def test_a_token_or_cost_budget_too_small_for_one_match_plays_none(
+        tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    server = loopback_factory(seed=1)
+    for name, limit in (("tokens", "max_tokens_total = 1000"), ("cost", "max_cost = 0.001")):
+        config = llm_config(tmp_path, small_pool, server.base_url, model=PRICED, cache=limit,
+                            name=f"{name}.toml")
+        result = cli_here("run", str(config), "--out", str(tmp_path / name), "--skip-probe",
+                          env=env_for(tmp_path))
+        assert result.returncode == 1, result.stderr
+        assert f"run stopped by its budget before 49 matches: [execution] {limit.split()[0]}" \
+            in result.stderr
+    assert server.stats()["requests"] == 0
