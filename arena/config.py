@@ -50,6 +50,9 @@ class PersonasConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_scale(self) -> "PersonasConfig":
+        if any(abs(x) > 1e6 for x in self.scale):  # finite already; 1e300 bins nothing
+            raise ValueError(f"field 'personas.scale': expected values within -1e6..1e6 "
+                             f"(got {self.scale})")
         if not self.scale[0] < self.scale[1]:
             raise ValueError(f"field 'personas.scale': expected [low, high] with low < high "
                              f"(got {self.scale})")

@@ -236,6 +236,16 @@ def latin1_ratings(d: Path, pool: Path) -> None:
     (d / "ratings.csv").write_bytes("persona_id,rater,score\np0001,J\xf6rg,3\n".encode("latin-1"))
 
 
+def with_scale(scale: str) -> Callable[[Path, Path], list[str]]:
+    """A run whose ratings file's scores lie in `scale`."""
+    def build(d: Path, pool: Path) -> list[str]:
+        args = with_ratings(ratings_file("persona_id,rater,score\np0001,me,3\n"))(d, pool)
+        config = Path(args[1])
+        config.write_text(config.read_text() + f"scale = {scale}\n")
+        return args
+    return build
+
+
 def with_ratings(make: Callable[[Path, Path], None]) -> Callable[[Path, Path], list[str]]:
     def build(d: Path, pool: Path) -> list[str]:
         make(d, pool)
@@ -414,6 +424,8 @@ CORPUS: dict[str, Case] = {
     "ratings file score nan": Case(with_ratings(ratings_file(
         "persona_id,rater,score\np0001,me,3\np0002,me,nan\n")),
         "ratings.csv line 3: score 'nan' is outside the scale 1..7"),
+    "ratings file scale 1e300": Case(with_scale("[0.0, 1e300]"),
+                                     "run.toml: field 'personas.scale': expected values within"),
     "ratings file extra column": Case(with_ratings(ratings_file(
         "persona_id,rater,score,note\np0001,me,3,x\n")),
         "ratings.csv: unknown column 'note' (expected persona_id, rater, score)"),
