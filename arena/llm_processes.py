@@ -154,7 +154,13 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
     stop = threading.Event()
     running: dict[str, Any] = {}  # the event loop and the task playing, once started
 
+    stopping = threading.Lock()  # taken once, never released: the first request_stop wins
+
     def request_stop() -> None:
+        # once only: a second cancel would break off the wait for replies already paid for
+        # (aclose); never blocking, as it may run in a signal handler or under `lock`
+        if not stopping.acquire(blocking=False):
+            return
         stop.set()
         loop, task = running.get("loop"), running.get("task")
         if loop is not None and task is not None:

@@ -10,12 +10,21 @@ matches.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, table
+from agents.models.access import reply_allowance
+from agents.negotiators.llm import CUT_REPLY
+from tests.helpers import ROOT, cli, table
 from tests.llm_helpers import cli_here
 from tests.openai_server import GARBAGE_TEXT, REFUSAL_TEXT, start_server_process
 from tests.test_llm import env_for, llm_config
@@ -39,8 +48,6 @@ def server():
 
 
 def _planned_ids(config: Path, env: dict[str, str]) -> set[str]:
-    import os
-
     from arena.config import load_config
     from arena.tournament import plan_run
 
@@ -163,9 +170,6 @@ def test_a_run_retries_replies_without_choices_as_malformed(
 # -- a runaway server that ignores max_tokens (4 MB answers) --------------------------------------
 def test_replies_far_beyond_max_tokens_are_cut_and_their_turns_marked(
         tmp_path: Path, small_pool: Path, loopback_factory) -> None:
-    from agents.models.access import reply_allowance
-    from agents.negotiators.llm import CUT_REPLY
-
     server = loopback_factory(rate_huge=0.2, seed=1)
     config = llm_config(tmp_path, small_pool, server.base_url)
     result = cli("run", str(config), "--out", str(tmp_path / "out"), "--json", "--skip-probe",
@@ -178,17 +182,13 @@ def test_replies_far_beyond_max_tokens_are_cut_and_their_turns_marked(
     cut = table(db, f"SELECT move_kind, length(text) FROM turns WHERE reason = '{CUT_REPLY}'")
     assert len(cut) == huge and all(kind == "invalid" for kind, _ in cut)
     assert max(n for _, n in cut) == reply_allowance(300)  # max_tokens = 300: cut, kept in part
-    with __import__("sqlite3").connect(tmp_path / "cache" / "replies.sqlite") as conn:
+    with sqlite3.connect(tmp_path / "cache" / "replies.sqlite") as conn:
         longest = conn.execute("SELECT MAX(length(text)) FROM replies").fetchone()[0]
     assert longest <= reply_allowance(300)
     assert db.stat().st_size < 4 * 1024 * 1024  # not a single whole answer was stored
 
 
 def test_rate_cuts_a_runaway_answer_too(tmp_path: Path, small_pool: Path, loopback_factory) -> None:
-    import shutil
-
-    from agents.models.access import reply_allowance
-
     server = loopback_factory(rate_huge=1.0)
     pool = tmp_path / "pool"
     shutil.copytree(small_pool, pool)
@@ -204,9 +204,6 @@ def test_rate_cuts_a_runaway_answer_too(tmp_path: Path, small_pool: Path, loopba
 # -- the store's disk fills mid-run with LLM agents ---------------------------------------------
 def _small_disk_available() -> bool:
     """A private mount namespace where a size-limited tmpfs can be mounted (unshare -rm)."""
-    import shutil
-    import subprocess
-
     if shutil.which("unshare") is None:
         return False
     probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs "
@@ -220,15 +217,8 @@ def test_a_store_disk_filling_mid_run_loses_no_paid_reply(
     """The run folder lies on a 300 KB tmpfs (in a mount namespace of the run's own, so nothing
     outlives it); the reply cache on another disk. Every reply the server sent must be in the
     cache when the run stops, and the resume must buy none of them again."""
-    import hashlib
-    import shlex
-    import subprocess
-    import sys
-
     if not _small_disk_available():
         pytest.skip("cannot mount a size-limited tmpfs here (unshare -rm not permitted)")
-    from tests.helpers import ROOT
-
     server = loopback_factory(latency_ms=30, seed=1)
     config = llm_config(tmp_path, small_pool, server.base_url,
                         design='kind = "factorial"\nlevels = 7\nper_level = 2\nrepetitions = 1',
@@ -240,8 +230,6 @@ def test_a_store_disk_filling_mid_run_loses_no_paid_reply(
     script = (f"mount -t tmpfs -o size=300k tmpfs {shlex.quote(str(disk))} || exit 99; "
               f"{shlex.join(run)}; rc=$?; cp -a {shlex.quote(str(disk / 'out'))} "
               f"{shlex.quote(str(copy))}; exit $rc")
-    import os
-
     full = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, env={**os.environ, **env_for(tmp_path)})
     assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr[-3000:]
