@@ -59,7 +59,7 @@ browser:
 
 test: $(TEST_STAMP) browser
 	@$(call step,running the test suite (pytest))
-	@$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest -n auto --dist loadgroup
 	@$(call step,make test done)
 
 bench: $(TEST_STAMP)

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from arena.store import STORE_NAME
 from scenarios.errors import InputError
 
 if TYPE_CHECKING:
     from analysis.units import RunUnits
 
-STORE_NAME = "arena.sqlite"
 EXPORT_FORMATS = ("csv", "parquet")
 
 PROPOSAL_COLUMNS = ["match_id", "turn_index", "round", "speaker", "proposer", "responder", "own",

@@ -64,7 +64,26 @@ def run_health(frames: RunFrames) -> dict[str, Any]:
                             for m, e in zip(failed["match_id"].head(EXAMPLES),
                                             errors.head(EXAMPLES))],
         "counters": stored_counters(frames.meta),
+        "extractor": extractor_audit(turns),
     }
+
+
+def extractor_audit(turns: pd.DataFrame) -> dict[str, Any] | None:
+    """What the LLM extractor answered (`extractor = "llm"`): how many turns it read, how many
+    of its answers were refused (not in the reply's text, or not a legal move) and examples of
+    those, so a reader can audit the readings. None when no turn was read by it."""
+    if "extractor_answer" not in turns:
+        return None
+    read = turns[turns["extractor_answer"].notna()]
+    if read.empty:
+        return None
+    refused = read[read["move_kind"] == "invalid"]
+    return {"read": int(len(read)), "refused": int(len(refused)),
+            "refused_examples": [
+                {"match_id": str(r["match_id"]), "turn_index": int(r["turn_index"]),
+                 "answer": str(r["extractor_answer"])[:200],
+                 "reason": None if r.get("reason") is None else str(r["reason"])}
+                for r in refused.head(EXAMPLES).to_dict("records")]}
 
 
 def format_health(health: dict[str, Any]) -> list[str]:
@@ -80,6 +99,10 @@ def format_health(health: dict[str, Any]) -> list[str]:
     if health["errors"]:
         lines.append("    failed matches: " + "; ".join(
             f"{r['error'][:70]} x{r['count']:,}" for r in health["errors"]))
+    if health.get("extractor"):
+        ex = health["extractor"]
+        lines.append(f"  LLM extractor: read {ex['read']:,} turns, {ex['refused']:,} of its "
+                     "answers refused (not in the reply's text or not a legal move)")
     if health["counters"] is not None:
         lines.append("    runner counters: " + (", ".join(
             f"{k} {v:,}" for k, v in health["counters"].items()) or "none"))

@@ -37,10 +37,9 @@ import pandas as pd
 
 from analysis.paper import classify_acceptance, classify_claim
 from analysis.readings import read_acceptances, read_claims
-from arena.store import Store, encode_offer
+from arena.store import STORE_NAME, Store, encode_offer
 from scenarios.errors import InputError
 
-STORE_NAME = "arena.sqlite"
 PIE = 100.0
 ROUNDS = 4
 SCENARIO = "ultimatum-4"

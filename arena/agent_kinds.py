@@ -18,7 +18,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import random
-import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agents.personas.persona import Persona
+from arena.kind_syntax import REFERENCE as _REFERENCE
 from scenarios.errors import InputError
 from scenarios.loader import Scenario
 
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "persona_arena.agents"
 # conditions in which a player is shown its opponent (its image, or its description)
 SHOWS_OPPONENT = frozenset({"both-images", "text"})
-_REFERENCE = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*$")
 
 
 @dataclass(frozen=True)
@@ -122,8 +121,8 @@ def builtin(name: str) -> Callable[[Callable[[], AgentKind]], Callable[[], Agent
 
 
 def builtin_names() -> list[str]:
-    import arena.factory  # noqa: F401  (registers the built-ins)
-
+    """The built-in kinds; arena.factory, where they are defined, registers them on import (kinds
+    are resolved by the factory, so they are always there when a config's kind is)."""
     return list(_BUILTINS)
 
 
@@ -132,11 +131,6 @@ def plugin_names() -> list[str]:
     from importlib.metadata import entry_points
 
     return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
-
-
-def valid_kind_syntax(kind: str) -> bool:
-    """A built-in or plugin name, or a `package.module:Class` reference (resolved later)."""
-    return bool(_REFERENCE.match(kind)) or bool(re.match(r"^[A-Za-z][\w.-]*$", kind))
 
 
 def resolve_kind(kind: str, team: str, config_dir: Path | None = None) -> AgentKind:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from arena.store import MatchRow, Store
-    from arena.tournament import Plan
+    from arena.run_plan import Plan
 
 SAFETY = 1.5
 LIMITS = {"calls": "max_calls", "tokens": "max_tokens_total", "cost": "max_cost"}

@@ -6,12 +6,12 @@ imported lazily so that the engine itself never depends on analysis).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from arena.bounds import SEED, bounded
+from arena.cli_output import print_json  # noqa: F401  (the commands' --json output)
 from scenarios.errors import InputError
 
 
@@ -19,11 +19,6 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         raise SystemExit(2)
-
-
-def print_json(data: Any) -> None:
-    """A command's `--json` output (shared by the model commands in cli_llm)."""
-    print(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 # -- commands ---------------------------------------------------------------------------------

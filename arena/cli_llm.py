@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from arena.bounds import SEED, bounded
-from arena.cli import print_json
+from arena.cli_output import print_json
 from scenarios.errors import InputError
 
 

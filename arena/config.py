@@ -111,7 +111,7 @@ class AgentConfig(_Strict):
     @field_validator("kind")
     @classmethod
     def _kind_syntax(cls, kind: str) -> str:
-        from arena.agent_kinds import valid_kind_syntax
+        from arena.kind_syntax import valid_kind_syntax
 
         if not valid_kind_syntax(kind):
             raise ValueError(f"{kind!r} is not an agent kind (expected one of "

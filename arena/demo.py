@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from arena.config import RunConfig
-from arena.tournament import STORE_NAME, run
+from arena.runner import run
+from arena.store import STORE_NAME
 
 SURROGATE_NOTE = ("Note: these players are the GPT-4o *surrogate*, a statistical model fitted to the "
                   "paper's released Study 2 data, not an LLM. Use it to try designs, test the "

@@ -16,8 +16,9 @@ from typing import Any
 
 from arena.config import RunConfig
 from arena.factory import AgentFactory
-from arena.store import Store
-from arena.tournament import STORE_NAME, Plan, _lock_run_dir, open_run_dir
+from arena.run_dir import lock_run_dir, open_run_dir
+from arena.run_plan import Plan
+from arena.store import STORE_NAME, Store
 from agents.personas.persona import Persona
 from scenarios.errors import InputError
 from scenarios.loader import Scenario
@@ -57,7 +58,7 @@ def open_human_run(config: RunConfig, base: Path, scenario: Scenario,
     plan = Plan(config, base, scenario, personas, [], factory,
                 human_run_id(config, scenario, opponent_label))
     store = open_run_dir(plan, run_dir, resume=True)
-    lock = _lock_run_dir(run_dir, store)
+    lock = lock_run_dir(run_dir, store)
     try:
         store.conn.executescript(HUMAN_SCHEMA)
         store.set_meta({"design": "human", "human_opponent": opponent_label})

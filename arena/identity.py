@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from scenarios.errors import InputError
 
 if TYPE_CHECKING:
-    from arena.tournament import Plan
+    from arena.run_plan import Plan
 
 META_KEY = "request_identity"
 # [models.X] keys that change what is sent or how an answer is read

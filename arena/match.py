@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from agents.base import Negotiator
-from arena.store import MatchRow, encode_offer
+from arena.store import MatchRecord, MatchRow, TurnRecord, encode_offer
 from scenarios.loader import Scenario
 from scenarios.moves import ACCEPT, INVALID, REJECT, Move, MoveKind, Reply
 
@@ -35,14 +35,14 @@ class NegotiatorFailure(Exception):
     """A negotiator could not produce a reply at all (model unreachable after retries ...)."""
 
 
-def _unusable_seat(records: list[tuple]) -> str | None:
+def _unusable_seat(records: list[TurnRecord]) -> str | None:
     """Why a match is no evidence: a seat none of whose turns could be used, or None."""
-    by_seat: dict[str, list[tuple]] = {}
+    by_seat: dict[str, list[TurnRecord]] = {}
     for record in records:
-        by_seat.setdefault(record[3], []).append(record)
+        by_seat.setdefault(record.speaker, []).append(record)
     for seat, turns in by_seat.items():
-        if all(t[11] == 0 for t in turns):
-            reason = Counter(t[12] for t in turns).most_common(1)[0][0]
+        if all(t.parse_ok == 0 for t in turns):
+            reason = Counter(t.reason for t in turns).most_common(1)[0][0]
             return (f"no usable turn from seat {seat}: all {len(turns)} invalid (most often: "
                     f"{reason})")
     return None
@@ -53,7 +53,7 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
     """Play a match to its end and return its rows; never raises for what a negotiator does."""
     started = time.perf_counter()
     state = scenario.new_state()
-    records: list[tuple] = []
+    records: list[TurnRecord] = []
     personas = {"a": spec.persona_a, "b": spec.persona_b}
     calls = prompt_tokens = completion_tokens = 0
     error = None
@@ -75,7 +75,7 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
             played = turn.move
             kind = played.kind
             accepted = 1 if kind is ACCEPT else 0 if kind is REJECT else None
-            records.append((
+            records.append(TurnRecord(
                 spec.match_id, turn.index, turn.round, turn.side, turn.role, personas[turn.side],
                 _KIND_TEXT[kind], encode_offer(played.offer), turn.claim, accepted, turn.text,
                 0 if kind is INVALID else 1, played.reason or None, reply.latency_ms,
@@ -97,8 +97,8 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
         scored = ("ok", o.payoff_a, o.payoff_b, int(o.deal), o.agreements, o.share_a, o.share_b)
     else:
         scored = ("failed", None, None, None, None, None, None)
-    match = (spec.match_id, spec.design, spec.repetition, scenario.name, condition, spec.seed,
-             spec.persona_a, spec.persona_b, spec.level_a, spec.level_b, labels[0], labels[1],
-             *scored, len(records), error, calls, prompt_tokens, completion_tokens, elapsed_ms,
-             time.time())
+    match = MatchRecord(spec.match_id, spec.design, spec.repetition, scenario.name, condition,
+                        spec.seed, spec.persona_a, spec.persona_b, spec.level_a, spec.level_b,
+                        labels[0], labels[1], *scored, len(records), error, calls,
+                        prompt_tokens, completion_tokens, elapsed_ms, time.time())
     return MatchRow(match, records)

@@ -19,7 +19,7 @@ from agents.prompts import fill, lookup, private_fields, seat_of
 from arena.config import AgentConfig, load_config
 from arena.factory import AgentFactory
 from arena.match import MatchSpec, play_match
-from arena.tournament import scenario_and_personas
+from arena.run_plan import scenario_and_personas
 from arena.seeds import derive_seed
 from scenarios.errors import InputError
 
@@ -114,13 +114,13 @@ def play(config_path: Path, persona: str | None = None, side: str | None = None,
         if store is not None:
             store.close()
             lock.close()
-    match = dict(zip(("match_id", "design", "repetition", "scenario", "condition", "seed",
-                      "persona_a", "persona_b", "level_a", "level_b", "agent_a", "agent_b",
-                      "status", "payoff_a", "payoff_b", "deal", "agreements", "share_a",
-                      "share_b", "n_turns", "error"), row.match))
+    match = {name: getattr(row.match, name) for name in (
+        "match_id", "design", "repetition", "scenario", "condition", "seed", "persona_a",
+        "persona_b", "level_a", "level_b", "agent_a", "agent_b", "status", "payoff_a", "payoff_b",
+        "deal", "agreements", "share_a", "share_b", "n_turns", "error")}
     for turn in row.turns[human.seen:]:  # the machine's last words, not yet shown
-        if turn[3] == machine_side:
-            show(f"Opponent ({turn[4]}, round {turn[2]}): {turn[10]}")
+        if turn.speaker == machine_side:
+            show(f"Opponent ({turn.role}, round {turn.round}): {turn.text}")
     if match["status"] != "ok":
         error = str(match["error"] or "")
         if error.startswith("EOFError"):

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from arena.tournament import STORE_NAME
+from arena.store import STORE_NAME
 
 # proposals made by personas (a scripted confederate has none), by agent and proposer's level
 _CLAIM_BY_LEVEL = """

@@ -30,7 +30,7 @@ from arena.factory import AgentFactory
 from arena.match import MatchSpec, play_match
 from arena.seeds import derive_seed, rng_for
 from arena.store import MatchRow, Store
-from arena.tournament import scenario_and_personas
+from arena.run_plan import scenario_and_personas
 from scenarios.errors import InputError
 from scenarios.loader import Scenario, load_scenario
 from scenarios.moves import MoveKind, MoveRequest

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.support import ROOT, placeholder_pool, scratch
+from arena.store import STORE_NAME
 
 PAIRS_PER_REPETITION = 100  # 10 personas, every ordered pair (self-pairs included)
 RETRY_KINDS = {"429": ("429",), "5xx": ("500", "503"), "timeout": ("stall",),
@@ -94,7 +95,7 @@ def soak(args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit(f"the run exited {proc.returncode}:\n{proc.stderr[-3000:]}")
         summary = json.loads(proc.stdout)
         server_stats = server.stats()
-        conn = sqlite3.connect(out / "arena.sqlite")
+        conn = sqlite3.connect(out / STORE_NAME)
         try:
             figures = collect(conn, summary, server_stats)
         finally:
@@ -127,7 +128,7 @@ def resume(config: Path, out: Path, env: dict[str, str], cache: Path, first: dic
     if proc.returncode not in (0, 1) or not proc.stdout.strip():
         raise SystemExit(f"the resume exited {proc.returncode}:\n{proc.stderr[-3000:]}")
     again = json.loads(proc.stdout)
-    with sqlite3.connect(out / "arena.sqlite") as conn:
+    with sqlite3.connect(out / STORE_NAME) as conn:
         rows, distinct, ok = conn.execute(
             "SELECT COUNT(*), COUNT(DISTINCT match_id), SUM(status = 'ok') FROM matches").fetchone()
     return {"seconds": round(time.perf_counter() - started, 1), "reran": again["ran"],

@@ -62,20 +62,26 @@ def play(cfg: dict[str, Any], run_dir: Path, matches: int, profile: bool = False
     """One LLM run through arena.tournament: plan (clients, cache, images) untimed, then the
     first `matches` of the running order, timed (wall and this process's CPU)."""
     from arena.config import RunConfig
+    from arena.executors.base import StoreSink
+    from arena.executors.choose import choose
     from arena.progress import Progress
-    from arena.tournament import execute, open_run_dir, pending, plan_run
+    from arena.run_dir import open_run_dir
+    from arena.run_plan import pending, plan_run
 
     config = RunConfig.model_validate(cfg)
     plan = plan_run(config, run_dir.parent)
     store = open_run_dir(plan, run_dir, resume=False)
-    specs = pending(plan, store)[:matches]
-    progress = Progress(len(specs), "none")
+    specs = pending(plan, store.match_ids("ok"), plan.specs)[:matches]
+    sink = StoreSink(store, Progress(len(specs), "none"))
 
-    async def go() -> tuple[int, int]:
+    def go() -> tuple[int, int]:
+        executor = choose(plan, len(specs))
         try:
-            return await execute(plan, store, config.execution.concurrency, progress, specs)
+            executor.play(specs, sink)
+            plan.workers_used = executor.workers
         finally:
-            await plan.factory.llm.aclose()
+            executor.close()
+        return sink.ok, sink.failed
 
     profiler = None
     if profile:
@@ -85,7 +91,7 @@ def play(cfg: dict[str, Any], run_dir: Path, matches: int, profile: bool = False
     wall, cpu = time.perf_counter(), _cpu_with_children()
     if profiler is not None:
         profiler.enable()
-    ok, failed = asyncio.run(go())
+    ok, failed = go()
     if profiler is not None:
         profiler.disable()
     wall, cpu = time.perf_counter() - wall, _cpu_with_children() - cpu

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.support import Log, load_average, scratch
+from arena.store import STORE_NAME
 
 NAME = "negmas"
 TITLE = "Engine against NegMAS (price bargaining, Boulware vs Conceder)"
@@ -57,11 +58,11 @@ def arena_block(start: int, n: int, store: Any = None) -> dict[str, Any]:
                                    (f"concession:{seller}", f"concession:{buyer}"))
             if store is not None:
                 store.write_match(row)
-            stats["offers"] += sum(1 for t in row.turns if t[6] in ("propose", "counter"))
-            if row.match[15]:
+            stats["offers"] += sum(1 for t in row.turns if t.move_kind in ("propose", "counter"))
+            if row.match.deal:
                 stats["deals"] += 1
-                stats["prices"] += float(next(t[7] for t in reversed(row.turns)
-                                              if t[6] in ("propose", "counter")))
+                stats["prices"] += float(next(t.offer for t in reversed(row.turns)
+                                              if t.move_kind in ("propose", "counter")))
 
     asyncio.run(block())
     return stats
@@ -116,7 +117,7 @@ def run(quick: bool, log: Log, ctx: dict[str, Any] | None = None) -> dict[str, A
     with scratch("negmas") as folder:
         from arena.store import Store
 
-        store = Store(Path(folder) / "arena.sqlite")
+        store = Store(Path(folder) / STORE_NAME)
         try:
             arena_block(-2, 2, None)  # warm up: imports and first-call costs stay out of timing
             negmas_block(-2, 2, False)

@@ -17,6 +17,7 @@ from typing import Any
 
 from benchmarks.support import (Log, folder_bytes, load_average, placeholder_pool, run_child,
                                 scratch)
+from arena.store import STORE_NAME
 
 NAME = "paper-scale"
 TITLE = "Paper scale, simulated (Study 1 + Study 2, surrogate agents, stored in full)"
@@ -82,7 +83,7 @@ def measure(pool: Path, work: Path, quick: bool, workers: int | None) -> dict[st
                        + (["--quick"] if quick else []))
     studies = result.output["studies"]
     stored = sum(folder_bytes(work / name) for name in studies)
-    turns = sum(table(work / name / "arena.sqlite", "SELECT COUNT(*) FROM turns")[0][0]
+    turns = sum(table(work / name / STORE_NAME, "SELECT COUNT(*) FROM turns")[0][0]
                 for name in studies)
     matches = sum(s["matches"] for s in studies.values())
     seconds = sum(s["seconds"] for s in studies.values())

@@ -9,6 +9,7 @@ from typing import Any
 
 from benchmarks import concurrency, llm_support
 from benchmarks.support import Log, load_average
+from arena.store import STORE_NAME
 
 NAME = "replay"
 TITLE = "Replay from the reply cache"
@@ -50,7 +51,7 @@ def run(quick: bool, log: Log, ctx: dict[str, Any]) -> dict[str, Any]:
         replay_job = {"config": cfg, "run_dir": str(rerun_dir), "matches": job["matches"]}
         result = llm_support.arena_in_child([replay_job])[0]
         sent = server.stats()["requests"]
-    db_first, db_again = Path(job["run_dir"]) / "arena.sqlite", rerun_dir / "arena.sqlite"
+    db_first, db_again = Path(job["run_dir"]) / STORE_NAME, rerun_dir / STORE_NAME
     identical = (match_table(db_first) == match_table(db_again)
                  and turn_table(db_first) == turn_table(db_again))
     out = {"requests": sent, "client_requests": result["requests"],

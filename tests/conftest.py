@@ -5,12 +5,26 @@ LLM code paths are tested against a real OpenAI-compatible HTTP server on 127.0.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from tests.openai_server import LoopbackServer
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_reply_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests that do not name a reply cache get one of the session's own, never the user's
+    ~/.cache/persona-arena: no reply from an earlier run (or a parallel test worker) replays."""
+    saved = os.environ.get("PERSONA_ARENA_CACHE")
+    os.environ["PERSONA_ARENA_CACHE"] = str(tmp_path_factory.mktemp("reply-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("PERSONA_ARENA_CACHE", None)
+    else:
+        os.environ["PERSONA_ARENA_CACHE"] = saved
 
 
 @pytest.fixture

@@ -35,6 +35,9 @@ from agents.personas.manifest import PoolEntry, read_manifest, write_manifest
 from agents.personas.pool_import import import_pool
 from scenarios.errors import InputError
 
+# its module-scoped fixtures are built once: under pytest-xdist the file runs on one worker
+pytestmark = pytest.mark.xdist_group("test_avatars")
+
 N, LEVELS, SIZE, SEED = 14, 7, 64, 3
 
 

@@ -29,6 +29,9 @@ from tests.llm_helpers import cli_here
 from tests.helpers import SURROGATE
 from tests.test_run_config import write_config
 
+# its module-scoped fixtures are built once: under pytest-xdist the file runs on one worker
+pytestmark = pytest.mark.xdist_group("test_bad_input")
+
 LLM = '''seed = 4
 scenario = "ultimatum-4"
 condition = "both-images"

@@ -183,6 +183,17 @@ def test_an_extracted_claim_must_be_in_the_reply(tmp_path: Path, small_pool: Pat
                             "not in the reply, nor derivable from it"
                             for kind, _, reason, _, _ in invented)
     assert all(kind == "propose" and claim == 37 for kind, claim, _, _, _ in derivable)
+    # analyze and the report show the extractor's answers, refused ones with their reason
+    analysed = json.loads(cli_here("analyze", str(tmp_path / "out"), "--json").stdout)
+    audit = analysed["health"]["extractor"]
+    read = table(tmp_path / "out" / "arena.sqlite", "SELECT move_kind FROM turns "
+                 "WHERE extractor_answer IS NOT NULL")
+    assert audit["read"] == len(read) >= len(rows)
+    assert audit["refused"] == sum(kind == "invalid" for (kind,) in read) >= len(invented)
+    assert "LLM extractor: read" in cli_here("analyze", str(tmp_path / "out")).stdout
+    assert cli_here("report", str(tmp_path / "out")).returncode == 0
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "LLM extractor answered: 37" in page and "not in the reply, nor derivable" in page
 
 
 def test_a_single_slot_server_is_waited_for_not_failed(tmp_path: Path, small_pool: Path,

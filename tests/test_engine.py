@@ -43,7 +43,7 @@ def test_confederate_follows_the_papers_script_as_second_player() -> None:
     llm_side = Scripted([Move(MoveKind.PROPOSE, 70.0), Move(MoveKind.REJECT),
                          Move(MoveKind.PROPOSE, 65.0), Move(MoveKind.ACCEPT)])
     row = _play("ultimatum-4", llm_side, Confederate(prompts))
-    turns = [(t[2], t[3], t[6], t[8], t[10]) for t in row.turns]  # round, side, kind, claim, text
+    turns = [(t.round, t.speaker, t.move_kind, t.claim, t.text) for t in row.turns]
     assert turns == [
         (1, "a", "propose", 70.0, "scripted"),
         (1, "b", "accept", None, "As the responder, I accept your proposal."),
@@ -54,7 +54,7 @@ def test_confederate_follows_the_papers_script_as_second_player() -> None:
         (4, "b", "propose", 75.0, "As the proposer, I suggest a division of $75 for me and $25 for you."),
         (4, "a", "accept", None, "scripted"),
     ]
-    assert row.match[13:15] == (70.0 + 0 + 65.0 + 25.0, 30.0 + 0 + 35.0 + 75.0)
+    assert (row.match.payoff_a, row.match.payoff_b) == (70.0 + 0 + 65.0 + 25.0, 30.0 + 0 + 35.0 + 75.0)
 
 
 def test_confederate_as_first_player() -> None:
@@ -62,7 +62,7 @@ def test_confederate_as_first_player() -> None:
     other = Scripted([Move(MoveKind.ACCEPT), Move(MoveKind.PROPOSE, 60.0), Move(MoveKind.ACCEPT),
                       Move(MoveKind.PROPOSE, 60.0)])
     row = _play("ultimatum-4", Confederate(prompts), other)
-    confederate_turns = [(t[2], t[6], t[8], t[10]) for t in row.turns if t[3] == "a"]
+    confederate_turns = [(t.round, t.move_kind, t.claim, t.text) for t in row.turns if t.speaker == "a"]
     assert confederate_turns == [
         (1, "propose", 50.0, "As the proposer, I suggest an even split, $50 for me and $50 for you."),
         (2, "accept", None, "As the responder, I accept your proposal."),
@@ -88,8 +88,8 @@ def test_concession_tactics_reach_deals_in_price_bargaining(tactic: str) -> None
     scenario = load_scenario("price-bargain")
     row = _play("price-bargain", ConcessionNegotiator(scenario, tactic),
                 ConcessionNegotiator(scenario, "conceder"))
-    assert row.match[12] == "ok" and row.match[15] == 1  # a deal
-    prices = [t[8] for t in row.turns if t[6] in ("propose", "counter") and t[3] == "a"]
+    assert row.match.status == "ok" and row.match.deal == 1  # a deal
+    prices = [t.claim for t in row.turns if t.move_kind in ("propose", "counter") and t.speaker == "a"]
     assert all(x >= y for x, y in zip(prices, prices[1:]))  # the seller's asks only fall
 
 
@@ -108,7 +108,7 @@ def test_item_division_concession_agents_agree() -> None:
     scenario = load_scenario("item-division")
     row = _play("item-division", ConcessionNegotiator(scenario, "linear"),
                 ConcessionNegotiator(scenario, "linear"))
-    assert row.match[12] == "ok" and row.match[15] == 1
+    assert row.match.status == "ok" and row.match.deal == 1
 
 
 def test_a_failing_negotiator_fails_the_match_not_the_run() -> None:
@@ -119,7 +119,7 @@ def test_a_failing_negotiator_fails_the_match_not_the_run() -> None:
             raise ConnectionError("model unreachable")
 
     row = _play("ultimatum-4", Broken(), Broken())
-    assert row.match[12] == "failed" and "ConnectionError: model unreachable" in row.match[20]
+    assert row.match.status == "failed" and "ConnectionError: model unreachable" in row.match.error
 
 
 def test_store_writes_a_match_atomically(tmp_path: Path) -> None:
@@ -129,7 +129,7 @@ def test_store_writes_a_match_atomically(tmp_path: Path) -> None:
     good = _play("ultimatum-4", Scripted(a_moves), Scripted(b_moves))
     # a match whose third turn cannot be stored (an unsupported value) must leave no rows at all
     broken_turns = list(good.turns)
-    broken_turns[2] = broken_turns[2][:10] + (object(),) + broken_turns[2][11:]
+    broken_turns[2] = broken_turns[2]._replace(text=object())
     broken = MatchRow(good.match, broken_turns)
     with pytest.raises(sqlite3.Error):
         store.write_match(broken)

@@ -29,6 +29,9 @@ from tests.llm_helpers import cli_here
 from tests.openai_server import GARBAGE_TEXT, REFUSAL_TEXT, start_server_process
 from tests.test_llm import env_for, llm_config
 
+# its module-scoped fixtures are built once: under pytest-xdist the file runs on one worker
+pytestmark = pytest.mark.xdist_group("test_faults")
+
 # the mix (10% 429, 5% 5xx, 2% stalls, 5% unusable text), plus a few dropped
 # connections and malformed bodies so that every retry path is taken
 FAULTS = dict(rate_429=0.10, retry_after=0.05, rate_500=0.025, rate_503=0.025, rate_stall=0.02,

@@ -17,6 +17,9 @@ from tests.analysis_support import (concession_config, copy_run, demo_dir, plant
                                     run_cli)
 from tests.helpers import cli
 
+# its module-scoped fixtures are built once: under pytest-xdist the file runs on one worker
+pytestmark = pytest.mark.xdist_group("test_fit_status")
+
 
 @pytest.fixture(scope="module")
 def concession_run(small_pool: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -84,7 +84,7 @@ def test_sigkill_of_an_offline_run_ends_its_workers(tmp_path: Path, small_pool: 
     run = subprocess.Popen([sys.executable, "-m", "arena.cli", "run", str(config), "--out",
                             str(tmp_path / "out")], cwd=ROOT, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
-    workers = _workers_of(run.pid, "arena.processes")
+    workers = _workers_of(run.pid, "arena.executors.workers")
     run.send_signal(signal.SIGKILL)
     run.wait()
     left = _gone(workers)
@@ -96,7 +96,7 @@ def test_sigkill_of_an_offline_run_ends_its_workers(tmp_path: Path, small_pool: 
 # (as a child that inherits its parent's descriptors would), so that the pipes outlive it.
 HOLDER = r'''
 import os, pickle, subprocess, sys, time
-from arena.processes import start_child
+from arena.executors.child import start_child
 module, setup = sys.argv[1], sys.argv[2]
 kids = [start_child(module) for _ in range(2)]
 fds = [stdin.fileno() for _, stdin, _ in kids]
@@ -128,7 +128,7 @@ def _orphan_test(module: str, setup: Path | None, env: dict[str, str]) -> None:
 
 
 def test_an_offline_worker_ends_with_its_parent_though_its_pipe_stays_open() -> None:
-    _orphan_test("arena.processes", None, {})
+    _orphan_test("arena.executors.workers", None, {})
 
 
 def test_an_llm_worker_ends_with_its_parent_though_its_pipe_stays_open(
@@ -136,7 +136,7 @@ def test_an_llm_worker_ends_with_its_parent_though_its_pipe_stays_open(
     import pickle
 
     from arena.config import load_config
-    from arena.remote_plan import worker_config
+    from arena.executors.remote import worker_config
     from arena.tournament import plan_run
 
     server = loopback_factory(latency_ms=2000)  # matches in flight when the parent dies
@@ -155,4 +155,4 @@ def test_an_llm_worker_ends_with_its_parent_though_its_pipe_stays_open(
     setup.write_bytes(pickle.dumps({"config": worker_config(config, base, 2), "base": str(base),
                                     "digest": plan.match_list_sha256, "specs": plan.specs[:4],
                                     "concurrency": 4}))
-    _orphan_test("arena.llm_processes", setup, env)
+    _orphan_test("arena.executors.llm_workers", setup, env)

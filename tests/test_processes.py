@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from arena.config import RunConfig
-from arena.processes import chunks, workers_for
+from arena.executors.workers import chunks, workers_for
 from arena.tournament import plan_run, run
 
 from tests.helpers import ROOT, live_processes, match_table, table, turn_table

@@ -25,6 +25,9 @@ from tests.helpers import cli, match_table, turn_table
 from tests.llm_helpers import chats
 from tests.openai_server import LoopbackServer
 
+# its module-scoped fixtures are built once: under pytest-xdist the file runs on one worker
+pytestmark = pytest.mark.xdist_group("test_ray")
+
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="Ray is not installed (pip install 'persona-arena[ray]')")
 # token auth is Ray's default for a local cluster; a client given an address must ask for it

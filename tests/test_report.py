@@ -15,6 +15,9 @@ from analysis.frames import load_run
 from analysis.report import sample_matches, write_report
 from tests.analysis_support import copy_run, demo_dir, run_cli, set_turn_text
 
+# its module-scoped fixtures are built once: under pytest-xdist the file runs on one worker
+pytestmark = pytest.mark.xdist_group("test_report")
+
 INJECTED = "<script>alert(1)</script><script>document.title='PWNED'</script>" \
            "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\"> & \"quotes\""
 SCREENSHOT_COPY = Path("/tmp/persona-arena-report.png")

@@ -121,9 +121,7 @@ def test_conformance_random_legal_play(name: str) -> None:
     spec = scenario.spec
     for seed in range(60):
         row = _random_record(name, seed)
-        match = dict(zip(("match_id", "design", "repetition", "scenario", "condition", "seed",
-                          "persona_a", "persona_b", "level_a", "level_b", "agent_a", "agent_b",
-                          "status", "payoff_a", "payoff_b"), row.match))
+        match = row.match._asdict()
         assert match["status"] == "ok"
         if spec.game == "ultimatum":
             top = spec.pie * spec.rounds
@@ -136,7 +134,7 @@ def test_conformance_random_legal_play(name: str) -> None:
         else:
             assert len(row.turns) <= spec.max_turns
             assert 0 <= match["payoff_a"] <= sum(v * i.count for v, i in zip(spec.values_a, spec.items))
-        assert all(t[11] == 1 for t in row.turns)  # random *legal* play is never invalid
+        assert all(t.parse_ok == 1 for t in row.turns)  # random *legal* play is never invalid
         assert _random_record(name, seed).turns == row.turns  # same seed, same record
 
 

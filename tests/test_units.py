@@ -15,6 +15,9 @@ from analysis.units import RunUnits, run_units
 from scenarios.loader import BUILTIN_DIR
 from tests.analysis_support import concession_config, run_cli
 
+# its module-scoped fixtures are built once: under pytest-xdist the file runs on one worker
+pytestmark = pytest.mark.xdist_group("test_units")
+
 
 def _surrogate_config(pool: Path, scenario: str, condition: str = "both-images") -> str:
     return (f'seed = 6\nscenario = "{scenario}"\ncondition = "{condition}"\n'

@@ -37,22 +37,21 @@ class CallStats:
                 "retries": dict(self.retries), "failures_by_kind": dict(self.failures_by_kind),
                 "halted": self.halted}
 
-    def add(self, other: dict[str, Any]) -> None:
-        """Fold in another process's counters (an `as_dict`, or a `delta` of two)."""
-        for name in self.COUNTERS:
-            setattr(self, name, getattr(self, name) + other.get(name, 0))
-        self.retries.update({k: v for k, v in other.get("retries", {}).items() if v})
-        self.failures_by_kind.update({k: v for k, v in other.get("failures_by_kind", {}).items()
-                                      if v})
-        self.halted = self.halted or other.get("halted")
+    def __add__(self, other: CallStats) -> CallStats:
+        """Both processes' counters together (a worker's share folded into the driver's)."""
+        return CallStats(**{name: getattr(self, name) + getattr(other, name)
+                            for name in self.COUNTERS},
+                         retries=self.retries + other.retries,
+                         failures_by_kind=self.failures_by_kind + other.failures_by_kind,
+                         halted=self.halted or other.halted)
 
-    @staticmethod
-    def delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-        """What happened between two `as_dict`s of one process's counters."""
-        out: dict[str, Any] = {name: after.get(name, 0) - before.get(name, 0)
-                               for name in CallStats.COUNTERS}
-        for name in ("retries", "failures_by_kind"):
-            was = before.get(name, {})
-            out[name] = {k: n - was.get(k, 0) for k, n in after.get(name, {}).items()}
-        out["halted"] = after.get("halted")
-        return out
+    def __sub__(self, before: CallStats) -> CallStats:
+        """What happened since `before` (an earlier copy of these counters, which only grow)."""
+        return CallStats(**{name: getattr(self, name) - getattr(before, name)
+                            for name in self.COUNTERS},
+                         retries=self.retries - before.retries,
+                         failures_by_kind=self.failures_by_kind - before.failures_by_kind,
+                         halted=self.halted)
+
+    def copy(self) -> CallStats:
+        return self - CallStats()

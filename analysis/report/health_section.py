@@ -26,6 +26,19 @@ def health_section(health: dict[str, Any]) -> str:
                         for r in health["invalid_reasons"])
         parts.append("<h3>Commonest reasons for invalid turns</h3><table><tr><th>reason</th>"
                      f"<th>turns</th></tr>{items}</table>")
+    extractor = health.get("extractor")
+    if extractor:
+        parts.append(f'<h3>LLM extractor</h3><p class="note">It read {num(extractor["read"])} '
+                     f'turns; {num(extractor["refused"])} of its answers were refused (the '
+                     "claim is not in the reply's text, or not a legal move). Every answer is "
+                     "stored with its turn (turns.extractor_answer) and shown in the "
+                     "transcripts.</p>")
+        if extractor["refused_examples"]:
+            items = "".join(f'<tr><td>{esc(r["match_id"])} #{r["turn_index"]}</td>'
+                            f'<td>{esc(r["answer"])}</td><td>{esc(r["reason"])}</td></tr>'
+                            for r in extractor["refused_examples"])
+            parts.append("<table><tr><th>turn</th><th>extractor answer</th><th>why refused"
+                         f"</th></tr>{items}</table>")
     if health["failed_examples"]:
         items = "".join(f'<tr><td>{esc(r["match_id"])}</td><td class="error">{esc(r["error"])}'
                         "</td></tr>" for r in health["failed_examples"])

@@ -54,6 +54,9 @@ def _turn_html(turn: dict[str, Any], thumbs: Thumbnails, levels: dict[str, Any])
     who = esc(persona) if persona is not None and persona == persona else "confederate"
     reason = (f'<div class="note">{esc(turn["reason"])}</div>'
               if kind == "invalid" and turn.get("reason") else "")
+    answer = turn.get("extractor_answer")
+    if isinstance(answer, str):
+        reason += f'<div class="note">LLM extractor answered: {esc(answer)}</div>'
     avatar = (chip(thumbs, persona, levels.get(side))
               if persona is not None and persona == persona else '<span class="chip bot"></span>')
     return (f'<div class="turn {side}">{avatar}<div class="bubble"><div class="who">'

@@ -6,7 +6,7 @@ each) on one core. Here worker processes play consecutive chunks of the running 
 process commits the rows as they come back, chunk by chunk in that same order: the store gets
 the same matches, in the same order, one transaction each, as a run in one process.
 
-Workers are plain `python -m arena.processes` children talking pickles over their stdin and
+Workers are plain `python -m arena.executors.workers` children talking pickles over their stdin and
 stdout (not multiprocessing, whose spawn would re-run an unguarded user script). They get the
 config, the scenario and the personas once (no re-reading of the pool) and build their own agent
 factory; every match's randomness comes from its spec's seed and the run seed, so where a match
@@ -27,11 +27,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from arena.executors.base import Sink, usable_cpus
+from arena.executors.child import end_child, start_child, worker_outbox
 from arena.match import MatchSpec
 from arena.store import MatchRow
 
 if TYPE_CHECKING:
-    from arena.tournament import Plan
+    from arena.run_plan import Plan
 
 AUTO_MIN_MATCHES = 4000  # below this, starting processes costs more than it saves
 MAX_AUTO_WORKERS = 8  # the writer saturates (SQLite, one transaction a match) beyond this
@@ -49,10 +51,44 @@ def workers_for(plan: Plan, pending: int) -> int:
         return 0
     if configured is not None:
         return configured
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    if (cpus or 1) < 2 or pending < AUTO_MIN_MATCHES:
+    cpus = usable_cpus()
+    if cpus < 2 or pending < AUTO_MIN_MATCHES:
         return 0
-    return min(MAX_AUTO_WORKERS, (cpus or 1) - 1)  # one core stays with the writer
+    return min(MAX_AUTO_WORKERS, cpus - 1)  # one core stays with the writer
+
+
+def pool_size(plan: Plan, pending: int) -> int:
+    """How many worker processes play `pending` matches (0: this process): for offline
+    agents `workers_for`, for LLM agents one per IN_FLIGHT_PER_WORKER matches in flight."""
+    if plan.factory.offline:
+        return workers_for(plan, pending)
+    if plan.budget is not None:  # kept here, match by match (arena.budget)
+        return 0
+    from arena.executors.llm_workers import llm_workers_for
+
+    return llm_workers_for(plan, pending)
+
+
+class WorkerExecutor:
+    """Worker processes of this machine play; this process stores what they hand back."""
+
+    def __init__(self, plan: Plan, workers: int) -> None:
+        self.plan, self.workers = plan, workers
+
+    def play(self, specs: list[MatchSpec], sink: Sink) -> None:
+        if self.plan.factory.offline:
+            play_in_processes(self.plan, specs, self.workers, sink)
+        else:
+            from arena.executors.llm_workers import play_llm_in_processes
+
+            play_llm_in_processes(self.plan, specs, self.workers, sink)
+
+    def close(self) -> None:
+        llm = self.plan.factory.llm
+        if llm is not None:  # this process's clients (the vision probe's)
+            import asyncio
+
+            asyncio.run(llm.aclose())
 
 
 def chunks(specs: list[MatchSpec], workers: int) -> list[list[MatchSpec]]:
@@ -64,7 +100,7 @@ class _Worker:
     """One child process and its two pipes."""
 
     def __init__(self, setup: bytes) -> None:
-        self.proc, self.stdin, self.stdout = start_child("arena.processes")
+        self.proc, self.stdin, self.stdout = start_child("arena.executors.workers")
         self.send_raw(setup)
 
     def send_raw(self, data: bytes) -> None:
@@ -88,58 +124,6 @@ class _Worker:
     def close(self, kill: bool = False) -> None:
         end_child(self.proc, self.stdin, kill, wait_s=10)
         self.stdout.close()
-
-
-def start_child(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes], IO[bytes]]:
-    """`python -m module` with pipes on its stdin and stdout, able to import our packages
-    wherever the parent found them."""
-    root = str(Path(__file__).resolve().parents[1])  # where `arena` is importable from
-    from arena.lifeline import child_env
-
-    env = {**os.environ, **child_env(),
-           "PYTHONPATH": os.pathsep.join(filter(None, [root, *_added_paths(),
-                                                       os.environ.get("PYTHONPATH")]))}
-    proc = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, env=env)
-    assert proc.stdin is not None and proc.stdout is not None
-    return proc, proc.stdin, proc.stdout
-
-
-def _added_paths() -> list[str]:
-    """Folders this process put on sys.path beyond the interpreter's own (a notebook's, a user
-    agent's module folder): a config's `kind = "module:Class"` must import in workers too."""
-    own = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
-    return [p for p in sys.path if p and os.path.isdir(p)
-            and not any(os.path.realpath(p).startswith(prefix + os.sep) or
-                        os.path.realpath(p) == prefix for prefix in own)]
-
-
-def worker_outbox() -> IO[bytes]:
-    """In a worker: the pipe to the parent (our stdout), with stdout itself sent to stderr so
-    nothing printed by accident lands in the results; Ctrl-C is left to the parent, which stops
-    its workers itself."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    outbox = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
-    return outbox
-
-
-def end_child(proc: subprocess.Popen[bytes], stdin: IO[bytes], kill: bool, wait_s: float) -> None:
-    """End a worker process: killed at once (interrupted: it may be blocked writing rows nobody
-    will read), or told by the end of its input and given `wait_s` to exit."""
-    if kill:
-        proc.kill()
-    try:
-        stdin.close()
-    except OSError:
-        pass
-    try:
-        proc.wait(timeout=wait_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def play_in_processes(plan: Plan, specs: list[MatchSpec], workers: int,
@@ -174,8 +158,8 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
     import asyncio
     import traceback
 
+    from arena.executors.local import play_specs
     from arena.factory import AgentFactory
-    from arena.tournament import Plan, play_specs
 
     messages: queue.SimpleQueue[Any] = queue.SimpleQueue()
 
@@ -192,12 +176,11 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
     if setup is None:
         return
     config, base, scenario, personas, digest = setup
-    plan = Plan(config, Path(base), scenario, personas, [], AgentFactory(config, scenario,
-                                                                          personas), digest)
+    factory = AgentFactory(config, scenario, personas)
     while (specs := messages.get()) is not None:
         rows: Rows = []
         try:
-            asyncio.run(play_specs(plan, specs, 1,
+            asyncio.run(play_specs(factory, config.condition, specs, 1,
                                    lambda row: rows.append((row.match, row.turns))))
             answer: tuple[str, Any] = ("rows", rows)
         except Exception:  # a bug in the engine: report it to the parent, which raises

@@ -26,14 +26,15 @@ import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
+from arena.executors.base import usable_cpus
+from arena.executors.remote import add_stats, call_stats, stats_delta, worker_config, worker_plan
+from arena.executors.child import end_child, start_child, worker_outbox
 from arena.match import MatchSpec
-from arena.processes import end_child, start_child, worker_outbox
-from arena.remote_plan import add_stats, call_stats, stats_delta, worker_config, worker_plan
 from arena.store import MatchRow
 from scenarios.errors import InputError
 
 if TYPE_CHECKING:
-    from arena.tournament import Plan
+    from arena.run_plan import Plan
 
 IN_FLIGHT_PER_WORKER = 64  # auto: a process per this many in flight (measured: 1 process is
 # best at 64 in flight against a 500 ms server, 2 beat it from 128 on; see BENCHMARKS.md)
@@ -51,8 +52,8 @@ def llm_workers_for(plan: Plan, pending: int) -> int:
     if configured is not None:
         workers = configured
     else:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        workers = min(cpus or 1, MAX_AUTO_WORKERS, math.ceil(concurrency / IN_FLIGHT_PER_WORKER))
+        workers = min(usable_cpus(), MAX_AUTO_WORKERS,
+                      math.ceil(concurrency / IN_FLIGHT_PER_WORKER))
     workers = min(workers, concurrency, pending // MIN_MATCHES_PER_WORKER)
     return workers if workers >= 2 else 0
 
@@ -62,7 +63,7 @@ class _Worker:
 
     def __init__(self, index: int, setup: bytes, inbox: queue.SimpleQueue[Any]) -> None:
         self.index = index
-        self.proc, self.stdin, self.stdout = start_child("arena.llm_processes")
+        self.proc, self.stdin, self.stdout = start_child("arena.executors.llm_workers")
         self.stdin.write(setup)
         self.stdin.flush()  # stdin stays open: its end-of-file tells the worker to stop
         self.thread = threading.Thread(target=self._forward, args=(inbox,), daemon=True)
@@ -147,7 +148,7 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
     import asyncio
     import traceback
 
-    from arena.tournament import play_specs
+    from arena.executors.local import play_specs
 
     job = pickle.load(inbox)
     lock = threading.Lock()
@@ -206,7 +207,8 @@ def _serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
             running["loop"], running["task"] = asyncio.get_running_loop(), asyncio.current_task()
             try:
                 if not stop.is_set():
-                    await play_specs(plan, job["specs"], job["concurrency"],
+                    await play_specs(plan.factory, plan.config.condition, job["specs"],
+                                     job["concurrency"],
                                      lambda row: send("row", (row.match, row.turns)))
             finally:  # after a stop too: waits for requests already sent, caches their replies
                 if plan.factory.llm is not None:

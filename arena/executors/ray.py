@@ -16,16 +16,16 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agents.models.stats import CallStats
+from arena.executors.base import Sink
+from arena.executors.remote import (add_stats, call_stats, key_variables, stats_delta,
+                                    worker_config, worker_plan)
 from arena.match import MatchSpec
-from arena.progress import Progress
-from arena.store import MatchRow, Store
-from arena.remote_plan import (add_stats, call_stats, key_variables, stats_delta,
-                               worker_config, worker_plan)
+from arena.store import MatchRow
 from scenarios.errors import InputError
 
 if TYPE_CHECKING:
-    from arena.config import RunConfig
-    from arena.tournament import Plan
+    from arena.run_plan import Plan
 
 MAX_BATCH = 256  # matches per Ray task: large enough that task overhead is small
 MIN_BATCH = 16
@@ -41,11 +41,11 @@ _LOOP: asyncio.AbstractEventLoop | None = None
 
 
 def play_batch(job: dict[str, Any], specs: list[MatchSpec],
-               concurrency: int) -> tuple[list[MatchRow], dict[str, dict[str, Any]]]:
+               concurrency: int) -> tuple[list[MatchRow], dict[str, CallStats]]:
     """A Ray task's body: play `specs` with this process's plan; return their rows and what the
     batch added to each model's call counters (the driver reports the run's totals)."""
     global _LOOP
-    from arena.tournament import play_specs
+    from arena.executors.local import play_specs
 
     missing = [k for k in job["keys"] if not os.environ.get(k, "").strip()]
     if missing:  # keys are never shipped: a cluster's nodes must have them in their environment
@@ -57,7 +57,8 @@ def play_batch(job: dict[str, Any], specs: list[MatchSpec],
         _LOOP = asyncio.new_event_loop()
     before = call_stats(plan)
     rows: list[MatchRow] = []
-    _LOOP.run_until_complete(play_specs(plan, specs, concurrency, rows.append))
+    _LOOP.run_until_complete(play_specs(plan.factory, plan.config.condition, specs, concurrency,
+                                        rows.append))
     return rows, stats_delta(before, call_stats(plan))
 
 
@@ -127,40 +128,35 @@ def _batches(todo: list[MatchSpec], slots: int, per_task: int, offline: bool) ->
     return [todo[i:i + size] for i in range(0, len(todo), size)]
 
 
-def execute_on_ray(plan: Plan, store: Store, progress: Progress) -> tuple[int, int]:
-    """Run the plan's unfinished matches on Ray; the driver writes every returned match.
+class RayExecutor:
+    """Sends batches of specs to Ray tasks; the driver hands their rows to the sink as they come
+    back. Ray is started (or joined) on the first round, and shut down at the end if started."""
 
-    Returns (ok, failed) counts of this call, like the local executor. A swiss design is paired
-    round by round from stored results, so each round goes to Ray in turn.
-    """
-    from arena.tournament import execute_swiss, pending
+    workers = 0  # Ray's worker processes are the cluster's, not this run's
 
-    ray = _import_ray()
-    swiss = plan.config.design.kind == "swiss"
-    todo = [] if swiss else pending(plan, store)
-    if not swiss and not todo:
-        return 0, 0
-    started = _start(ray, plan.config.execution.ray_address)
-    try:
-        runner = _Runner(ray, plan, store, progress)
-        if not swiss:
-            return runner.run(todo)
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.ray: Any = None
+        self.started = False
 
-        async def run_round(specs: list[MatchSpec]) -> tuple[int, int]:
-            return runner.run(pending(plan, store, specs))
+    def play(self, specs: list[MatchSpec], sink: Sink) -> None:
+        if self.ray is None:
+            ray = _import_ray()
+            self.started = _start(ray, self.plan.config.execution.ray_address)
+            self.ray = ray
+            self._connect()
+        self._run(specs, sink)
 
-        return asyncio.run(execute_swiss(plan, store, plan.config.execution.concurrency,
-                                         progress, run_round))
-    finally:
-        if started:
-            ray.shutdown()
+    def close(self) -> None:
+        if self.started:
+            self.ray.shutdown()
+        self.ray, self.started = None, False
+        llm = self.plan.factory.llm
+        if llm is not None:  # the driver's clients (the vision probe's)
+            asyncio.run(llm.aclose())
 
-
-class _Runner:
-    """Sends batches of specs to Ray tasks and writes their rows as they come back."""
-
-    def __init__(self, ray: Any, plan: Plan, store: Store, progress: Progress) -> None:
-        self.ray, self.plan, self.store, self.progress = ray, plan, store, progress
+    def _connect(self) -> None:
+        ray, plan = self.ray, self.plan
         self.slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
         # the config's concurrency is for the whole run: share it among the busy workers
         self.per_task = max(1, plan.config.execution.concurrency // self.slots)
@@ -169,10 +165,8 @@ class _Runner:
                             "keys": key_variables(plan.config)})
         self.remote = ray.remote(num_cpus=1)(play_batch)
 
-    def run(self, todo: list[MatchSpec]) -> tuple[int, int]:
-        from arena.tournament import record
-
-        ray, counts = self.ray, [0, 0]
+    def _run(self, todo: list[MatchSpec], sink: Sink) -> None:
+        ray = self.ray
         queue = list(reversed(_batches(todo, self.slots, self.per_task, self.plan.factory.offline)))
         in_flight: dict[Any, int] = {}
         window = 2 * self.slots  # one batch running and one queued per slot
@@ -185,15 +179,14 @@ class _Runner:
                 for ref in ready:
                     rows, stats = _get(ray, ref, in_flight.pop(ref))
                     for row in rows:
-                        counts[0 if record(self.store, self.progress, row) else 1] += 1
+                        sink(row)
                     add_stats(self.plan, stats)
         finally:
             for ref in in_flight:  # interrupted or failed: stop what is still running
                 ray.cancel(ref, force=True)
-        return counts[0], counts[1]
 
 
-def _get(ray: Any, ref: Any, size: int) -> tuple[list[MatchRow], dict[str, dict[str, Any]]]:
+def _get(ray: Any, ref: Any, size: int) -> tuple[list[MatchRow], dict[str, CallStats]]:
     """A batch's rows; a worker's InputError stays an InputError (one line, exit 2)."""
     try:
         return ray.get(ref)

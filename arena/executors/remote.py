@@ -14,11 +14,12 @@ import socket
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agents.models.stats import CallStats
 from scenarios.errors import InputError
 
 if TYPE_CHECKING:
     from arena.config import RunConfig
-    from arena.tournament import Plan
+    from arena.run_plan import Plan
 
 _PLANS: dict[str, Plan] = {}
 
@@ -26,7 +27,7 @@ _PLANS: dict[str, Plan] = {}
 def worker_plan(config: dict[str, Any], base: str, digest: str) -> Plan:
     """This process's plan of the run, built on first use and checked against the driver's."""
     from arena.config import RunConfig
-    from arena.tournament import plan_run
+    from arena.run_plan import plan_run
 
     key = json.dumps([config, base], sort_keys=True, default=str)
     plan = _PLANS.get(key)
@@ -41,24 +42,25 @@ def worker_plan(config: dict[str, Any], base: str, digest: str) -> Plan:
     return plan
 
 
-def call_stats(plan: Plan) -> dict[str, dict[str, Any]]:
+def call_stats(plan: Plan) -> dict[str, CallStats]:
+    """A copy of each model's call counters in this process."""
     llm = plan.factory.llm
-    return {} if llm is None else {n: a.stats.as_dict() for n, a in llm.accesses.items()}
+    return {} if llm is None else {n: a.stats.copy() for n, a in llm.accesses.items()}
 
 
-def stats_delta(before: dict[str, dict[str, Any]],
-                after: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    from agents.models.stats import CallStats
+def stats_delta(before: dict[str, CallStats],
+                after: dict[str, CallStats]) -> dict[str, CallStats]:
+    """What each model's counters gained between two `call_stats`."""
+    return {name: now - before.get(name, CallStats()) for name, now in after.items()}
 
-    return {name: CallStats.delta(before.get(name, {}), now) for name, now in after.items()}
 
-
-def add_stats(plan: Plan, delta: dict[str, dict[str, Any]]) -> None:
+def add_stats(plan: Plan, delta: dict[str, CallStats]) -> None:
     """Fold a worker's counters into the driver's, so the run summary counts every call."""
     llm = plan.factory.llm
-    for name, fields in delta.items():
+    for name, gained in delta.items():
         if llm is not None and name in llm.accesses:
-            llm.accesses[name].stats.add(fields)
+            access = llm.accesses[name]
+            access.stats = access.stats + gained
 
 
 def worker_config(config: RunConfig, base: Path, slots: int) -> dict[str, Any]:
