@@ -139,11 +139,13 @@ def test_a_faulty_server_loses_no_match_and_the_summary_counts_by_kind(
 # -- a 200 without a usable choice (`choices: []` or `null`) -------------------------------------
 def test_rate_against_a_server_without_choices_says_so_in_one_line(
         tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    pool = tmp_path / "pool"  # a copy: the session's pool stays without ratings
+    shutil.copytree(small_pool, pool)
     for fault in ("no_choices", "null_choices"):
         server = loopback_factory(**{f"rate_{fault}": 1.0})
-        config = llm_config(tmp_path, small_pool, server.base_url, model="max_retries = 1",
+        config = llm_config(tmp_path, pool, server.base_url, model="max_retries = 1",
                             name=f"{fault}.toml")
-        result = cli("rate", str(small_pool), "--config", str(config), "--model", "local",
+        result = cli("rate", str(pool), "--config", str(config), "--model", "local",
                      "--rater", fault, env=env_for(tmp_path / fault))
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
         assert result.stderr.count("\n") == 1, result.stderr
