@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from agents.base import Negotiator
 from arena.store import MatchRecord, MatchRow, TurnRecord, encode_offer
 from scenarios.loader import Scenario
-from scenarios.moves import ACCEPT, INVALID, REJECT, Move, MoveKind, Reply
+from scenarios.moves import ACCEPT, INVALID, REJECT, MoveKind, Reply
 
-EMPTY_REPLY = "empty reply"
 MAX_TURNS = 100_000  # a guard against a scenario that never ends; built-ins end far sooner
 _KIND_TEXT = {kind: kind.value for kind in MoveKind}  # Enum.value is a slow descriptor in 3.11
 # records are made with tuple.__new__: the same NamedTuple for a third of the cost of calling
@@ -65,16 +64,7 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
             request = state.request()
             negotiator = neg_a if request.side == "a" else neg_b
             reply: Reply = await negotiator.act(request)
-            if reply.move is not None:
-                move = reply.move
-            elif not reply.text.strip():
-                move = Move.invalid(EMPTY_REPLY)
-            else:
-                move = state.read(reply.text, request)
-            why = state.check(move, request)
-            if why is not None:
-                move = Move.invalid(why)
-            turn = state.apply(move, reply.text)
+            turn = state.step(reply.move, reply.text, request)  # the game's rules, in one place
             played = turn.move
             kind = played.kind
             accepted = 1 if kind is ACCEPT else 0 if kind is REJECT else None

@@ -27,8 +27,7 @@ from agents.personas.persona import Persona
 from agents.prompts import fill, first_message, json_hints, lookup, seat_of
 from scenarios.loader import Scenario
 from scenarios.moves import Move, MoveKind, MoveRequest, Reply
-
-EMPTY_REPLY = "empty reply"  # the reason of a turn whose reply had no text (as the engine's)
+from scenarios.state import EMPTY_REPLY  # a turn whose reply had no text (as the engine's)
 
 REPAIR = "Your answer was not valid: {reason}. Answer again with the JSON object only."
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
