@@ -208,16 +208,28 @@ class Store:
     # -- matches ----------------------------------------------------------------------------
     def write_match(self, row: MatchRow) -> None:
         """Store a match and all its turns atomically (a rerun of a failed match replaces it)."""
-        conn, turns = self.conn, row.turns
-        width = len(TURN_COLUMNS)
-        if any(len(turn) != width for turn in turns):  # flattened below: check each row's width
-            raise sqlite3.ProgrammingError(f"match {row.match_id}: incorrect number of bindings "
-                                           f"in a turn row (the turns table has {width} columns)")
+        self.write_matches([row])
+
+    def write_matches(self, rows: Sequence[MatchRow]) -> None:
+        """Store several whole matches in one transaction: each stays atomic (all its turns
+        or nothing), and a commit, the bulk of a small match's writing, is paid once."""
+        conn, width = self.conn, len(TURN_COLUMNS)
+        for row in rows:
+            if any(len(turn) != width for turn in row.turns):  # flattened below: check widths
+                raise sqlite3.ProgrammingError(
+                    f"match {row.match_id}: incorrect number of bindings in a turn row (the "
+                    f"turns table has {width} columns)")
         with self._transaction():
-            conn.execute("DELETE FROM turns WHERE match_id = ?", (row.match_id,))
-            conn.execute(_INSERT_MATCH, row.match)
-            for start in range(0, len(turns), TURNS_PER_INSERT):
-                chunk = turns[start:start + TURNS_PER_INSERT]
+            conn.executemany("DELETE FROM turns WHERE match_id = ?", [(r.match[0],) for r in rows])
+            conn.executemany(_INSERT_MATCH, [r.match for r in rows])
+            chunk: list[Any] = []
+            for row in rows:
+                chunk.extend(row.turns)
+                while len(chunk) >= TURNS_PER_INSERT:
+                    conn.execute(_insert_turns(TURNS_PER_INSERT),
+                                 tuple(chain.from_iterable(chunk[:TURNS_PER_INSERT])))
+                    del chunk[:TURNS_PER_INSERT]
+            if chunk:
                 conn.execute(_insert_turns(len(chunk)), tuple(chain.from_iterable(chunk)))
 
     def match_ids(self, status: str | None = "ok") -> set[str]:

@@ -78,6 +78,7 @@ def play(cfg: dict[str, Any], run_dir: Path, matches: int, profile: bool = False
         executor = choose(plan, len(specs))
         try:
             executor.play(specs, sink)
+            sink.flush()
             plan.workers_used = executor.workers
         finally:
             executor.close()
