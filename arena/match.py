@@ -59,17 +59,19 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
     personas = {"a": spec.persona_a, "b": spec.persona_b}
     calls = prompt_tokens = completion_tokens = 0
     error = None
+    match_id, add = spec.match_id, records.append
     try:
+        ask, step = state.request, state.step  # bound once: the hot loop
+        act_a, act_b = neg_a.act, neg_b.act
         while not state.is_terminal:
-            request = state.request()
-            negotiator = neg_a if request.side == "a" else neg_b
-            reply: Reply = await negotiator.act(request)
-            turn = state.step(reply.move, reply.text, request)  # the game's rules, in one place
+            request = ask()
+            reply: Reply = await (act_a if request.side == "a" else act_b)(request)
+            turn = step(reply.move, reply.text, request)  # the game's rules, in one place
             played = turn.move
             kind = played.kind
             accepted = 1 if kind is ACCEPT else 0 if kind is REJECT else None
-            records.append(_record(TurnRecord, (
-                spec.match_id, turn.index, turn.round, turn.side, turn.role, personas[turn.side],
+            add(_record(TurnRecord, (
+                match_id, turn.index, turn.round, turn.side, turn.role, personas[turn.side],
                 _KIND_TEXT[kind], encode_offer(played.offer), turn.claim, accepted, turn.text,
                 0 if kind is INVALID else 1, played.reason or None, reply.latency_ms,
                 reply.prompt_tokens, reply.completion_tokens, reply.calls, int(reply.cached),
