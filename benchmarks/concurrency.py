@@ -8,11 +8,13 @@ The bare SDK side, in the same run against the same server: `openai.AsyncOpenAI`
 requests as persona-arena's run at 64 sent, 64 at once, with request bodies persona-arena
 sent (recorded beforehand from a few matches against a second loopback server that answers at
 once, then cycled); its efficiency is the most a client on this machine gets, and persona-arena's
-at 64 is given against it (target within 0.9 of it).
+at 64 is given against it (target within 0.9 of it). `CONCURRENCY_LEVELS=64` (a comma list)
+plays only those levels (with 1 and 64).
 """
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,9 @@ def run(quick: bool, log: Log, ctx: dict[str, Any]) -> dict[str, Any]:
     work = ctx["workdir"] / "concurrency"
     load = load_average()
     jobs, levels = [], [1, *size["levels"]]
+    if os.environ.get("CONCURRENCY_LEVELS"):  # a shorter run: some levels (64 always)
+        wanted = {int(c) for c in os.environ["CONCURRENCY_LEVELS"].split(",")} | {1, SDK_LEVEL}
+        levels = [c for c in levels if c in wanted]
     bodies = record_bodies(persona_pool, work, size["body_matches"], size["per_level"])
     with start_server_process(latency_ms=size["latency_ms"], record=False, seed=1) as server:
         for c in levels:
