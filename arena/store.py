@@ -1,4 +1,5 @@
-"""The results store: one SQLite file per run, one transaction per match with all its turns.
+"""The results store: one SQLite file per run; a match is written with all its turns in one
+transaction (several whole matches may share one).
 
 A crash therefore never leaves half a match, and `--resume` skips whatever is committed.
 """
