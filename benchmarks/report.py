@@ -78,6 +78,9 @@ def update(path: Path, results: dict[str, Any], command: str, started: float,
     """Replace the sections (and summary lines) of the benchmarks in `results` in an existing
     BENCHMARKS.md, each saying when and how it was measured; the others stay as they were."""
     text = path.read_text()
+    knobs = " ".join(f"{k}={os.environ[k]}" for k in ("BEFORE_TREE", "CONCURRENCY_LEVELS")
+                     if os.environ.get(k))
+    command = f"{knobs} {command}" if knobs else command
     when = dt.datetime.fromtimestamp(started).astimezone()
     until = dt.datetime.fromtimestamp(finished).astimezone()
     for module in SECTIONS:
