@@ -29,10 +29,10 @@ from agents.prompts import fill, first_message, json_hints, lookup, seat_of
 from scenarios.loader import Scenario
 from scenarios.moves import Move, MoveKind, MoveRequest, Reply
 from scenarios.reading.confidence import Reading
+from scenarios.state import EMPTY_REPLY  # a turn whose reply had no text (as the engine's)
 
 # the reason of a turn whose reply ignored max_tokens and was cut (stored cut, never whole)
 CUT_REPLY = "reply cut: far longer than max_tokens allows"
-EMPTY_REPLY = "empty reply"  # the reason of a turn whose reply had no text (as the engine's)
 
 REPAIR = "Your answer was not valid: {reason}. Answer again with the JSON object only."
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
