@@ -57,7 +57,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     _note_prompt_overrides(config, base)
     if args.dry_run:
-        from agents.prompts import IMAGE_CONDITIONS
+        from agents.conditions import SENDS_IMAGES
         from arena.estimate import estimate
 
         plan = plan_run(config, base, check_models=False)
@@ -73,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                   + ", ".join(f"{k}={v}" for k, v in info["agents"].items()))
             if info["llm_calls"]:
                 bound = "" if info["calls_exact"] else "up to "
-                images = " (images included)" if config.condition in IMAGE_CONDITIONS else ""
+                images = " (images included)" if config.condition in SENDS_IMAGES else ""
                 print(f"expected: {bound}{info['llm_calls']:,} LLM calls, about "
                       f"{info['prompt_tokens']:,} prompt tokens{images} and "
                       f"{info['completion_tokens']:,} completion tokens"

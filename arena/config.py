@@ -9,12 +9,14 @@ from typing import Any, Literal
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
                       field_validator, model_validator)
 
+from agents.conditions import STYLED, resolve_style, shows_opponent
 from agents.models.config import ModelConfig
 from scenarios.errors import InputError
 from scenarios.loader import format_validation_error, read_toml
 from scenarios.prompt_keys import check_prompts
 
-Condition = Literal["self-only", "both-images", "text", "none"]
+Condition = Literal["self-only", "both-images", "text", "image+text", "text-as-image", "none"]
+Style = Literal["self-only", "both-images"]
 DesignKind = Literal["confederate", "factorial", "delta", "round-robin", "swiss"]
 # built-in agent kinds; a user's negotiator is `kind = "package.module:Class"` or the name of an
 # entry point in the group `persona_arena.agents` (see arena.agent_kinds)
@@ -172,6 +174,9 @@ class RunConfig(_Strict):
     seed: int = 1
     scenario: str = "ultimatum-4"
     condition: Condition = "both-images"
+    # text, image+text, text-as-image: show the opponent's persona too (both-images) or not
+    # (self-only); None: self-only against a confederate's script, both-images otherwise
+    style: Style | None = None
     personas: PersonasConfig
     design: DesignConfig = DesignConfig()
     agents: dict[str, AgentConfig] = Field(default_factory=lambda: {"default": AgentConfig()})
@@ -187,6 +192,27 @@ class RunConfig(_Strict):
     def _check_prompts(cls, prompts: dict[str, str]) -> dict[str, str]:
         check_prompts(prompts, None)  # placeholders are checked against the game later
         return prompts
+
+    @model_validator(mode="after")
+    def _check_style(self) -> "RunConfig":
+        if self.style is not None and self.condition not in STYLED:
+            raise ValueError(f"field 'style': applies to conditions {', '.join(sorted(STYLED))} "
+                             f"only (condition '{self.condition}' is its own style)")
+        return self
+
+    @property
+    def resolved_style(self) -> str | None:
+        """The style the condition is played in (agents.conditions); None in `none`."""
+        return resolve_style(self.condition, self.style, self.design.kind == "confederate")
+
+    @property
+    def prompt_style(self) -> str | None:
+        """The style prompts fall back to: `text` keeps its own texts unless a style is set."""
+        return self.style if self.condition == "text" else self.resolved_style
+
+    @property
+    def shows_opponent(self) -> bool:
+        return shows_opponent(self.condition, self.resolved_style)
 
     @model_validator(mode="after")
     def _check_agents(self) -> "RunConfig":

@@ -11,7 +11,7 @@ from typing import Any
 
 from agents.base import Negotiator
 from agents.personas.persona import Persona
-from arena.agent_kinds import SHOWS_OPPONENT, AgentKind, builtin, resolve_kind
+from arena.agent_kinds import AgentKind, builtin, resolve_kind
 from arena.config import AgentConfig, RunConfig
 from arena.designs import CONFEDERATE
 from arena.seeds import derive_seed, rng_for
@@ -121,7 +121,7 @@ class SurrogateKind(AgentKind):
         shows_own = factory.config.condition != "none"  # `none`: no persona at all
         own = (float(persona.level) if shows_own and persona and persona.level is not None
                else None)
-        sees_opponent = factory.config.condition in SHOWS_OPPONENT
+        sees_opponent = factory.config.shows_opponent
         opp = (float(opponent.level) if sees_opponent and opponent and
                opponent.level is not None else None)
         effect = (factory.persona_effect(agent.fit, persona.persona_id)
