@@ -230,11 +230,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from analysis.progress import Progress
     from analysis.summary import format_summary, summarize
 
+    from analysis.cli import equivalence_args, run_equivalence
+
+    test = equivalence_args(args)
     summary = summarize(Path(args.run_dir), progress=Progress("analyze"))
+    if test is not None:
+        from analysis.equivalence import format_equivalence
+
+        summary["equivalence"] = run_equivalence(Path(args.run_dir), test)
     if args.json:
         print_json(summary)
     else:
-        print(format_summary(summary, str(args.run_dir)))
+        text = format_summary(summary, str(args.run_dir))
+        if test is not None:
+            text += "\n" + "\n".join(format_equivalence(summary["equivalence"]))
+        print(text)
     return 0
 
 
@@ -315,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="a run folder (made by run, demo or import-paper)")
     p.add_argument("--json", action="store_true",
                    help="print the summary and every model's estimates as JSON")
+    from analysis.cli import add_equivalence_options
+
+    add_equivalence_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("serve", help="participants rate avatars and negotiate in a browser")
