@@ -167,16 +167,21 @@ def concession_curves(frames: RunFrames) -> pd.DataFrame:
 
 def anchoring(outcomes: pd.DataFrame) -> dict[str, Any]:
     """The first mover's final share regressed on its first offer's share, over deals, with
-    standard errors clustered by the first mover's persona (each match alone when a script
-    opened): a slope of 1 means the end result moves one for one with the opening demand."""
+    standard errors clustered by the first mover's persona (by the other seat's persona when a
+    script opened, each match alone when neither is a persona): a slope of 1 means the end
+    result moves one for one with the opening demand."""
     from analysis.ols import ols_clustered
 
     if "first_seat" not in outcomes or outcomes["first_seat"].isna().all():
         return {"n": 0, "status": "too few data", "status_reason": "no first offers"}
     d = outcomes[(outcomes["deal"] > 0) & outcomes["first_seat"].notna()]
     final = np.where(d["first_seat"] == "a", d["share_a"], d["share_b"])
+    none = pd.Series(None, index=d.index, dtype=object)
+    other = pd.Series(np.where(d["first_seat"] == "a", d.get("persona_b", none),
+                               d.get("persona_a", none)), index=d.index)
+    persona = d["first_persona"].fillna(other).fillna(d["match_id"]).astype(str)
     frame = pd.DataFrame({"y": final, "first_offer": d["first_claim_share"].to_numpy(),
-                          "persona": d["first_persona"].fillna(d["match_id"]).astype(str)})
+                          "persona": persona.to_numpy()})
     fit = ols_clustered(frame, "y", ["first_offer"], "persona")
     keep = ("n", "clusters", "status", "status_reason") + (("r2",) if fit["status"] == "ok"
                                                             else ())
@@ -187,6 +192,14 @@ def anchoring(outcomes: pd.DataFrame) -> dict[str, Any]:
                     "intercept": fit["coef"]["intercept"],
                     "significant": fit["significant"].get("first_offer", False)})
     return out
+
+
+def anchoring_by_condition(frames: RunFrames, outcomes: pd.DataFrame) -> dict[str, Any]:
+    """The anchoring coefficient (above) per condition, with the second mover's answer to the
+    opening (analysis.anchoring), and per level of the opening where it was a design factor."""
+    from analysis.anchoring import by_condition
+
+    return by_condition(frames, outcomes)
 
 
 def outcome_summary(frames: RunFrames) -> dict[str, Any]:
@@ -210,6 +223,7 @@ def outcome_summary(frames: RunFrames) -> dict[str, Any]:
         "first_offer": {s: _mean_ci(outcomes.loc[outcomes["first_seat"] == s,
                                                  "first_claim_share"]) for s in SEATS},
         "anchoring": anchoring(outcomes),
+        "anchoring_by_condition": anchoring_by_condition(frames, outcomes),
         "concession": concession_curves(frames).to_dict("records"),
     }
     if front is not None:
@@ -295,4 +309,7 @@ def format_outcomes(result: dict[str, Any]) -> list[str]:
     elif a.get("status"):
         lines.append(f"  anchoring: {a['status']}" + (f" ({a['status_reason']})"
                                                     if a.get("status_reason") else ""))
+    from analysis.anchoring import format_by_condition
+
+    lines.extend(format_by_condition(result.get("anchoring_by_condition") or {}))
     return lines

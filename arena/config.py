@@ -24,6 +24,9 @@ BUILTIN_AGENT_KINDS = ("llm", "surrogate", "confederate", "concession", "human",
 
 
 MAX_PLANNED = 5_000_000  # matches a run may plan (the paper's Study 2: 2,450 per model)
+# design factors a design may cross its matches with, and the kinds that take each
+DESIGN_FACTORS = {"first_offer": ("confederate",)}  # the script's opening claim
+MAX_FACTOR_LEVELS = 20
 
 
 class _Strict(BaseModel):
@@ -69,6 +72,34 @@ class DesignConfig(_Strict):
     # delta: weights over level differences -(L-1)..(L-1)
     target: list[float] | None = Field(default=None, max_length=199)
     rounds: int | None = Field(default=None, ge=1, le=1000)  # swiss: rounds
+    # factors every planned match is crossed with: {first_offer = [30, 50, 70]} makes the
+    # confederate open each match with each of these claims (checked against the pie later)
+    factors: dict[str, list[float]] = Field(default_factory=dict)
+
+    @field_validator("factors", mode="before")
+    @classmethod
+    def _levels_as_floats(cls, factors: Any) -> Any:
+        if isinstance(factors, dict):  # TOML integers are levels too (strict mode: no coercion)
+            return {k: [float(x) if isinstance(x, int) and not isinstance(x, bool) else x
+                        for x in v] if isinstance(v, list) else v for k, v in factors.items()}
+        return factors
+
+    @model_validator(mode="after")
+    def _check_factors(self) -> "DesignConfig":
+        for name, levels in self.factors.items():
+            if name not in DESIGN_FACTORS:
+                raise ValueError(f"field 'design.factors.{name}': unknown factor (known: "
+                                 f"{', '.join(DESIGN_FACTORS)})")
+            if self.kind not in DESIGN_FACTORS[name]:
+                raise ValueError(f"field 'design.factors.{name}': applies to design kind "
+                                 f"{', '.join(DESIGN_FACTORS[name])} only (the scripted "
+                                 f"opponent opens), not {self.kind}")
+            if not 2 <= len(levels) <= MAX_FACTOR_LEVELS:
+                raise ValueError(f"field 'design.factors.{name}': expected 2..{MAX_FACTOR_LEVELS}"
+                                 f" levels (got {len(levels)})")
+            if len(set(levels)) != len(levels):
+                raise ValueError(f"field 'design.factors.{name}': levels repeat ({levels})")
+        return self
 
     @model_validator(mode="after")
     def _check_kind(self) -> "DesignConfig":
@@ -78,7 +109,11 @@ class DesignConfig(_Strict):
                             "rounds": ("swiss",)}, self.kind, "design")
         if self.per_level is not None:  # the most matches the design can plan, known up front
             n = self.levels * self.per_level
-            most = {"factorial": n * n * 2, "round-robin": n * (n - 1) * 2, "confederate": 2 * n,
+            cross = 1
+            for levels in self.factors.values():
+                cross *= len(levels)
+            most = {"factorial": n * n * 2, "round-robin": n * (n - 1) * 2,
+                    "confederate": 2 * n * cross,
                     "delta": min(n * n, self.matches or n * self.opponents) * 2,
                     "swiss": (n // 2) * (self.rounds or 1)}[self.kind] * self.repetitions
             if most > MAX_PLANNED:
@@ -277,6 +312,11 @@ def check_scenario(config: RunConfig, scenario: Any) -> None:
                          f"{scenario.seats}-seat game ({scenario.game}); tournaments play "
                          "two-seat games for now (`persona-arena scenarios check` plays it)")
     pie = getattr(scenario.spec, "pie", None)
+    for i, level in enumerate(config.design.factors.get("first_offer", [])):
+        if pie is not None and not 0 <= level <= pie:
+            raise InputError(f"{config._source}: field 'design.factors.first_offer.{i}': claim "
+                             f"{level:g} is outside 0..{pie:g} (the pie of scenario "
+                             f"{scenario.name})")
     for team, agent in sorted(config.agents.items()):
         if agent.claims and pie is not None:
             for i, claim in enumerate(agent.claims):
