@@ -73,11 +73,7 @@ def test_image_plus_text_sends_each_image_then_its_description(
         assert parts[2]["text"] == OWN_TEXT + descriptions[own]  # each text beside its image
         assert parts[5]["text"] == OPP_TEXT + descriptions[opp]
         assert parts[6]["text"] in (PROMPTS["instructions_first"], PROMPTS["instructions_second"])
-    loopback.reset()
-    self_only = _run(llm_config(env, small_pool, loopback.base_url, condition="image+text",
-                                design=SMALL, name="self.toml") , env / "self")
-    assert self_only.ok == 4  # style defaults to both-images: the config below sets self-only
-    loopback.reset()
+    loopback.reset()  # the style defaults to both-images in a factorial design; now self-only
     config = llm_config(env, small_pool, loopback.base_url, condition="image+text",
                         design=SMALL, name="self2.toml")
     config.write_text(config.read_text().replace('condition = "image+text"',
@@ -186,3 +182,40 @@ def test_estimate_counts_the_drawn_descriptions(tmp_path: Path, small_pool: Path
     # a drawn description costs image tokens, more than its words; both costs most
     assert tokens["text"] < tokens["text-as-image"]
     assert tokens["both-images"] < tokens["image+text"]
+
+
+def test_a_model_without_vision_is_refused_for_drawn_descriptions(
+        tmp_path: Path, small_pool: Path, loopback: LoopbackServer) -> None:
+    config = llm_config(tmp_path, small_pool, loopback.base_url, condition="text-as-image",
+                        design=SMALL, model="vision = false")
+    result = cli("run", str(config), "--out", str(tmp_path / "out"), env=env_for(tmp_path))
+    assert result.returncode == 2
+    assert "models.local.vision" in result.stderr and "text-as-image" in result.stderr
+    assert not chats(loopback, probes=True)
+
+
+def test_an_llm_against_an_opening_factor_stores_what_anchoring_needs(
+        env: Path, small_pool: Path, loopback: LoopbackServer) -> None:
+    """The anchoring design with an LLM answering the script's openings, on the loopback."""
+    import sqlite3
+
+    from analysis.frames import load_run
+    from analysis.outcomes import frame_outcomes
+    from analysis.anchoring import by_condition
+
+    design = CONFEDERATE + "\nfactors = { first_offer = [40, 60, 80] }"
+    summary = _run(llm_config(env, small_pool, loopback.base_url, condition="image+text",
+                              design=design), env / "anchor")
+    assert summary.ok == 6  # 2 personas x 3 openings, the script opening each
+    with sqlite3.connect(env / "anchor" / "arena.sqlite") as db:
+        rows = db.execute("SELECT agent_a, agent_b, condition FROM matches").fetchall()
+        openings = {r[0] for r in db.execute("SELECT claim FROM turns WHERE turn_index = 0")}
+    assert {r[0] for r in rows} == {f"confederate(first_offer={o})" for o in (40, 60, 80)}
+    assert {r[1] for r in rows} == {"llm:local"} and {r[2] for r in rows} == {"image+text"}
+    assert openings == {40.0, 60.0, 80.0}
+    for body in chats(loopback):  # the self-only style: no opponent persona, Study 1 texts
+        assert [p["type"] for p in _first(body)] == ["text", "image_url", "text", "text"]
+    frames = load_run(env / "anchor", texts=False)
+    result = by_condition(frames, frame_outcomes(frames))["image+text"]
+    assert set(result["levels"]) == {"40", "60", "80"}
+    assert result["counter"]["n"] == len(rows)  # every match has the LLM's answer
