@@ -59,9 +59,15 @@ def claims_by_condition(frames: Any, run: int) -> pd.DataFrame:
     props = props[(props["status"] == "ok") & props["proposer"].notna()
                   & props["claim"].notna()]
     cond = frames.matches.set_index("match_id")["condition"]
+    persona = props["proposer"].astype(str)
+    personas = frames.personas
+    if "image_sha256" in personas.columns and len(personas):
+        # a persona is its image: the same id with another image (another pool) is another
+        # persona, so two runs pair only on the images they share
+        sha = personas.set_index(personas["persona_id"].astype(str))["image_sha256"]
+        persona = persona + "#" + persona.map(sha).fillna("").astype(str).str[:16]
     return pd.DataFrame({"run": run, "condition": props["match_id"].map(cond).astype(str),
-                         "persona": props["proposer"].astype(str),
-                         "claim": props["claim"].astype(float)})
+                         "persona": persona, "claim": props["claim"].astype(float)})
 
 
 def _t_sf(t: float, df: float) -> float:
@@ -148,6 +154,10 @@ def equivalence(frames_list: list[Any], a: str, b: str, margin: float,
     """TOST over one or two runs' frames (the margin checked against the first run's stake)."""
     check_alpha(alpha)
     check_margin(margin, frames_list[0].units.stake)
+    scenarios = [f.meta.get("scenario") for f in frames_list]
+    if len(set(scenarios)) > 1:
+        raise InputError(f"--with: the runs played different scenarios ({scenarios[0]} and "
+                         f"{scenarios[1]}); their claims are not in the same units")
     claims = pd.concat([claims_by_condition(f, i) for i, f in enumerate(frames_list)],
                        ignore_index=True)
     return tost(claims, a, b, margin, alpha, runs=len(frames_list))

@@ -117,3 +117,31 @@ def test_degenerate_comparisons_are_reported_as_such() -> None:
     result = tost(one, "a", "b", 2.0)
     assert result["status"] == "degenerate" and not result["paired"]
     assert "at least 2" in result["status_reason"]
+
+
+def test_runs_of_other_pools_or_scenarios_are_not_paired_or_mixed(runs, tmp_path: Path,
+                                                                   small_pool: Path) -> None:
+    from agents.personas.avatars import generate_pool
+
+    other = tmp_path / "other-pool"
+    generate_pool(14, 7, other, seed=11, size=64)  # the same ids, other images
+    run = _run(tmp_path, other, "other", "image+text", 4, {})
+    result = _analyze(runs["text"], run, "text:image+text")
+    assert not result["paired"] and result["status"] == "ok"  # Welch over persona means
+    config = tmp_path / "price.toml"
+    config.write_text(f'''scenario = "price-bargain"
+[personas]
+pool = "{small_pool}"
+[design]
+kind = "factorial"
+levels = 2
+per_level = 1
+[agents.default]
+kind = "concession"
+[execution]
+progress = "none"
+''')
+    assert cli("run", str(config), "--out", str(tmp_path / "price")).returncode == 0
+    mixed = cli("analyze", str(runs["text"]), "--with", str(tmp_path / "price"),
+                "--equivalence", "text:both-images", "--margin", "2")
+    assert mixed.returncode == 2 and "--with" in mixed.stderr and "scenarios" in mixed.stderr
