@@ -89,6 +89,11 @@ def test_the_text_summary_names_each_opening(runs) -> None:
     text = cli("analyze", str(runs["anchored"]["dir"]))
     assert text.returncode == 0, text.stderr
     assert "anchoring in self-only" in text.stdout and "opening     70" in text.stdout
+    out = runs["anchored"]["dir"] / "r.html"
+    report = cli("report", str(runs["anchored"]["dir"]), "--out", str(out))
+    assert report.returncode == 0, report.stderr
+    page = out.read_text()
+    assert 'class="anchoring"' in page and "opening 70 (56 matches)" in page
 
 
 @pytest.mark.parametrize("factors, field", [
