@@ -219,3 +219,23 @@ def test_an_llm_against_an_opening_factor_stores_what_anchoring_needs(
     result = by_condition(frames, frame_outcomes(frames))["image+text"]
     assert set(result["levels"]) == {"40", "60", "80"}
     assert result["counter"]["n"] == len(rows)  # every match has the LLM's answer
+
+
+def test_resuming_with_another_style_is_refused(tmp_path: Path, small_pool: Path) -> None:
+    config = tmp_path / "s.toml"
+    body = f'''condition = "text"
+[personas]
+pool = "{small_pool}"
+[design]
+kind = "factorial"
+levels = 2
+per_level = 1
+[execution]
+progress = "none"
+'''
+    config.write_text(body)
+    out = tmp_path / "out"
+    assert cli("run", str(config), "--out", str(out)).returncode == 0
+    config.write_text(body.replace('condition = "text"', 'condition = "text"\nstyle = "self-only"'))
+    again = cli("run", str(config), "--out", str(out), "--resume")
+    assert again.returncode == 2 and "style" in again.stderr
