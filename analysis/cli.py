@@ -142,6 +142,43 @@ def _plain_number(x: float) -> str:
     return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from analysis.progress import Progress
+    from analysis.report import write_report
+
+    test = equivalence_args(args)
+    result = run_equivalence(Path(args.run_dir), test) if test is not None else None
+    path = write_report(Path(args.run_dir), Path(args.out) if args.out else None,
+                        Progress("report"), equivalence=result)
+    print(f"{path}: report written (open it in a browser; it needs no network)")
+    return 0
+
+
+def cmd_standings(args: argparse.Namespace) -> int:
+    from analysis.frames import load_run
+    from analysis.standings import format_standings, standings
+
+    frames = load_run(Path(args.run_dir))
+    if len(frames.matches) * (args.bootstrap + args.orders) > 20_000_000:
+        _note(f"rating {len(frames.matches):,} matches in {args.bootstrap + args.orders} "
+              "orders and resamples ...")
+    result = {"run_dir": str(args.run_dir),
+              **standings(frames, args.bootstrap, args.orders, args.seed)}
+    if args.json:
+        _print_json(_clean(result))
+    else:
+        print(format_standings(result))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from analysis.frames import export, load_run
+
+    paths = export(load_run(Path(args.run_dir)), Path(args.out), args.format)
+    print(f"{args.out}: {', '.join(p.name for p in paths)}")
+    return 0
+
+
 def equivalence_args(args: argparse.Namespace) -> dict[str, Any] | None:
     """--equivalence A:B with --margin (and --alpha, --with): checked before any run is read."""
     from analysis.equivalence import check_alpha, check_margin, parse_pair
@@ -178,43 +215,6 @@ def add_equivalence_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--alpha", type=float, default=0.05, help="TOST level (default 0.05)")
     p.add_argument("--with", dest="with_run", metavar="RUN_DIR", help="a second run: its "
                    "matches join the comparison (A:A compares the two runs)")
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    from analysis.progress import Progress
-    from analysis.report import write_report
-
-    test = equivalence_args(args)
-    result = run_equivalence(Path(args.run_dir), test) if test is not None else None
-    path = write_report(Path(args.run_dir), Path(args.out) if args.out else None,
-                        Progress("report"), equivalence=result)
-    print(f"{path}: report written (open it in a browser; it needs no network)")
-    return 0
-
-
-def cmd_standings(args: argparse.Namespace) -> int:
-    from analysis.frames import load_run
-    from analysis.standings import format_standings, standings
-
-    frames = load_run(Path(args.run_dir))
-    if len(frames.matches) * (args.bootstrap + args.orders) > 20_000_000:
-        _note(f"rating {len(frames.matches):,} matches in {args.bootstrap + args.orders} "
-              "orders and resamples ...")
-    result = {"run_dir": str(args.run_dir),
-              **standings(frames, args.bootstrap, args.orders, args.seed)}
-    if args.json:
-        _print_json(_clean(result))
-    else:
-        print(format_standings(result))
-    return 0
-
-
-def cmd_export(args: argparse.Namespace) -> int:
-    from analysis.frames import export, load_run
-
-    paths = export(load_run(Path(args.run_dir)), Path(args.out), args.format)
-    print(f"{args.out}: {', '.join(p.name for p in paths)}")
-    return 0
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
