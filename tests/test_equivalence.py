@@ -145,3 +145,27 @@ progress = "none"
     mixed = cli("analyze", str(runs["text"]), "--with", str(tmp_path / "price"),
                 "--equivalence", "text:both-images", "--margin", "2")
     assert mixed.returncode == 2 and "--with" in mixed.stderr and "scenarios" in mixed.stderr
+
+
+def _simulated(rng, diff: float, personas: int = 20, claims: int = 8) -> pd.DataFrame:
+    import numpy as np
+
+    effect = rng.normal(0, 3, personas)
+    rows = []
+    for cond, shift in (("a", 0.0), ("b", diff)):
+        for p in range(personas):
+            for x in 50 + effect[p] + shift + rng.normal(0, 4, claims):
+                rows.append((cond, f"p{p}", float(x)))
+    return _claims(rows)
+
+
+def test_tost_holds_its_level_at_the_margin_and_has_power_inside_it() -> None:
+    """Over repeated seeds: a true difference at the margin is called equivalent at most at
+    about alpha; no difference is called equivalent nearly always."""
+    import numpy as np
+
+    rng = np.random.default_rng(15)
+    at_margin = [tost(_simulated(rng, 2.0), "a", "b", 2.0)["equivalent"] for _ in range(300)]
+    assert np.mean(at_margin) <= 0.05 + 0.035  # nominal 5%, with simulation error
+    inside = [tost(_simulated(rng, 0.0), "a", "b", 2.0)["equivalent"] for _ in range(100)]
+    assert np.mean(inside) > 0.9
