@@ -13,6 +13,14 @@ both-images style the Study 2 texts, unless a scenario gives `..._image_text` va
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from scenarios.errors import InputError
+
+if TYPE_CHECKING:
+    from agents.personas.persona import Persona
+
 CONDITIONS = ("self-only", "both-images", "text", "image+text", "text-as-image", "none")
 STYLES = ("self-only", "both-images")
 # conditions that send the persona's own image file
@@ -53,3 +61,21 @@ def prompt_conditions(condition: str, style: str | None) -> tuple[str, ...]:
     if condition in STYLED and style is not None:
         keys.append(prompt_key(style))
     return tuple(keys)
+
+
+def check_descriptions(condition: str, personas: Iterable["Persona"]) -> None:
+    """Refuse a pool without a description for every persona (one line), and (text-as-image)
+    a description too long to draw, before anything is sent."""
+    personas = list(personas)
+    missing_text = sorted(p.persona_id for p in personas if not p.description.strip())
+    if missing_text:
+        raise InputError(f"personas: persona {missing_text[0]} has no description (the "
+                         f"manifest's description column), which condition '{condition}' needs")
+    if condition == "text-as-image":
+        from agents.personas.text_image import MAX_DESCRIPTION
+
+        for p in personas:
+            if len(" ".join(p.description.split())) > MAX_DESCRIPTION:
+                raise InputError(f"personas: persona {p.persona_id}'s description has "
+                                 f"{len(p.description)} characters, more than condition "
+                                 f"'text-as-image' draws legibly ({MAX_DESCRIPTION})")

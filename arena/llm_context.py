@@ -20,7 +20,7 @@ from agents.models.stats import CallStats
 from agents.models.client import build_client
 from agents.models.preflight import check_base_url, check_reachable, probe_models, read_api_key
 from agents.personas.persona import Persona
-from agents.conditions import AVATAR_CONDITIONS, NEEDS_DESCRIPTION, SENDS_IMAGES
+from agents.conditions import AVATAR_CONDITIONS, NEEDS_DESCRIPTION, SENDS_IMAGES, check_descriptions
 from agents.personas.text_image import TextImages
 from agents.models.config import ModelConfig, endpoint_identity
 from arena.config import AgentConfig, CacheConfig, RunConfig
@@ -212,23 +212,6 @@ def check_prompts(config: RunConfig, scenario: Scenario,
                              style)
             if agent.extractor in ("llm", "hybrid") and extract:
                 fill(extract, "extract_user", {"text": ""})
-
-
-def check_descriptions(condition: str, personas: Iterable[Persona]) -> None:
-    """Refuse a pool without a description for every persona (one line), and (text-as-image)
-    a description too long to draw, before anything is sent."""
-    missing_text = sorted(p.persona_id for p in personas if not p.description.strip())
-    if missing_text:
-        raise InputError(f"personas: persona {missing_text[0]} has no description (the "
-                         f"manifest's description column), which condition '{condition}' needs")
-    if condition == "text-as-image":
-        from agents.personas.text_image import MAX_DESCRIPTION
-
-        for p in personas:
-            if len(" ".join(p.description.split())) > MAX_DESCRIPTION:
-                raise InputError(f"personas: persona {p.persona_id}'s description has "
-                                 f"{len(p.description)} characters, more than condition "
-                                 f"'text-as-image' draws legibly ({MAX_DESCRIPTION})")
 
 
 def image_models(config: RunConfig) -> list[str]:

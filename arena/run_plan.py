@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from agents.conditions import NEEDS_DESCRIPTION, check_descriptions
 from agents.models.cache import resolve_cache_dir
 from agents.personas.persona import Persona
-from arena.config import RunConfig, check_scenario
+from arena.config import BUILTIN_AGENT_KINDS, RunConfig, check_scenario
 from arena.designs import Entrant, expand, select_per_level, shuffled
 from arena.factory import AgentFactory
 from arena.match import MatchSpec
@@ -107,6 +108,9 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool 
     with `probe`, that models sent images can see them)."""
     scenario, _, by_id = scenario_and_personas(config, base)
     personas = list(by_id.values())
+    if config.condition in NEEDS_DESCRIPTION and any(
+            a.kind not in BUILTIN_AGENT_KINDS for a in config.agents.values()):
+        check_descriptions(config.condition, personas)  # a user's negotiator may read them
     if llm is None and any(a.kind == "llm" for a in config.agents.values()):
         from arena.llm_context import build_llm_context
 

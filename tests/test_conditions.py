@@ -239,3 +239,18 @@ progress = "none"
     config.write_text(body.replace('condition = "text"', 'condition = "text"\nstyle = "self-only"'))
     again = cli("run", str(config), "--out", str(out), "--resume")
     assert again.returncode == 2 and "style" in again.stderr
+
+
+def test_a_users_negotiator_is_refused_a_pool_without_descriptions(tmp_path: Path,
+                                                                  small_pool: Path) -> None:
+    bare = _pool_without_descriptions(small_pool, tmp_path)
+    config = tmp_path / "user.toml"
+    config.write_text(f'''condition = "image+text"
+[personas]
+pool = "{bare}"
+[agents.default]
+kind = "tests.planted_agents:Planted"
+''')
+    result = cli("run", str(config), "--dry-run")
+    assert result.returncode == 2 and "has no description" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
