@@ -194,14 +194,6 @@ def anchoring(outcomes: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
-def anchoring_by_condition(frames: RunFrames, outcomes: pd.DataFrame) -> dict[str, Any]:
-    """The anchoring coefficient (above) per condition, with the second mover's answer to the
-    opening (analysis.anchoring), and per level of the opening where it was a design factor."""
-    from analysis.anchoring import by_condition
-
-    return by_condition(frames, outcomes)
-
-
 def outcome_summary(frames: RunFrames) -> dict[str, Any]:
     """The run's outcomes in one dict (JSON-safe): seats, deals, turns, frontier, first offers,
     anchoring and the concession curves."""
@@ -223,7 +215,6 @@ def outcome_summary(frames: RunFrames) -> dict[str, Any]:
         "first_offer": {s: _mean_ci(outcomes.loc[outcomes["first_seat"] == s,
                                                  "first_claim_share"]) for s in SEATS},
         "anchoring": anchoring(outcomes),
-        "anchoring_by_condition": anchoring_by_condition(frames, outcomes),
         "concession": concession_curves(frames).to_dict("records"),
     }
     if front is not None:
@@ -309,7 +300,4 @@ def format_outcomes(result: dict[str, Any]) -> list[str]:
     elif a.get("status"):
         lines.append(f"  anchoring: {a['status']}" + (f" ({a['status_reason']})"
                                                     if a.get("status_reason") else ""))
-    from analysis.anchoring import format_by_condition
-
-    lines.extend(format_by_condition(result.get("anchoring_by_condition") or {}))
     return lines
