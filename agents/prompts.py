@@ -3,13 +3,16 @@
 Templates are looked up from the most to the least specific key, so a scenario can give one
 text for all seats and conditions, or (as ultimatum-4 does, because the paper did) a different
 one per seat and condition: f"{key}_{seat}_{condition}", f"{key}_{seat}", f"{key}_{condition}",
-key. The seat is "first" (side a) or "second" (side b); the condition uses underscores.
+key. The seat is "first" (side a) or "second" (side b); the condition uses underscores
+(`image_text`, `text_as_image`), and a styled condition falls back to its style's texts
+(agents.conditions: `image+text` in the self-only style reads `..._self_only` next).
 """
 from __future__ import annotations
 
 import string
 from typing import Any
 
+from agents.conditions import AVATAR_CONDITIONS, prompt_conditions, prompt_key
 from agents.personas.images import EncodedImage
 from agents.personas.persona import Persona
 from scenarios.errors import InputError
@@ -17,7 +20,7 @@ from scenarios.game import Game, seat_word
 from scenarios.moves import MoveRequest
 
 Part = str | EncodedImage
-IMAGE_CONDITIONS = frozenset({"self-only", "both-images"})
+IMAGE_CONDITIONS = AVATAR_CONDITIONS  # conditions that send the avatar image itself
 
 
 def seat_of(side: str) -> str:
@@ -25,12 +28,14 @@ def seat_of(side: str) -> str:
 
 
 def condition_key(condition: str) -> str:
-    return condition.replace("-", "_")
+    return prompt_key(condition)
 
 
-def lookup(prompts: dict[str, str], key: str, seat: str, condition: str) -> str | None:
-    cond = condition_key(condition)
-    for name in (f"{key}_{seat}_{cond}", f"{key}_{seat}", f"{key}_{cond}", key):
+def lookup(prompts: dict[str, str], key: str, seat: str, condition: str,
+           style: str | None = None) -> str | None:
+    conds = prompt_conditions(condition, style)
+    for name in (*(f"{key}_{seat}_{c}" for c in conds), f"{key}_{seat}",
+                 *(f"{key}_{c}" for c in conds), key):
         if name in prompts:
             return prompts[name]
     return None
@@ -65,33 +70,42 @@ def private_fields(request: MoveRequest, rules: Game) -> dict[str, Any]:
 def first_message(prompts: dict[str, str], side: str, condition: str, request: MoveRequest,
                   persona: Persona | None, opponent: Persona | None,
                   own_image: EncodedImage | None, opponent_image: EncodedImage | None,
-                  appendix: str = "", *, rules: Game) -> tuple[Part, ...]:
+                  appendix: str = "", *, rules: Game, style: str | None = None) -> tuple[Part, ...]:
     """The first user message, exactly as the paper laid it out: [text own_image, own image,
-    (both-images: text opponent_image, opponent image), instructions (+ appendix)]."""
+    (both-images: text opponent_image, opponent image), instructions (+ appendix)].
+
+    `image+text` adds each persona's description (own_text / opponent_text) after its image;
+    `text-as-image` sends the description drawn as an image (`own_image` / `opponent_image`
+    are then those drawings) where the avatar would go. The opponent is shown when it is given
+    (the caller passes None where the condition's style hides it)."""
     seat = seat_of(side)
 
     def text(key: str, **values: Any) -> str:
-        template = lookup(prompts, key, seat, condition)
+        template = lookup(prompts, key, seat, condition, style)
         if template is None:
             raise InputError(f"prompts.{key}: the scenario has no '{key}' prompt, needed in "
                              f"condition {condition}")
         return fill(template, key, values)
 
     parts: list[Part] = []
-    if condition in IMAGE_CONDITIONS:
+    if condition in IMAGE_CONDITIONS or condition == "text-as-image":
         if own_image is None:
             raise InputError(f"condition {condition}: persona "
                              f"{persona.persona_id if persona else '?'} has no image")
         parts += [text("own_image"), own_image]
-        if condition == "both-images":
+        if condition == "image+text":
+            parts.append(text("own_text", description=persona.description if persona else ""))
+        if condition == "both-images" or (condition != "self-only" and opponent is not None):
             if opponent_image is None:
-                raise InputError("condition both-images: the opponent has no image")
+                raise InputError(f"condition {condition}: the opponent has no image")
             parts += [text("opponent_image"), opponent_image]
+            if condition == "image+text" and opponent is not None:
+                parts.append(text("opponent_text", description=opponent.description))
     elif condition == "text":
         parts.append(text("own_text", description=persona.description if persona else ""))
         if opponent is not None:
             parts.append(text("opponent_text", description=opponent.description))
-    instructions = lookup(prompts, "instructions", seat, condition)
+    instructions = lookup(prompts, "instructions", seat, condition, style)
     if instructions is None:
         raise InputError("prompts.instructions: the scenario has no instructions prompt")
     text_ = fill(instructions, "instructions", private_fields(request, rules))
@@ -100,13 +114,13 @@ def first_message(prompts: dict[str, str], side: str, condition: str, request: M
 
 
 def json_hints(prompts: dict[str, str], rules: Game, side: str, condition: str,
-               request: MoveRequest) -> str:
+               request: MoveRequest, style: str | None = None) -> str:
     """What the JSON protocol appends to the instructions: the scenario's json_proposer and
     json_responder texts (a player may hold both roles in one game), or the game's own."""
     seat = seat_of(side)
     fields = private_fields(request, rules)
     found = [fill(t, key, fields) for key in ("json_proposer", "json_responder")
-             if (t := lookup(prompts, key, seat, condition)) is not None]
+             if (t := lookup(prompts, key, seat, condition, style)) is not None]
     if found:
         return "\n".join(found)
     return rules.json_hint()

@@ -39,12 +39,18 @@ def request_identity(plan: Plan) -> dict[str, Any]:
     personas = hashlib.sha256(json.dumps(sorted(
         (p.persona_id, p.image_sha256, p.level, p.description)
         for p in plan.personas.values())).encode()).hexdigest()
-    return {"seed": config.seed, "condition": config.condition,
-            "scenario": plan.scenario.spec.model_dump(mode="json"),
-            "agents": {team: agent.model_dump(mode="json")
-                       for team, agent in sorted(config.agents.items())},
-            "models": models, "design": config.design.model_dump(mode="json"),
-            "personas": {"rating": config.personas.rating, "pool_sha256": personas}}
+    design = config.design.model_dump(mode="json")
+    if not design["factors"]:  # runs made before design factors existed resume unchanged
+        del design["factors"]
+    identity = {"seed": config.seed, "condition": config.condition,
+                "scenario": plan.scenario.spec.model_dump(mode="json"),
+                "agents": {team: agent.model_dump(mode="json")
+                           for team, agent in sorted(config.agents.items())},
+                "models": models, "design": design,
+                "personas": {"rating": config.personas.rating, "pool_sha256": personas}}
+    if config.style is not None:  # likewise: only a style set explicitly is part of it
+        identity["style"] = config.style
+    return identity
 
 
 def canonical(identity: dict[str, Any]) -> str:

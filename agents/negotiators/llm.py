@@ -150,11 +150,12 @@ class LLMNegotiator:
                  own_image: EncodedImage | None, opponent_image: EncodedImage | None,
                  match_seed: int, protocol: Literal["free-text", "json"] = "free-text",
                  repairs: int = 2, extractor: ModelAccess | None = None,
-                 name: str = "llm", hybrid: bool = False) -> None:
+                 name: str = "llm", hybrid: bool = False, style: str | None = None) -> None:
         self.access = access
         self.scenario = scenario
         self.prompts = scenario.prompts
         self.condition = condition
+        self.style = style  # the prompts' fallback style (agents.conditions)
         self.side = side
         self.seat = seat_of(side)
         self.persona = persona
@@ -175,7 +176,7 @@ class LLMNegotiator:
         self._marker_to = self._prompt("round_marker_to") or "proposer"
 
     def _prompt(self, key: str) -> str | None:
-        return lookup(self.prompts, key, self.seat, self.condition)
+        return lookup(self.prompts, key, self.seat, self.condition, self.style)
 
     # -- the history ------------------------------------------------------------------------
     def _start(self, request: MoveRequest) -> None:
@@ -183,10 +184,10 @@ class LLMNegotiator:
         if system:
             self.history.append(ChatMessage("system", system))
         appendix = json_hints(self.prompts, self.scenario.rules, self.side, self.condition,
-                              request) if self.protocol == "json" else ""
+                              request, self.style) if self.protocol == "json" else ""
         parts = first_message(self.prompts, self.side, self.condition, request, self.persona,
                               self.opponent, self.own_image, self.opponent_image, appendix,
-                              rules=self.scenario.rules)
+                              rules=self.scenario.rules, style=self.style)
         self.history.append(ChatMessage("user", parts))
 
     def _mark(self, round_: int) -> None:
