@@ -187,8 +187,10 @@ def run_equivalence(run_dir: Path, test: dict[str, Any]) -> dict[str, Any]:
 def add_equivalence_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--equivalence", metavar="A:B", help="TOST: is the mean claim of condition B "
                    "within --margin of condition A's (clustered by persona)?")
-    p.add_argument("--margin", type=float, help="the equivalence margin, in the claim's units")
-    p.add_argument("--alpha", type=float, default=0.05, help="TOST level (default 0.05)")
+    p.add_argument("--margin", type=bounded(float, 0, 1e12, open_low=True),
+                   help="the equivalence margin, in the claim's units (more than 0)")
+    p.add_argument("--alpha", type=bounded(float, 0, 0.5, open_low=True, open_high=True),
+                   default=0.05, help="TOST level, between 0 and 0.5 (default 0.05)")
     p.add_argument("--with", dest="with_run", metavar="RUN_DIR", help="a second run: its "
                    "matches join the comparison (A:A compares the two runs)")
 
