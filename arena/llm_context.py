@@ -115,7 +115,7 @@ class LLMContext:
 
     def negotiator(self, team: str, agent_config: AgentConfig, side: str,
                    persona: Persona | None, opponent: Persona | None,
-                   match_seed: int) -> LLMNegotiator:
+                   match_seed: int, others: tuple[Persona | None, ...] = ()) -> LLMNegotiator:
         assert agent_config.model is not None
         access = self.accesses[agent_config.model]
         condition = self.config.condition

@@ -59,7 +59,7 @@ class Plan:
         """The personas that play in this run."""
         if self.paired_by_results:
             return {e.persona_id for e in self.entrants or []}
-        return {pid for s in self.specs for pid in (s.persona_a, s.persona_b) if pid}
+        return {pid for s in self.specs for pid in s.seat_personas if pid}
 
     def rounds(self, shares: Shares) -> Iterator[list[MatchSpec]]:
         """The run's matches round by round. The caller plays (and stores) each round before it

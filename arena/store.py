@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS turns(
   latency_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER, calls INTEGER,
   cached INTEGER, extractor_answer TEXT, read_confidence REAL, read_evidence TEXT,
   read_note TEXT, PRIMARY KEY(match_id, turn_index));
+CREATE TABLE IF NOT EXISTS seats(
+  match_id TEXT NOT NULL, seat TEXT NOT NULL, persona_id TEXT, agent TEXT, role TEXT,
+  level INTEGER, payoff REAL, share REAL, PRIMARY KEY(match_id, seat));
 """
 
 class MatchRecord(NamedTuple):
@@ -104,8 +107,24 @@ class TurnRecord(NamedTuple):
     read_note: str | None  # why it was (un)sure
 
 
+class SeatRecord(NamedTuple):
+    """One row of `seats`: who sat in one seat of a match and what the seat was paid. Every
+    match has one per seat, two-seat matches too, so an analysis of any game reads one table;
+    `matches.persona_a/b` and `payoff_a/b` repeat seats a and b of two-seat matches only."""
+
+    match_id: str
+    seat: str  # the side, "a".."h"
+    persona_id: str | None
+    agent: str | None  # the agent's label, as matches.agent_a
+    role: str | None  # the seat's role at the start of the match
+    level: int | None
+    payoff: float | None  # None: the match failed
+    share: float | None
+
+
 MATCH_COLUMNS = MatchRecord._fields
 TURN_COLUMNS = TurnRecord._fields
+SEAT_COLUMNS = SeatRecord._fields
 _OK, _CALLS, _PROMPT, _COMPLETION = (MATCH_COLUMNS.index(c) for c in (
     "status", "calls", "prompt_tokens", "completion_tokens"))
 _PARSE_OK = TURN_COLUMNS.index("parse_ok")
@@ -115,6 +134,8 @@ _ADDED = {"turns": (("extractor_answer", "TEXT"), ("read_confidence", "REAL"),
                     ("read_evidence", "TEXT"), ("read_note", "TEXT"))}
 _INSERT_MATCH = (f"INSERT OR REPLACE INTO matches({', '.join(MATCH_COLUMNS)}) "
                  f"VALUES ({', '.join('?' * len(MATCH_COLUMNS))})")
+_INSERT_SEATS = (f"INSERT INTO seats({', '.join(SEAT_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' * len(SEAT_COLUMNS))})")
 _TURN_VALUES = f"({', '.join('?' * len(TURN_COLUMNS))})"
 TURNS_PER_INSERT = 32  # a match's turns go in multi-row INSERTs of up to this many rows
 
@@ -136,6 +157,7 @@ class MatchRow:
 
     match: MatchRecord
     turns: Sequence[TurnRecord]
+    seats: Sequence[SeatRecord] = ()  # empty: a two-seat row made elsewhere (see seat_rows)
 
     @property
     def match_id(self) -> str:
@@ -143,11 +165,26 @@ class MatchRow:
 
     def wire(self) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
         """The row as plain tuples in column order, for a pipe or a Ray task's result."""
-        return tuple(self.match), [tuple(t) for t in self.turns]
+        return tuple(self.match), [tuple(t) for t in self.turns], [tuple(s) for s in self.seats]
 
     @classmethod
     def from_wire(cls, data: tuple[Any, Any]) -> MatchRow:
         return cls(*data)
+
+    def seat_rows(self) -> Sequence[SeatRecord]:
+        """The match's seats: its own, or for a two-seat row made without them (a person's
+        match, an import) seats a and b read from the match record."""
+        if self.seats:
+            return self.seats
+        m = MatchRecord._make(self.match) if type(self.match) is tuple else self.match
+        roles = {}
+        for turn in self.turns:
+            roles.setdefault(turn[3], turn[4])
+        return [SeatRecord(m.match_id, side, persona, agent, roles.get(side), level, payoff,
+                           share)
+                for side, persona, agent, level, payoff, share in (
+                    ("a", m.persona_a, m.agent_a, m.level_a, m.payoff_a, m.share_a),
+                    ("b", m.persona_b, m.agent_b, m.level_b, m.payoff_b, m.share_b))]
 
     def progress(self) -> tuple[bool, int, int, int, int]:
         """(ok, model calls, tokens, turns, invalid turns): what the progress line counts."""
@@ -222,9 +259,12 @@ class Store:
         if any(len(turn) != width for turn in turns):  # flattened below: check each row's width
             raise sqlite3.ProgrammingError(f"match {row.match_id}: incorrect number of bindings "
                                            f"in a turn row (the turns table has {width} columns)")
+        seats = row.seat_rows()
         with self._transaction():
             conn.execute("DELETE FROM turns WHERE match_id = ?", (row.match_id,))
+            conn.execute("DELETE FROM seats WHERE match_id = ?", (row.match_id,))
             conn.execute(_INSERT_MATCH, row.match)
+            conn.executemany(_INSERT_SEATS, seats)
             for start in range(0, len(turns), TURNS_PER_INSERT):
                 chunk = turns[start:start + TURNS_PER_INSERT]
                 conn.execute(_insert_turns(len(chunk)), tuple(chain.from_iterable(chunk)))
@@ -257,8 +297,14 @@ class Store:
                                  "ORDER BY turn_index", (match_id,))
         return [TurnRecord._make(row) for row in rows]
 
+    def read_seats(self, match_id: str) -> list[SeatRecord]:
+        """A stored match's seats, in seat order."""
+        rows = self.conn.execute(f"SELECT {', '.join(SEAT_COLUMNS)} FROM seats WHERE match_id = ? "
+                                 "ORDER BY seat", (match_id,))
+        return [SeatRecord._make(row) for row in rows]
+
     def count(self, table: str) -> int:
-        if table not in ("matches", "turns", "personas", "ratings"):
+        if table not in ("matches", "turns", "personas", "ratings", "seats"):
             raise ValueError(table)
         return self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 

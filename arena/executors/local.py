@@ -20,10 +20,8 @@ async def play_specs(factory: AgentFactory, condition: str, specs: list[MatchSpe
     scenario = factory.scenario
 
     async def one(spec: MatchSpec) -> None:
-        neg_a = factory.build(spec.agent_a, "a", spec.persona_a, spec.persona_b, spec.seed)
-        neg_b = factory.build(spec.agent_b, "b", spec.persona_b, spec.persona_a, spec.seed)
-        labels = (factory.label(spec.agent_a), factory.label(spec.agent_b))
-        on_row(await play_match(spec, scenario, neg_a, neg_b, condition, labels))
+        negotiators, labels = factory.seats(spec)
+        on_row(await play_match(spec, scenario, negotiators, condition, labels))
 
     if factory.offline or concurrency <= 1:
         for spec in specs:  # nothing here ever waits: skip the task machinery
