@@ -15,7 +15,7 @@ from typing import Any
 
 from agents.models.cache import resolve_cache_dir
 from agents.personas.persona import Persona
-from arena.config import RunConfig, check_scenario
+from arena.config import RunConfig, check_scenario, design_seats
 from arena.designs import Entrant, expand, select_per_level, shuffled
 from arena.factory import AgentFactory
 from arena.match import MatchSpec
@@ -119,7 +119,8 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool 
                                     config.seed)
         specs = []  # planned round by round from the results so far (Plan.rounds)
     else:
-        specs = expand(config.design, entrants, config.seed, config.teams_differ)
+        specs = expand(config.design, entrants, config.seed, config.teams_differ,
+                       design_seats(config, scenario))
     digest = hashlib.sha256()
     digest.update(json.dumps([scenario.name, config.condition, config.seed,
                               [factory.label(t) for t in factory.teams()]]).encode())
