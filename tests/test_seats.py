@@ -83,3 +83,84 @@ def test_a_match_rerun_replaces_its_seats(tmp_path: Path) -> None:
         store.write_match(row)
         store.write_match(row)
         assert store.count("seats") == 3
+
+
+GROUPS = '''seed = 4
+scenario = "majority-division"
+condition = "none"
+[personas]
+pool = "{pool}"
+[design]
+kind = "groups"
+seats = 3
+matches = 8
+[agents.default]
+kind = "{kind}"
+[execution]
+progress = "none"
+{execution}
+'''
+
+
+def _groups_run(tmp_path: Path, pool: Path, kind: str, name: str, execution: str = "",
+                *extra: str):
+    from tests.helpers import cli
+
+    config = tmp_path / f"{name}.toml"
+    config.write_text(GROUPS.format(pool=pool, kind=kind, execution=execution))
+    done = cli("run", str(config), "--out", str(tmp_path / name), *extra)
+    assert done.returncode == 0, done.stderr
+    return tmp_path / name / "arena.sqlite", done
+
+
+SEATS_SQL = ("SELECT match_id, seat, persona_id, agent, role, level, payoff, share FROM seats "
+             "ORDER BY match_id, seat")
+
+
+def test_offline_agents_play_three_seat_groups_through_the_cli(small_pool: Path,
+                                                              tmp_path: Path) -> None:
+    for kind in ("random", "concession"):
+        db, _ = _groups_run(tmp_path, small_pool, kind, kind)
+        matches = table(db, "SELECT match_id, status, persona_a, payoff_a, n_turns FROM matches")
+        assert len(matches) == 24 and all(m[1] == "ok" for m in matches)
+        assert all(m[2] is None and m[3] is None for m in matches)  # no two-seat columns
+        seats = table(db, SEATS_SQL)
+        assert len(seats) == 72
+        personas = dict(table(db, "SELECT persona_id, level FROM personas"))
+        for match_id, *_ in matches:
+            mine = [s for s in seats if s[0] == match_id]
+            assert [s[1] for s in mine] == ["a", "b", "c"]
+            # the ids name the seating: groups-r1-gNN-<a>-<b>-<c>
+            assert [s[2] for s in mine] == match_id.split("-")[-3:]
+            assert all(s[5] == personas[s[2]] for s in mine)  # each seat's level
+            assert sum(s[6] for s in mine) in (0.0, 100.0)  # the pie, or nothing
+            assert all(s[3] == (kind if kind == "random" else "concession:linear")
+                       for s in mine)
+            turns = table(db, f"SELECT speaker, persona_id FROM turns WHERE match_id = "
+                              f"'{match_id}'")
+            by_seat = {s[1]: s[2] for s in mine}
+            assert turns and all(by_seat[speaker] == pid for speaker, pid in turns)
+            assert {speaker for speaker, _ in turns} <= {"a", "b", "c"}
+        assert len(table(db, "SELECT DISTINCT speaker FROM turns")) == 3
+
+
+def test_three_seat_runs_resume_and_play_alike_in_worker_processes(small_pool: Path,
+                                                                   tmp_path: Path) -> None:
+    db0, _ = _groups_run(tmp_path, small_pool, "concession", "w0")
+    db2, _ = _groups_run(tmp_path, small_pool, "concession", "w2", "workers = 2")
+    turns = "SELECT match_id, turn_index, speaker, persona_id, text FROM turns ORDER BY 1, 2"
+    assert table(db0, SEATS_SQL) == table(db2, SEATS_SQL)
+    assert table(db0, turns) == table(db2, turns)
+    import sqlite3
+
+    conn = sqlite3.connect(db2)
+    with conn:  # lose a third of the run, as a crash would
+        lost = [r[0] for r in conn.execute("SELECT match_id FROM matches ORDER BY match_id "
+                                           "LIMIT 8")]
+        for mid in lost:
+            for t in ("matches", "turns", "seats"):
+                conn.execute(f"DELETE FROM {t} WHERE match_id = ?", (mid,))
+    conn.close()
+    _, done = _groups_run(tmp_path, small_pool, "concession", "w2", "workers = 2", "--resume")
+    assert "8 matches run" in done.stdout and "16 already stored" in done.stdout
+    assert table(db0, SEATS_SQL) == table(db2, SEATS_SQL)
