@@ -8,6 +8,7 @@ key. The seat is "first" (side a) or "second" (side b); the condition uses under
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from typing import Any
 
 from agents.personas.images import EncodedImage
@@ -18,6 +19,14 @@ from scenarios.moves import MoveRequest
 
 Part = str | EncodedImage
 IMAGE_CONDITIONS = frozenset({"self-only", "both-images"})
+# games of more than two seats: the paper's wording (opponent_image, opponent_text) introduces
+# the first opponent; these, unless the scenario gives its own, the second and later ones
+# ({number}: 2, 3 ... among the opponents; {player}: their player number in the game's prompts)
+NEXT_OPPONENT = {
+    "next_opponent_image": "The next image is your opponent number {number} (player {player}):",
+    "next_opponent_text": ("Your opponent number {number} (player {player}) is the character "
+                           "described as follows: {description}"),
+}
 
 
 def seat_of(side: str) -> str:
@@ -65,13 +74,17 @@ def private_fields(request: MoveRequest, rules: Game) -> dict[str, Any]:
 def first_message(prompts: dict[str, str], side: str, condition: str, request: MoveRequest,
                   persona: Persona | None, opponent: Persona | None,
                   own_image: EncodedImage | None, opponent_image: EncodedImage | None,
-                  appendix: str = "", *, rules: Game) -> tuple[Part, ...]:
+                  appendix: str = "", *, rules: Game,
+                  more: Sequence[tuple[Persona | None, EncodedImage | None, int]] = ()
+                  ) -> tuple[Part, ...]:
     """The first user message, exactly as the paper laid it out: [text own_image, own image,
-    (both-images: text opponent_image, opponent image), instructions (+ appendix)]."""
+    (both-images: text opponent_image, opponent image), instructions (+ appendix)]. In games of
+    more than two seats `more` holds each further opponent (persona, image, player number),
+    shown after the first as `next_opponent_image` (text: `next_opponent_text`) says."""
     seat = seat_of(side)
 
     def text(key: str, **values: Any) -> str:
-        template = lookup(prompts, key, seat, condition)
+        template = lookup(prompts, key, seat, condition) or NEXT_OPPONENT.get(key)
         if template is None:
             raise InputError(f"prompts.{key}: the scenario has no '{key}' prompt, needed in "
                              f"condition {condition}")
@@ -87,10 +100,18 @@ def first_message(prompts: dict[str, str], side: str, condition: str, request: M
             if opponent_image is None:
                 raise InputError("condition both-images: the opponent has no image")
             parts += [text("opponent_image"), opponent_image]
+            for number, (_, image, player) in enumerate(more, start=2):
+                if image is None:
+                    raise InputError(f"condition both-images: opponent {number} has no image")
+                parts += [text("next_opponent_image", number=number, player=player), image]
     elif condition == "text":
         parts.append(text("own_text", description=persona.description if persona else ""))
         if opponent is not None:
             parts.append(text("opponent_text", description=opponent.description))
+            for number, (other, _, player) in enumerate(more, start=2):
+                if other is not None:
+                    parts.append(text("next_opponent_text", number=number, player=player,
+                                      description=other.description))
     instructions = lookup(prompts, "instructions", seat, condition)
     if instructions is None:
         raise InputError("prompts.instructions: the scenario has no instructions prompt")

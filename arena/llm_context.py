@@ -22,9 +22,10 @@ from agents.models.preflight import check_base_url, check_reachable, probe_model
 from agents.personas.persona import Persona
 from agents.prompts import IMAGE_CONDITIONS
 from agents.models.config import ModelConfig, endpoint_identity
-from arena.config import AgentConfig, CacheConfig, RunConfig
+from arena.config import AgentConfig, CacheConfig, RunConfig, design_seats
 from scenarios.errors import InputError
 from scenarios.loader import Scenario
+from scenarios.moves import SIDES
 
 
 def open_cache(cache: CacheConfig, base: Path) -> ReplyCache | None:
@@ -120,17 +121,24 @@ class LLMContext:
         access = self.accesses[agent_config.model]
         condition = self.config.condition
         own = opp = None
+        # the further opponents of a game of more than two seats, numbered as the game's
+        # prompts number players (seat order, this seat left out)
+        seats = len(others) + 2
+        me = SIDES.index(side)
+        players = [j + 1 for j in range(seats) if j != me][1:]
+        more = [(other, None, player) for other, player in zip(others, players)]
         if condition in IMAGE_CONDITIONS:
             own = self.image(persona, access.config)
             if condition == "both-images":
                 opp = self.image(opponent, access.config)
+                more = [(o, self.image(o, access.config), n) for o, _, n in more]
         extractor = None
         if agent_config.protocol == "free-text" and agent_config.extractor in ("llm", "hybrid"):
             extractor = self.accesses[agent_config.extractor_model or agent_config.model]
         return LLMNegotiator(access, self.scenario, condition, side, persona, opponent, own, opp,
                              match_seed, agent_config.protocol, agent_config.repairs, extractor,
                              name=f"llm:{agent_config.model}",
-                             hybrid=agent_config.extractor == "hybrid")
+                             hybrid=agent_config.extractor == "hybrid", more=more, seats=seats)
 
     def stats(self) -> dict[str, Any]:
         return merged_stats(self.accesses, self.cache)
@@ -172,21 +180,24 @@ def check_prompts(config: RunConfig, scenario: Scenario,
     persona = next(iter(personas_by_id.values()), None)
     opponent = None if config.design.kind == "confederate" else persona  # the script has none
     image = object()  # stands in for an encoded image: only the texts are checked here
-    state = scenario.new_state()
+    seats = design_seats(config, scenario)
+    state = scenario.new_state(seats)
     first = state.request()
     state.apply(state.random_move(random.Random(0), first))
     requests = {"a": first}
     if not state.is_terminal and state.request().side == "b":
         requests["b"] = state.request()
+    more = [(persona, image, player) for player in range(3, seats + 1)]  # further opponents
     for agent in llm_agents(config).values():
-        for side in ("a", "b"):
+        for side in SIDES[:seats]:
             request = requests.get(side, first)
             request = MoveRequest(request.scenario, side, request.role, 1, 0, request.legal, (),
                                   request.offer_on_table, request.private, request.rounds_total)
             appendix = (json_hints(scenario.prompts, scenario.rules, side, config.condition,
                                    request) if agent.protocol == "json" else "")
             first_message(scenario.prompts, side, config.condition, request, persona, opponent,
-                          image, image, appendix, rules=scenario.rules)  # type: ignore[arg-type]
+                          image, image, appendix, rules=scenario.rules,  # type: ignore[arg-type]
+                          more=more)  # type: ignore[arg-type]
             marker = lookup(scenario.prompts, "round_marker", seat_of(side), config.condition)
             if marker:
                 fill(marker, "round_marker", {"round": 1})
