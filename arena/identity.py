@@ -43,7 +43,9 @@ def request_identity(plan: Plan) -> dict[str, Any]:
             "scenario": plan.scenario.spec.model_dump(mode="json"),
             "agents": {team: agent.model_dump(mode="json")
                        for team, agent in sorted(config.agents.items())},
-            "models": models, "design": config.design.model_dump(mode="json"),
+            "models": models, "design": config.design.model_dump(mode="json", exclude=(
+                # fields added later count only when set: runs stored before them resume
+                {"seats"} if config.design.seats is None else None)),
             "personas": {"rating": config.personas.rating, "pool_sha256": personas}}
 
 

@@ -164,3 +164,70 @@ def test_three_seat_runs_resume_and_play_alike_in_worker_processes(small_pool: P
     _, done = _groups_run(tmp_path, small_pool, "concession", "w2", "workers = 2", "--resume")
     assert "8 matches run" in done.stdout and "16 already stored" in done.stdout
     assert table(db0, SEATS_SQL) == table(db2, SEATS_SQL)
+
+
+def test_analysis_reads_the_seats_of_a_three_seat_run(small_pool: Path, tmp_path: Path) -> None:
+    from analysis.frames import load_run
+    from tests.helpers import cli
+
+    db, _ = _groups_run(tmp_path, small_pool, "concession", "three")
+    frames = load_run(db.parent)
+    seats = frames.seats
+    assert len(seats) == 72 and set(seats["seats"]) == {3}
+    stored = table(db, SEATS_SQL)
+    assert [tuple(r) for r in seats[["match_id", "seat", "persona_id", "agent", "role"]]
+            .itertuples(index=False)] == [r[:5] for r in stored]
+    for _, group in seats.groupby("match_id"):
+        levels = list(group["level"])
+        for k, (_, row) in enumerate(group.iterrows()):
+            others = [lv for j, lv in enumerate(levels) if j != k]
+            assert row["others_level"] == sum(others) / 2
+            assert row["level_gap"] == levels[k] - sum(others) / 2
+        assert group["payoff"].sum() == 100.0 and set(group["status"]) == {"ok"}
+    players = frames.players
+    assert len(players) == 72 and players["opponent"].isna().all()
+    assert list(players["opp"]) == list(seats["others_level"])
+    assert list(players["payoff"]) == list(seats["payoff"])
+    proposals = frames.proposals
+    assert len(proposals) and proposals["own"].notna().all() and proposals["opp"].notna().all()
+    first = proposals.iloc[0]
+    seat = seats[(seats["match_id"] == first["match_id"]) & (seats["seat"] == first["speaker"])]
+    assert first["own"] == seat["level"].iloc[0] and first["opp"] == seat["others_level"].iloc[0]
+    done = cli("analyze", str(db.parent), "--json")
+    assert done.returncode == 0, done.stderr
+
+
+def test_two_seat_frames_do_not_depend_on_the_seats_table(small_pool: Path,
+                                                          tmp_path: Path) -> None:
+    """A two-seat run's frames are what they were before the seats table: the same with the
+    table as without it (a store written before it), and its seats frame is seats a and b."""
+    import shutil
+    import sqlite3
+
+    import pandas as pd
+
+    from analysis.frames import load_run
+
+    config = RunConfig.model_validate({
+        "seed": 3, "scenario": "ultimatum-4", "condition": "both-images",
+        "personas": {"pool": str(small_pool)}, "agents": {"default": {"kind": "surrogate"}},
+        "design": {"kind": "factorial", "levels": 7, "per_level": 1},
+        "execution": {"progress": "none"}})
+    run(config, tmp_path, tmp_path / "run")
+    shutil.copytree(tmp_path / "run", tmp_path / "old")
+    conn = sqlite3.connect(tmp_path / "old" / "arena.sqlite")
+    conn.execute("DROP TABLE seats")
+    conn.commit()
+    conn.close()
+    new, old = load_run(tmp_path / "run"), load_run(tmp_path / "old")
+    assert not new.multi_seat
+    for name in ("matches", "turns", "proposals", "players"):
+        pd.testing.assert_frame_equal(getattr(new, name), getattr(old, name))
+    assert len(new.seats) == 98
+    pd.testing.assert_frame_equal(new.seats.drop(columns="role"),
+                                  old.seats.drop(columns="role"), check_dtype=False)
+    assert new.seats["role"].notna().all() and old.seats["role"].isna().all()
+    players = new.players.sort_values(["match_id", "seat"]).reset_index(drop=True)
+    assert list(players["persona"]) == list(new.seats["persona_id"])
+    assert list(players["payoff"]) == list(new.seats["payoff"])
+    assert list(players["opp"]) == list(new.seats["others_level"])
