@@ -120,7 +120,9 @@ SEATS_SQL = ("SELECT match_id, seat, persona_id, agent, role, level, payoff, sha
 def test_offline_agents_play_three_seat_groups_through_the_cli(small_pool: Path,
                                                               tmp_path: Path) -> None:
     for kind in ("random", "concession"):
-        db, _ = _groups_run(tmp_path, small_pool, kind, kind)
+        db, done = _groups_run(tmp_path, small_pool, kind, kind)
+        # the run's summary reads each seat's level and payoff from the seats table
+        assert "mean payoff by own level  1:" in done.stdout and "none:" not in done.stdout
         matches = table(db, "SELECT match_id, status, persona_a, payoff_a, n_turns FROM matches")
         assert len(matches) == 24 and all(m[1] == "ok" for m in matches)
         assert all(m[2] is None and m[3] is None for m in matches)  # no two-seat columns
