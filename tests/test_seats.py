@@ -233,3 +233,44 @@ def test_two_seat_frames_do_not_depend_on_the_seats_table(small_pool: Path,
     assert list(players["persona"]) == list(new.seats["persona_id"])
     assert list(players["payoff"]) == list(new.seats["payoff"])
     assert list(players["opp"]) == list(new.seats["others_level"])
+
+
+def test_a_users_kind_sees_every_other_seat(small_pool: Path, tmp_path: Path) -> None:
+    """A user's negotiator class is built with its opponent and, in games of more seats, the
+    others after it (seat order), where the condition shows opponents."""
+    import sys
+
+    (tmp_path / "seat_spy.py").write_text('''
+import random
+from agents.negotiators.random_agent import RandomNegotiator
+SEEN = []
+
+class Spy:
+    name = "spy"
+
+    def __init__(self, seat):
+        SEEN.append((seat.side, seat.persona.persona_id, seat.opponent.persona_id,
+                     tuple(o.persona_id for o in seat.others)))
+        self.inner = RandomNegotiator(seat.scenario, seat.rng)
+
+    async def act(self, request):
+        return await self.inner.act(request)
+''')
+    config = RunConfig.model_validate({
+        "seed": 3, "scenario": "majority-division", "condition": "text",
+        "personas": {"pool": str(small_pool)}, "agents": {"default": {"kind": "seat_spy:Spy"}},
+        "design": {"kind": "groups", "seats": 3, "matches": 2},
+        "execution": {"progress": "none", "workers": 0}})
+    try:
+        summary = run(config, tmp_path, tmp_path / "run")
+        seen = sys.modules["seat_spy"].SEEN
+    finally:
+        sys.modules.pop("seat_spy", None)
+    assert summary.failed == 0 and len(seen) == 18
+    seats = table(tmp_path / "run" / "arena.sqlite", "SELECT match_id, seat, persona_id FROM seats")
+    groups: dict[str, list[str]] = {}
+    for match_id, _, persona in sorted(seats):
+        groups.setdefault(match_id, []).append(persona)
+    expected = {(side, g[i], *(p for j, p in enumerate(g) if j != i))
+                for g in groups.values() for i, side in enumerate("abc")}
+    assert {(side, own, opp, *more) for side, own, opp, more in seen} == expected
