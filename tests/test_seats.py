@@ -197,6 +197,8 @@ def test_analysis_reads_the_seats_of_a_three_seat_run(small_pool: Path, tmp_path
     assert first["own"] == seat["level"].iloc[0] and first["opp"] == seat["others_level"].iloc[0]
     done = cli("analyze", str(db.parent), "--json")
     assert done.returncode == 0, done.stderr
+    done = cli("report", str(db.parent), "--out", str(tmp_path / "report.html"))
+    assert done.returncode == 0, done.stderr  # the others' mean level is binned to whole levels
 
 
 def test_two_seat_frames_do_not_depend_on_the_seats_table(small_pool: Path,
