@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from arena.bounds import bounded
 from scenarios.errors import InputError
 
 MAX_MATCHES = 1_000_000  # analysis.power's bounds, here so the parser needs no numpy
@@ -115,31 +116,6 @@ def cmd_power(args: argparse.Namespace) -> int:
     else:
         print(format_power(result))
     return 0
-
-
-def bounded(kind: type, low: float, high: float, *, open_low: bool = False,
-            open_high: bool = False) -> Any:
-    """An argparse type: a finite number of `kind` in low..high (an end excluded when open),
-    so nan, inf and 1e308 are refused with one line and exit 2."""
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            what = "an integer" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        too_low = value <= low if open_low else value < low
-        too_high = value >= high if open_high else value > high
-        if value != value or too_low or too_high:
-            raise argparse.ArgumentTypeError(
-                f"{text}: expected a finite number {'more than' if open_low else 'at least'} "
-                f"{_plain_number(low)} and {'less than' if open_high else 'at most'} "
-                f"{_plain_number(high)}")
-        return value
-    return parse
-
-
-def _plain_number(x: float) -> str:
-    return f"{int(x):,}" if float(x).is_integer() else f"{x:g}"
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ import functools
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -319,6 +319,33 @@ def personas_with_traits(frames: RunFrames) -> pd.DataFrame:
     return out.drop(columns="sha256")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _formula_safe(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (`=HYPERLINK(...)`, `+cmd`, `@SUM`)
+    gets a leading apostrophe, as OWASP advises; numbers written as text (`-3.5`) stay."""
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
+def csv_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with its text columns neutralised for spreadsheets (CSV injection)."""
+    text = [c for c in frame.columns
+            if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+    if not text:
+        return frame
+    out = frame.copy()
+    for column in text:
+        out[column] = out[column].map(_formula_safe)
+    return out
+
+
 def export(frames: RunFrames, out_dir: Path, fmt: str = "csv") -> list[Path]:
     """Write every frame (matches, turns, proposals, players, personas, ratings) as one file
     each, so the run can be analysed outside Python; returns the paths written."""
@@ -342,7 +369,7 @@ def export(frames: RunFrames, out_dir: Path, fmt: str = "csv") -> list[Path]:
     for name, frame in tables.items():
         path = out_dir / f"{name}.{fmt}"
         if fmt == "csv":
-            frame.to_csv(path, index=False)
+            csv_safe(frame).to_csv(path, index=False)
         else:
             frame.to_parquet(path, index=False)
         written.append(path)

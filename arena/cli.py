@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
+from arena.bounds import SEED, bounded
 from arena.cli_output import print_json  # noqa: F401  (the commands' --json output)
 from scenarios.errors import InputError
 
@@ -65,6 +66,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 "design": config.design.kind, "condition": config.condition,
                 "agents": {t: plan.factory.label(t) for t in plan.factory.teams()},
                 **estimate(plan)}
+        from arena.budget import budget_of
+
+        budget = budget_of(plan)
+        if budget is not None:  # beside the estimate: how far the budget goes
+            fits = min(int(limit // budget.per_match[what]) if budget.per_match[what] else
+                       plan.planned for what, limit in budget.limits.items())
+            info["budget"] = {**budget.as_dict(), "matches_within": min(fits, plan.planned)}
         if args.json:
             print_json(info)
         else:
@@ -79,6 +87,15 @@ def cmd_run(args: argparse.Namespace) -> int:
                       f"{info['completion_tokens']:,} completion tokens"
                       + (f"; cost about ${info['cost']:,.2f}" if info["cost"] is not None else
                          "; give price_prompt_per_1m and price_completion_per_1m for a cost"))
+            if "budget" in info:
+                b = info["budget"]
+                limits = ", ".join(f"{k} = {v:,g}" for k, v in b["limits"].items())
+                bound = ", ".join(f"{k.replace('max_', '').replace('_total', '')} {v:,.4g}"
+                                  for k, v in b["per_match_bound"].items())
+                print(f"budget: {limits}: at least {b['matches_within']:,} of "
+                      f"{info['matches']:,} "
+                      f"matches fit (a match could use up to {bound}); a run stops before "
+                      "the match that could pass it")
         return 0
     summary = run(config, base, out, resume=args.resume, skip_probe=args.skip_probe)
     _note_model_concurrency(config)  # after the run: a refusal stays one line
@@ -99,6 +116,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary.halted:
         print(f"persona-arena: run stopped: {summary.halted}", file=sys.stderr)
         return 2
+    stopped = (summary.budget or {}).get("stopped")
+    if stopped:
+        left = summary.planned - summary.already_done - summary.ok
+        print(f"persona-arena: run stopped by its budget before {left:,} matches: {stopped}; "
+              "raise the limit and rerun with --resume to go on", file=sys.stderr)
+        return 1
     if summary.verdict:
         print(f"persona-arena: untrustworthy run: {summary.verdict}", file=sys.stderr)
         return 1
@@ -161,12 +184,19 @@ def cmd_avatars_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_avatars_import(args: argparse.Namespace) -> int:
-    from agents.personas.pool_import import import_pool
+    from agents.personas.image_files import IMAGE_SUFFIXES
+    from agents.personas.pool_import import import_pool, skipped_files
 
     entries = import_pool(Path(args.src), Path(args.out))
     levels = sorted({e.level for e in entries if e.level is not None})
     print(f"{args.out}: {len(entries):,} images imported"
           + (f", levels {levels[0]}..{levels[-1]}" if levels else ", no levels"))
+    skipped = skipped_files(Path(args.src))
+    if skipped:
+        names = ", ".join(repr(str(f.relative_to(args.src))) for f in skipped[:10])
+        more = f" and {len(skipped) - 10:,} more" if len(skipped) > 10 else ""
+        print(f"note: {len(skipped):,} files skipped, not {'/'.join(sorted(IMAGE_SUFFIXES))} "
+              f"images (convert them to import them): {names}{more}", file=sys.stderr)
     return 0
 
 
@@ -253,11 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="offline paper-style run with the surrogate, no network")
     p.add_argument("--out", default="demo-out", help="folder for the pool, both studies' run "
                                                      "folders and reports (default demo-out)")
-    p.add_argument("--seed", type=int, default=1, help="run seed: the same seed gives the same "
+    p.add_argument("--seed", type=SEED, default=1, help="run seed: the same seed gives the same "
                                                        "avatars and matches (default 1)")
-    p.add_argument("--per-level", type=int, default=5, help="avatars per aggressiveness level "
+    p.add_argument("--per-level", type=bounded(int, 1, 100), default=5,
+                   help="avatars per aggressiveness level "
                                                             "(default 5, 7 levels)")
-    p.add_argument("--repetitions", type=int, default=2,
+    p.add_argument("--repetitions", type=bounded(int, 1, 100), default=2,
                    help="times each pairing is played (default 2)")
     p.add_argument("--json", action="store_true",
                    help="print the runs' counts and summaries as JSON (steps go to stderr)")
@@ -280,14 +311,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("avatars", help="make or import an avatar pool")
     avatars = p.add_subparsers(dest="avatars_command", required=True, parser_class=_Parser)
     g = avatars.add_parser("generate", help="draw cartoon avatars at aggressiveness levels")
-    g.add_argument("--n", type=int, required=True, help="how many avatars to draw")
-    g.add_argument("--levels", type=int, default=7,
+    g.add_argument("--n", type=bounded(int, 1, 100_000), required=True,
+                   help="how many avatars to draw")
+    g.add_argument("--levels", type=bounded(int, 1, 100), default=7,
                    help="aggressiveness levels, spread evenly over the avatars (default 7)")
     g.add_argument("--out", required=True, metavar="POOL", help="new pool folder (images and "
                                                                 "manifest.csv)")
-    g.add_argument("--seed", type=int, default=1, help="the same seed draws the same avatars "
+    g.add_argument("--seed", type=SEED, default=1, help="the same seed draws the same avatars "
                                                        "(default 1)")
-    g.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
+    g.add_argument("--size", type=bounded(int, 16, 4096), default=256,
+                   help="image side in pixels (default 256)")
     g.set_defaults(func=cmd_avatars_generate)
     i = avatars.add_parser("import", help="import images; subfolders named 1..7 become levels")
     i.add_argument("src", help="a folder of images (subfolders named 1..N give their level)")
@@ -307,8 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = scen.add_parser("check", help="conformance check of a scenario's game (exit 1 when it "
                                       "fails, with the reason)")
     c.add_argument("file", help="a scenario file (TOML), or a built-in scenario's name")
-    c.add_argument("--seeds", type=int, default=20, help="random matches per seat count "
-                                                          "(default 20)")
+    c.add_argument("--seeds", type=bounded(int, 1, 10_000), default=20,
+                   help="random matches per seat count (1..10,000; default 20)")
     c.set_defaults(func=cmd_scenarios_check)
 
     p = sub.add_parser("analyze", help="summarize a run")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from arena.bounds import SEED, bounded
 from arena.cli_output import print_json
 from scenarios.errors import InputError
 
@@ -73,9 +74,10 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--prompt-file", help="a rating prompt instead of the paper's")
     p.add_argument("--rater", help="the rater's name in the ratings table (default: the model "
                                    "table's name, plus the prompt's hash for other prompts)")
-    p.add_argument("--retries", type=int, default=2,
+    p.add_argument("--retries", type=bounded(int, 0, 10), default=2,
                    help="asks again when an answer holds no score 1..7 (default 2)")
-    p.add_argument("--max-tokens", type=int, default=1, help="the paper used 1")
+    p.add_argument("--max-tokens", type=bounded(int, 1, 4096), default=1,
+                   help="the paper used 1")
     p.add_argument("--import", dest="import_csv", metavar="CSV",
                    help="import ratings from a CSV with persona_id, score (and rater)")
     p.add_argument("--scale", default="1..7",
@@ -90,7 +92,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p.add_argument("--persona", help="your opponent's persona (default: drawn from the pool)")
     p.add_argument("--you", help="your own persona, which the opponent sees in both-images")
     p.add_argument("--side", choices=("a", "b"), help="your seat; a moves first (default a)")
-    p.add_argument("--seed", type=int, help="seed of the opponent draw and the match (default: the config's)")
+    p.add_argument("--seed", type=SEED, help="seed of the opponent draw and the match (default: the config's)")
     p.add_argument("--out", metavar="RUN_DIR", help="store the match in this run folder "
                                                     "(created, or added to)")
     p.set_defaults(func=cmd_play)

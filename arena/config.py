@@ -1,8 +1,11 @@
 """Run configuration (TOML): the keys of DESIGN.md, checked once, with one-line errors."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,6 +58,9 @@ class PersonasConfig(_Strict):
 
     @model_validator(mode="after")
     def _check_scale(self) -> "PersonasConfig":
+        if any(abs(x) > 1e6 for x in self.scale):  # finite already; 1e300 bins nothing
+            raise ValueError(f"field 'personas.scale': expected values within -1e6..1e6 "
+                             f"(got {self.scale})")
         if not self.scale[0] < self.scale[1]:
             raise ValueError(f"field 'personas.scale': expected [low, high] with low < high "
                              f"(got {self.scale})")
@@ -153,11 +159,21 @@ class ExecutionConfig(_Strict):
     manipulation_check: bool = False
     # a run whose stored turns are invalid more often than this ends with a non-zero exit
     max_invalid_share: float = Field(default=0.5, ge=0, le=1)
+    # the run's budget (all parts of a resumed run together; see arena.budget): no match starts
+    # that could carry the run past one; max_cost needs every used model's prices
+    max_calls: int | None = Field(default=None, ge=1, le=10**10)
+    max_tokens_total: int | None = Field(default=None, ge=1, le=10**13)
+    max_cost: float | None = Field(default=None, gt=0, le=10**7)
 
     @model_validator(mode="after")
     def _check_workers(self) -> "ExecutionConfig":
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
         most = 2 * (cpus or 1)
+        budget = [k for k in ("max_calls", "max_tokens_total", "max_cost")
+                  if getattr(self, k) is not None]
+        if budget and self.executor == "ray":
+            raise ValueError(f"field 'execution.{budget[0]}': a budget is kept by the local "
+                             "executor only (use executor = \"local\")")
         if self.executor == "local" and self.workers is not None and self.workers > most:
             raise ValueError(f"field 'execution.workers': {self.workers} worker processes on "
                              f"{cpus} CPUs would only slow the run (at most {most} here; leave "
@@ -228,6 +244,19 @@ class RunConfig(_Strict):
                              "[agents.default]; teams a and b play two-seat designs")
         return self
 
+    @model_validator(mode="after")
+    def _check_budget(self) -> "RunConfig":
+        if self.execution.max_cost is None:
+            return self
+        for name in sorted({n for a in self.agents.values() if a.kind == "llm"
+                            for n in (a.model, a.extractor_model) if n in self.models}):
+            model = self.models[name]
+            if model.price_prompt_per_1m is None or model.price_completion_per_1m is None:
+                raise ValueError(f"field 'execution.max_cost': needs prices of every model "
+                                 f"used; give price_prompt_per_1m and price_completion_per_1m "
+                                 f"in [models.{name}]")
+        return self
+
     def agent(self, team: str) -> AgentConfig:
         """The agent of a team ("a", "b" or "default"), falling back to default, then a."""
         return self.agents.get(team) or self.agents.get("default") or self.agents["a"]
@@ -290,6 +319,26 @@ def check_scenario(config: RunConfig, scenario: Any) -> None:
                     raise InputError(f"{config._source}: field 'agents.{team}.claims.{i}': "
                                      f"claim {claim:g} is outside 0..{pie:g} (the pie of "
                                      f"scenario {scenario.name})")
+
+
+# a message that starts with a config field (`design.target: ...`) but not with the file
+_FIELD = re.compile(r"(?:design|agents|prompts|personas|models|execution|cache|serve|condition"
+                    r"|scenario)(?:\.[\w<>-]+)*(?=: )")
+
+
+@contextlib.contextmanager
+def in_file(source: str) -> Iterator[None]:
+    """Name the config file in the one-line errors of the checks run inside: `design.target:
+    ...` becomes `run.toml: field 'design.target': ...`, as the config's own checks say it."""
+    try:
+        yield
+    except InputError as error:
+        text = str(error)
+        found = None if text.startswith(source) else _FIELD.match(text)
+        if found is None:
+            raise
+        raise InputError(f"{source}: field '{found.group(0)}': "
+                         f"{text[found.end() + 2:]}") from None
 
 
 def load_config(path: Path) -> tuple[RunConfig, Path]:

@@ -129,7 +129,10 @@ class SurrogateKind(AgentKind):
         _ultimatum_only(factory, team, agent)
         from agents.negotiators.surrogate import load_params
 
-        factory._surrogate_params[agent.fit] = load_params(agent.fit)
+        try:
+            factory._surrogate_params[agent.fit] = load_params(agent.fit)
+        except InputError as error:
+            raise InputError(f"agents.{team}.fit: {error}") from None
 
     def label(self, agent: AgentConfig) -> str:
         return f"surrogate:{agent.fit}"

@@ -56,10 +56,12 @@ def open_models(models: dict[str, ModelConfig], names: Iterable[str], cache: Rep
 
 
 def _key_if_set(name: str, config: ModelConfig) -> str | None:
-    try:
-        return read_api_key(name, config)
-    except InputError:
-        return None  # a dry run need not have the key
+    """A dry run need not have the key; one that is set must still be well formed."""
+    import os
+
+    if not config.api_key_env or not os.environ.get(config.api_key_env, "").strip():
+        return None
+    return read_api_key(name, config)
 
 
 def merged_stats(accesses: dict[str, ModelAccess], cache: ReplyCache | None) -> dict[str, Any]:

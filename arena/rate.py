@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from agents.personas.rater import ImageRater, Rating, prompt_sha256, rate_all
 from agents.models.config import ModelConfig
+from agents.models.failures import ModelError
 from arena.config import CacheConfig
 from arena.personas import SCALE, check_columns, parse_score
 from arena.store import Store
@@ -107,7 +108,12 @@ def rate_pool(pool: Path, config_path: Path, model: str, prompt_file: Path | Non
             finally:
                 await access.aclose()
 
-        ratings = asyncio.run(go()) if images else []
+        try:
+            ratings = asyncio.run(go()) if images else []
+        except ModelError as error:  # retries used up: what was rated (and paid) is kept
+            kept = len(store.ratings(name)) - len(done)
+            raise InputError(f"{error}; {kept:,} ratings of this call are stored and every "
+                             "answer is in the reply cache: rerun rate to go on") from None
         stats = merged_stats(accesses, cache)
         if cache is not None:
             cache.close()

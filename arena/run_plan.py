@@ -15,12 +15,12 @@ from typing import Any
 
 from agents.models.cache import resolve_cache_dir
 from agents.personas.persona import Persona
-from arena.config import RunConfig, check_scenario, design_seats
+from arena.config import RunConfig, check_scenario, design_seats, in_file
 from arena.designs import Entrant, expand, select_per_level, shuffled
 from arena.factory import AgentFactory
 from arena.match import MatchSpec
 from arena.personas import load_personas
-from arena.swiss import default_rounds, swiss_round
+from arena.swiss import swiss_round, swiss_rounds
 from scenarios.loader import Scenario, load_scenario
 
 # (persona_a, persona_b, share_a, share_b) of a round's ok matches, read from the store
@@ -40,6 +40,7 @@ class Plan:
     match_list_sha256: str
     entrants: list[Entrant] | None = None  # swiss: who is paired, round by round
     workers_used: int = 0  # the most worker processes that played this run's matches
+    budget: Any = None  # arena.budget.Budget, when [execution] sets one (checked per match)
 
     @property
     def paired_by_results(self) -> bool:
@@ -52,7 +53,7 @@ class Plan:
             return len(self.specs)
         assert self.entrants is not None
         n = len(self.entrants)
-        rounds = self.config.design.rounds or default_rounds(n)
+        rounds = swiss_rounds(n, self.config.design.rounds, self.config._source)
         return (n // 2) * rounds * self.config.design.repetitions
 
     def players(self) -> set[str]:
@@ -69,7 +70,7 @@ class Plan:
             return
         assert self.entrants is not None
         design = self.config.design
-        rounds = design.rounds or default_rounds(len(self.entrants))
+        rounds = swiss_rounds(len(self.entrants), design.rounds, self.config._source)
         team = "a" if self.config.teams_differ else "default"
         for rep in range(1, design.repetitions + 1):
             scores: dict[str, float] = {}
@@ -104,7 +105,13 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool 
              probe: bool = True) -> Plan:
     """Check everything and expand the design; with LLM agents, build their model context once
     (clients, reply cache, encoded images) and, when `check_models`, check each endpoint (and,
-    with `probe`, that models sent images can see them)."""
+    with `probe`, that models sent images can see them). Errors name the config file."""
+    with in_file(config._source):
+        return _plan_run(config, base, llm, check_models, probe)
+
+
+def _plan_run(config: RunConfig, base: Path, llm: Any, check_models: bool,
+              probe: bool) -> Plan:
     scenario, _, by_id = scenario_and_personas(config, base)
     personas = list(by_id.values())
     if llm is None and any(a.kind == "llm" for a in config.agents.values()):
@@ -117,6 +124,7 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool 
     if swiss:
         entrants = select_per_level(entrants, config.design.levels, config.design.per_level,
                                     config.seed)
+        swiss_rounds(len(entrants), config.design.rounds, config._source)  # before any write
         specs = []  # planned round by round from the results so far (Plan.rounds)
     else:
         specs = expand(config.design, entrants, config.seed, config.teams_differ,
@@ -127,7 +135,7 @@ def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool 
     for spec in specs:
         digest.update(f"\n{spec.match_id}:{spec.seed}".encode())
     if swiss:
-        rounds = config.design.rounds or default_rounds(len(entrants))
+        rounds = swiss_rounds(len(entrants), config.design.rounds, config._source)
         digest.update(json.dumps(["swiss", rounds, config.design.repetitions,
                                   [e.persona_id for e in entrants]]).encode())
     return Plan(config, base, scenario, by_id, specs, factory, digest.hexdigest(), entrants)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from arena.config import RunConfig
+from arena.config import RunConfig, in_file
 from arena.executors.base import StoreSink
 from arena.executors.choose import choose
 from arena.progress import Progress
@@ -38,6 +38,7 @@ class RunSummary:
     health: dict[str, Any] | None = None  # see run_health
     halted: str | None = None  # why a model stopped taking requests (the run was stopped)
     verdict: str | None = None  # why the run's evidence is not to be trusted (non-zero exit)
+    budget: dict[str, Any] | None = None  # limits, what was spent, why it stopped (arena.budget)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -96,6 +97,21 @@ def _before_first_match(plan: Plan, store: Store) -> None:
             [(c.persona_id, c.model, c.answer, c.score, time.time()) for c in checks])
 
 
+def _replies_kept(plan: Plan) -> str:
+    """Where the replies of the matches that could not be stored are (the resume replays them)."""
+    llm = plan.factory.llm
+    cache = getattr(llm, "cache", None)
+    if llm is None:
+        return ""
+    if cache is None:
+        return " (the reply cache is off: replies of unstored matches are bought again)"
+    cache.flush()
+    if cache.unsaved:
+        return (f" ({cache.unsaved:,} replies could not be written to the reply cache "
+                f"{cache.path} either: give [cache] dir on another disk)")
+    return f" and every reply bought is in the reply cache {cache.path}, so a resume buys none again"
+
+
 def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
         progress_mode: str | None = None, llm: Any = None,
         skip_probe: bool = False) -> RunSummary:
@@ -114,7 +130,8 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
             plan.factory.llm.probe_skipped = bool(image_models(config))
         else:
             try:
-                probe_vision(plan.factory.llm)
+                with in_file(config._source):
+                    probe_vision(plan.factory.llm)
             except BaseException:
                 plan.factory.llm.close()
                 raise
@@ -122,6 +139,9 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
     lock = lock_run_dir(run_dir, store)
     try:
         _before_first_match(plan, store)
+        from arena.budget import start as start_budget
+
+        plan.budget = start_budget(plan, store)
         already = len(store.match_ids("ok"))
         progress = Progress(plan.planned - already, progress_mode or config.execution.progress)
         sink = StoreSink(store, progress)
@@ -140,7 +160,8 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
         if not storage_error(error):
             raise
         raise InputError(f"{run_dir}: cannot write {STORE_NAME} ({error}); the matches stored "
-                         "before are kept: make room and rerun with --resume") from None
+                         f"before are kept{_replies_kept(plan)}: make room and rerun with "
+                         "--resume") from None
     finally:
         store.close()
         lock.close()
@@ -149,4 +170,5 @@ def run(config: RunConfig, base: Path, run_dir: Path, resume: bool = False,
     return RunSummary(str(run_dir), plan.planned, already, sink.ok + sink.failed, sink.ok,
                       sink.failed, row[0], row[1], row[2], time.perf_counter() - started,
                       llm_stats, row[3], plan.workers_used, health, halted(llm_stats),
-                      verdict(health, config.execution.max_invalid_share))
+                      verdict(health, config.execution.max_invalid_share),
+                      plan.budget.as_dict() if plan.budget is not None else None)

@@ -13,10 +13,25 @@ from collections.abc import Sequence
 
 from arena.match import MatchSpec
 from arena.seeds import derive_seed
+from scenarios.errors import InputError
 
 
 def default_rounds(n: int) -> int:
-    return max(1, math.ceil(math.log2(max(n, 2))) + 1)
+    """About log2(n) + 1 rounds, never more than a round robin's n - 1."""
+    return max(1, min(math.ceil(math.log2(max(n, 2))) + 1, n - 1))
+
+
+def swiss_rounds(n: int, asked: int | None, source: str) -> int:
+    """The rounds a swiss design of `n` personas plays, checked up front: past n - 1 rounds a
+    pair would have to meet twice (and an odd field runs out of byes), so more are refused
+    before anything is written, and the dry run's count is the count that is played."""
+    if n < 2:
+        raise InputError(f"{source}: field 'design.kind': a swiss design needs at least 2 "
+                         f"personas with a level (got {n})")
+    if asked is not None and asked > n - 1:
+        raise InputError(f"{source}: field 'design.rounds': {asked} rounds for {n} personas; "
+                         f"at most {n - 1} (one more would pair someone twice)")
+    return asked if asked is not None else default_rounds(n)
 
 
 def swiss_round(entrants: Sequence, scores: dict[str, float], played: set[frozenset[str]],
@@ -24,6 +39,8 @@ def swiss_round(entrants: Sequence, scores: dict[str, float], played: set[frozen
                 team: str, seed: int) -> list[MatchSpec]:
     ranked = sorted(entrants, key=lambda e: (-scores.get(e.persona_id, 0.0), e.persona_id))
     if len(ranked) % 2 == 1:
+        if all(e.persona_id in byes for e in ranked):  # everyone sat out once: start again
+            byes.clear()
         for e in reversed(ranked):
             if e.persona_id not in byes:
                 byes.add(e.persona_id)

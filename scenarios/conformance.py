@@ -157,13 +157,13 @@ def check_scenario(scenario: Scenario, seeds: int = 20) -> list[str]:
     """Everything wrong with a scenario's game, as one-line problems (empty: it conforms)."""
     rules = scenario.rules
     problems: list[str] = []
-    first_requests: dict[str, MoveRequest] = {}
+    first_requests: dict[int, dict[str, MoveRequest]] = {}
     for seats in range(rules.min_seats, rules.max_seats + 1):
         for seed in range(seeds):
             where = f"{seats} seats, seed {seed}"
             try:
                 record = _play(scenario, seats, seed, where, problems,
-                               first_requests if seats == rules.default_seats else None)
+                               first_requests.setdefault(seats, {}))
                 if record is None:
                     break
                 again = _play(scenario, seats, seed, where, problems)
@@ -176,7 +176,8 @@ def check_scenario(scenario: Scenario, seeds: int = 20) -> list[str]:
                 break
         if problems:
             break
-    problems += _prompt_problems(scenario, first_requests)
+    for requests in first_requests.values():  # every seat of every seat count
+        problems += [p for p in _prompt_problems(scenario, requests) if p not in problems]
     return problems
 
 

@@ -76,6 +76,10 @@ def check_prompts(prompts: dict[str, str], fields: frozenset[str] | None) -> Non
             check_template(key, value, fields)
 
 
+# a short format spec: width and precision of at most two digits (`g`, `.2f`, `>6`)
+_SHORT_SPEC = re.compile(r"[<>^=]?[+\- ]?#?0?\d{0,2}(?:\.\d{1,2})?[bcdeEfFgGnosxX%]?")
+
+
 def check_template(key: str, template: str, allowed: frozenset[str] | None) -> None:
     """Only plain placeholder names from `allowed` (any plain name when None; no attribute or
     index access, no nested fields); a broken template is refused as such."""
@@ -85,9 +89,17 @@ def check_template(key: str, template: str, allowed: frozenset[str] | None) -> N
     except ValueError as error:
         raise ValueError(f"field 'prompts.{key}': bad template ({error}; write {{{{ and }}}} "
                          "for literal braces)") from None
-    for _, name, spec, _ in parsed:
+    for _, name, spec, conversion in parsed:
         if name is None:
             continue
+        # `{round!r}` shows Python's repr; `{round:>99999999}` is a 100 MB prompt: plain names,
+        # with at most a short number format such as `{reservation:g}` or `{x:.2f}`
+        if conversion or (spec and not _SHORT_SPEC.fullmatch(spec)):
+            shown = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            why = ("it has a conversion" if conversion else
+                   "a format longer than a short number format such as :g or :.2f")
+            raise ValueError(f"field 'prompts.{key}': placeholder {{{shown}}} is not a plain "
+                             f"name ({why}; known: {known})")
         if not name.isidentifier():
             raise ValueError(f"field 'prompts.{key}': placeholder {{{name}}} is not a plain "
                              f"name (known: {known}; write {{{{ and }}}} for literal braces)")

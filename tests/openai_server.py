@@ -67,7 +67,7 @@ Responder = Callable[[dict[str, Any]], str]
 
 # Fault kinds in the order their rates are stacked on [0, 1).
 FAULTS = ("429", "500", "503", "close", "stall", "malformed", "empty", "refusal", "garbage",
-          "no_choices", "huge")
+          "no_choices", "null_choices", "huge")
 # How a server reads a request's content, like real servers do: every part ("all"); a message
 # whose content is a list is read as empty ("drop-lists": llama-cpp-python's default chat
 # formatter); image parts are skipped but text parts read ("ignore-images": a text-only model
@@ -721,10 +721,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, MALFORMED_BODY)
             return
 
-        if fault == "no_choices":
+        if fault in ("no_choices", "null_choices"):
             srv._finish(record, 200)
             self._send_json(200, {"id": "chatcmpl-nochoices", "object": "chat.completion",
-                                  "created": int(time.time()), "model": srv.model, "choices": []})
+                                  "created": int(time.time()), "model": srv.model,
+                                  "choices": [] if fault == "no_choices" else None})
             return
         read = as_read(body, srv.content_mode)
         if fault == "empty":
@@ -819,7 +820,7 @@ class LoopbackServer(ThreadingHTTPServer):
     records). Like real servers: `content_mode` (see CONTENT_MODES: what of a message it
     reads; the answer and the reported prompt tokens follow what was read), `usage` (False: no
     usage in replies), `slots` (answer this many requests at a time, the rest queue),
-    `rate_no_choices` (a 200 with `choices: []`), `rate_huge` (a 4 MB answer). Faults are drawn from a hash of (seed, request body, attempt number of that body),
+    `rate_no_choices` (a 200 with `choices: []`), `rate_null_choices` (`choices: null`), `rate_huge` (a 4 MB answer). Faults are drawn from a hash of (seed, request body, attempt number of that body),
     so they are reproducible under any concurrency and a retried request can succeed.
     """
 
@@ -834,13 +835,15 @@ class LoopbackServer(ThreadingHTTPServer):
                  rate_503: float = 0.0, rate_close: float = 0.0, rate_stall: float = 0.0,
                  stall_s: float = 30.0, stall_then: str = "answer", rate_malformed: float = 0.0,
                  rate_empty: float = 0.0, rate_refusal: float = 0.0, rate_garbage: float = 0.0,
-                 rate_no_choices: float = 0.0, rate_huge: float = 0.0,
+                 rate_no_choices: float = 0.0, rate_null_choices: float = 0.0,
+                 rate_huge: float = 0.0,
                  require_key: str | None = None, vision: bool = True, record: bool = True,
                  content_mode: str = "all", usage: bool = True, slots: int | None = None,
                  verbose: bool = False) -> None:
         rates = {"429": rate_429, "500": rate_500, "503": rate_503, "close": rate_close, "stall": rate_stall,
                  "malformed": rate_malformed, "empty": rate_empty, "refusal": rate_refusal,
-                 "garbage": rate_garbage, "no_choices": rate_no_choices, "huge": rate_huge}
+                 "garbage": rate_garbage, "no_choices": rate_no_choices,
+                 "null_choices": rate_null_choices, "huge": rate_huge}
         if content_mode not in CONTENT_MODES:
             raise ValueError(f"content_mode must be one of {', '.join(CONTENT_MODES)}, not {content_mode!r}")
         if slots is not None and not 1 <= slots <= 1024:
@@ -1021,7 +1024,7 @@ class LoopbackServer(ThreadingHTTPServer):
 
 _FLOAT_OPTIONS = ("latency_ms", "accept_threshold", "rate_429", "retry_after", "rate_500", "rate_503",
                   "rate_close", "rate_stall", "stall_s", "rate_malformed", "rate_empty", "rate_refusal",
-                  "rate_garbage", "rate_no_choices", "rate_huge")
+                  "rate_garbage", "rate_no_choices", "rate_null_choices", "rate_huge")
 
 
 class ServerProcess:

@@ -150,7 +150,7 @@ def test_an_entry_point_names_a_kind(tmp_path: Path, small_pool: Path) -> None:
     # without the distribution, the name is unknown, and the message lists what is known
     missing = cli("run", str(config), "--out", str(tmp_path / "run2"))
     assert missing.returncode == 2
-    assert "agents.a.kind: unknown kind 'steady'" in missing.stderr
+    assert "field 'agents.a.kind': unknown kind 'steady'" in missing.stderr
     assert "surrogate" in missing.stderr and "package.module:Class" in missing.stderr
 
 
@@ -160,7 +160,7 @@ def test_an_entry_point_names_a_kind(tmp_path: Path, small_pool: Path) -> None:
     ("steady_agents:not_a_class", "", "is a function, not a negotiator class"),
     ("steady_agents:NoAct", "", "is not a negotiator (it needs `async def act"),
     ("steady_agents:SyncAct", "", "is not a negotiator (it needs `async def act"),
-    ("steady_agents:Steady", "[agents.a.options]\nspeed = 3", "agents.a.options: "
+    ("steady_agents:Steady", "[agents.a.options]\nspeed = 3", "field 'agents.a.options': "
                                                               "steady_agents:Steady does not take"),
     ("steady agents", "", "is not an agent kind"),
     ("steady_agents:", "", "is not an agent kind"),
@@ -181,4 +181,4 @@ def test_options_belong_to_user_kinds_only(tmp_path: Path, small_pool: Path) -> 
     config = _config(tmp_path, small_pool, "random", "[agents.a.options]\nx = 1")
     result = cli("run", str(config), "--out", str(tmp_path / "run"))
     assert result.returncode == 2
-    assert "agents.a.options: only a user's kind takes options" in result.stderr
+    assert "field 'agents.a.options': only a user's kind takes options" in result.stderr

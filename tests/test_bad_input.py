@@ -169,6 +169,17 @@ def duplicate_id(d: Path, pool: Path) -> None:
     edit_manifest(pool, lambda lines: lines[:2] + [lines[1]] + lines[2:])
 
 
+def duplicate_odd_id(odd: str) -> Callable[[Path, Path], None]:
+    """p0002 renamed to an id holding `odd` (an RTL override, a NUL), twice in the manifest."""
+    def edit(d: Path, pool: Path) -> None:
+        def change(lines: list[str]) -> list[str]:
+            row = next(line for line in lines if line.startswith("p0002,"))
+            renamed = f"ev{odd}il" + row[len("p0002"):]
+            return [line for line in lines if line != row] + [renamed, renamed]
+        edit_manifest(pool, change)
+    return edit
+
+
 def duplicate_image(d: Path, pool: Path) -> None:
     shutil.copy(pool / "p0001.png", pool / "twin.png")
     first = next(line for line in (pool / "manifest.csv").read_text().splitlines()
@@ -228,6 +239,16 @@ def latin1_ratings(d: Path, pool: Path) -> None:
     (d / "ratings.csv").write_bytes("persona_id,rater,score\np0001,J\xf6rg,3\n".encode("latin-1"))
 
 
+def with_scale(scale: str) -> Callable[[Path, Path], list[str]]:
+    """A run whose ratings file's scores lie in `scale`."""
+    def build(d: Path, pool: Path) -> list[str]:
+        args = with_ratings(ratings_file("persona_id,rater,score\np0001,me,3\n"))(d, pool)
+        config = Path(args[1])
+        config.write_text(config.read_text() + f"scale = {scale}\n")
+        return args
+    return build
+
+
 def with_ratings(make: Callable[[Path, Path], None]) -> Callable[[Path, Path], list[str]]:
     def build(d: Path, pool: Path) -> list[str]:
         make(d, pool)
@@ -248,15 +269,38 @@ def scenario_file(text: str | bytes) -> Callable[[Path, Path], list[str]]:
     return build
 
 
-def config_case(body: str | bytes, raw: bool = False) -> Callable[[Path, Path], list[str]]:
-    """A run of config `body` (plus the shared pool, unless `raw`)."""
+def config_case(body: str | bytes, raw: bool = False,
+                *flags: str) -> Callable[[Path, Path], list[str]]:
+    """A run of config `body` (plus the shared pool, unless `raw`), with `flags`."""
     def build(d: Path, pool: Path) -> list[str]:
         if raw:
             path = d / "run.toml"
             path.write_bytes(body if isinstance(body, bytes) else body.encode())
         else:
             path = write_config(d, pool, body if isinstance(body, str) else body.decode())
-        return ["run", str(path), "--out", str(d / "out")]
+        return ["run", str(path), "--out", str(d / "out"), *flags]
+    return build
+
+
+def scenario_run(scenario: str, condition: str | None = None) -> Callable[[Path, Path], list[str]]:
+    """An LLM run of the scenario file `scenario` (the model is never reached)."""
+    def build(d: Path, pool: Path) -> list[str]:
+        (d / "game.toml").write_text(scenario)
+        args = llm_case(url="http://127.0.0.1:9/v1", condition=condition)(d, pool)
+        config = Path(args[1])
+        config.write_text(config.read_text().replace('"ultimatum-4"', f'"{d / "game.toml"}"'))
+        return args
+    return build
+
+
+def llm_execution(line: str) -> Callable[[Path, Path], list[str]]:
+    """An LLM run with `line` in its [execution] table."""
+    def build(d: Path, pool: Path) -> list[str]:
+        args = llm_case()(d, pool)
+        config = Path(args[1])
+        config.write_text(config.read_text().replace('progress = "none"',
+                                                     f'progress = "none"\n{line}'))
+        return args
     return build
 
 
@@ -322,6 +366,7 @@ class Case:
     unchanged: str | None = None  # an earlier RUN_DIR that must be left as it was
     env: dict[str, str] = field(default_factory=dict)
     fsize: int | None = None  # RLIMIT_FSIZE in bytes: a full disk
+    hidden: str | None = None  # must not be echoed (a key)
 
 
 ULTIMATUM = 'name = "x"\ngame = "ultimatum"\npie = 100\nrounds = 2\n'
@@ -356,6 +401,12 @@ CORPUS: dict[str, Case] = {
                                     "manifest.csv: missing column 'sha256'"),
     "manifest row too short": Case(run_with_pool(short_row), "expected 20 fields, found 2"),
     "manifest duplicate id": Case(run_with_pool(duplicate_id), "duplicate persona_id 'p0001'"),
+    "manifest id with an RTL override": Case(run_with_pool(duplicate_odd_id("\u202e")),
+                                             "manifest.csv line 15: persona_id 'ev\\u202eil' "
+                                             "has unsupported characters",
+                                             hidden="\u202e"),
+    "manifest id with a NUL": Case(run_with_pool(duplicate_odd_id("\0")),
+                                   "persona_id 'ev\\x00il'", hidden="\0"),
     "manifest duplicate image": Case(run_with_pool(duplicate_image),
                                      "is the same image (sha256) as persona 'p0001'"),
     "image changed since the manifest": Case(run_with_pool(edited_image),
@@ -376,6 +427,8 @@ CORPUS: dict[str, Case] = {
     "ratings file score nan": Case(with_ratings(ratings_file(
         "persona_id,rater,score\np0001,me,3\np0002,me,nan\n")),
         "ratings.csv line 3: score 'nan' is outside the scale 1..7"),
+    "ratings file scale 1e300": Case(with_scale("[0.0, 1e300]"),
+                                     "run.toml: field 'personas.scale': expected values within"),
     "ratings file extra column": Case(with_ratings(ratings_file(
         "persona_id,rater,score,note\np0001,me,3,x\n")),
         "ratings.csv: unknown column 'note' (expected persona_id, rater, score)"),
@@ -444,6 +497,13 @@ CORPUS: dict[str, Case] = {
     "scenario attribute placeholder": Case(scenario_file(
         ULTIMATUM + '[prompts]\nround_marker = "{round.__class__.__mro__}"\n'),
         "field 'prompts.round_marker': placeholder {round.__class__.__mro__} is not a plain name"),
+    "scenario placeholder conversion": Case(scenario_file(
+        ULTIMATUM + '[prompts]\nround_marker = "{round!r}"\n'),
+        "field 'prompts.round_marker': placeholder {round!r} is not a plain name (it has a "
+        "conversion"),
+    "scenario placeholder huge width": Case(scenario_file(
+        ULTIMATUM + '[prompts]\nround_marker = "{round:>99999999}"\n'),
+        "field 'prompts.round_marker': placeholder {round:>99999999} is not a plain name"),
     "scenario placeholder of another game": Case(scenario_file(
         ULTIMATUM + '[prompts]\ninstructions_first = "Your reservation is {reservation}."\n'),
         "field 'prompts.instructions_first': unknown placeholder {reservation} (known: "
@@ -461,7 +521,7 @@ CORPUS: dict[str, Case] = {
     "config unknown condition": Case(config_case('condition = "mirror"\n' + SURROGATE),
                                      "field 'condition'"),
     "config more per level than the pool": Case(config_case(SURROGATE.replace(
-        "per_level = 1", "per_level = 3")), "design.per_level: level 1 has 2 personas"),
+        "per_level = 1", "per_level = 3")), "run.toml: field 'design.per_level': level 1 has 2 personas"),
     "config scenario file missing": Case(config_case(SURROGATE.replace(
         '"ultimatum-4"', '"nowhere/game.toml"')), "game.toml: no such scenario file"),
     "config not UTF-8": Case(config_case(b"seed = 1 # \xe9\n", raw=True), "not UTF-8 text"),
@@ -499,20 +559,69 @@ CORPUS: dict[str, Case] = {
         CONFEDERATE_TEAM.replace('kind = "confederate"', 'kind = "confederate"\n'
                                  'claims = [50.0, 1000.0]')),
         "field 'agents.default.claims.1': claim 1000 is outside 0..100"),
+    "swiss rounds above the personas": Case(config_case(SWISS.replace(
+        "per_level = 1", "per_level = 1\nrounds = 10")),
+        "run.toml: field 'design.rounds': 10 rounds for 7 personas; at most 6"),
+    "swiss rounds = personas (dry run)": Case(config_case(SWISS.replace(
+        "per_level = 1", "per_level = 1\nrounds = 7"), False, "--dry-run"),
+        "run.toml: field 'design.rounds': 7 rounds for 7 personas; at most 6"),
+    "config target of the wrong length": Case(config_case(SURROGATE.replace(
+        'kind = "factorial"', 'kind = "delta"').replace("per_level = 1",
+                                                         "per_level = 1\ntarget = [1.0, 2.0]")),
+        "run.toml: field 'design.target': give 13 weights, one per level difference -6..6"),
+    "config target all zero": Case(config_case(SURROGATE.replace(
+        'kind = "factorial"', 'kind = "delta"').replace("per_level = 1",
+                                                         "per_level = 1\ntarget = [" + "0.0, " * 12 + "0.0]")),
+        "run.toml: field 'design.target': weights must be non-negative and not all zero"),
+    "config unknown surrogate fit": Case(config_case(SURROGATE.replace(
+        'kind = "surrogate"', 'kind = "surrogate"\nfit = "gpt-9"')),
+        "run.toml: field 'agents.default.fit': unknown surrogate fit 'gpt-9'"),
+    "config surrogate in another game": Case(config_case(SURROGATE.replace(
+        '"ultimatum-4"', '"price-bargain"')),
+        "run.toml: field 'agents.default.kind': 'surrogate' plays ultimatum scenarios only"),
+    "config scenario without own_image": Case(scenario_run(
+        ULTIMATUM + '[prompts]\ninstructions = "Split it."\n', condition="self-only"),
+        "run.toml: field 'prompts.own_image': the scenario has no 'own_image' prompt"),
+    "config scenario without opponent_image": Case(scenario_run(
+        ULTIMATUM + '[prompts]\ninstructions = "Split."\nown_image = "You:"\n'),
+        "run.toml: field 'prompts.opponent_image': the scenario has no 'opponent_image'"),
     "config claims of a surrogate": Case(config_case(SURROGATE.replace(
         'kind = "surrogate"', 'kind = "surrogate"\nclaims = [50.0]')),
         "run.toml: field 'agents.default.claims': does not apply to kind 'surrogate' "
         "(only to confederate)"),
     # models
-    "model key not set": Case(llm_case(), "models.local.api_key_env: environment variable "
+    "model key not set": Case(llm_case(), "run.toml: field 'models.local.api_key_env': environment variable "
                                           "BAD_INPUT_TEST_KEY is not set"),
-    "model unreachable": Case(llm_case(), "models.local.base_url: cannot reach", env=KEY_ENV),
+    "model unreachable": Case(llm_case(), "run.toml: field 'models.local.base_url': cannot reach", env=KEY_ENV),
     "model base_url not http": Case(llm_case(url="ftp://example.org/v1"),
-                                    "models.local.base_url: expected an http(s) URL",
+                                    "run.toml: field 'models.local.base_url': expected an http(s) URL",
                                     env=KEY_ENV),
-    "model without vision": Case(llm_case("vision = false"), "models.local.vision: condition "
+    "model without vision": Case(llm_case("vision = false"), "run.toml: field 'models.local.vision': condition "
                                                              "'both-images' sends images",
                                  env=KEY_ENV),
+    "key with CR and LF": Case(llm_case(), "run.toml: field 'models.local.api_key_env': the key in environment "
+                                       "variable BAD_INPUT_TEST_KEY holds a line break",
+                           env={"BAD_INPUT_TEST_KEY": "sk-secret42\r\nX-Injected: 1"},
+                           hidden="secret42"),
+    "key non-ASCII": Case(llm_case(), "the key in environment variable BAD_INPUT_TEST_KEY "
+                                      "holds a non-ASCII character (the key is not shown)",
+                          env={"BAD_INPUT_TEST_KEY": "sk-s\u00e9cret42"}, hidden="cret42"),
+    "key with NUL (dry run)": Case(
+        lambda d, pool: llm_case()(d, pool) + ["--dry-run"],
+        "the key in environment variable BAD_INPUT_TEST_KEY holds a control character",
+        env={"BAD_INPUT_TEST_KEY": "sk-secret42\x01x"}, hidden="secret42"),
+    "budget max_cost without prices": Case(llm_execution("max_cost = 5.0"),
+                                           "run.toml: field 'execution.max_cost': needs prices "
+                                           "of every model used", env=KEY_ENV),
+    "budget max_calls = 0": Case(config_case(SURROGATE.replace(
+        'progress = "none"', 'progress = "none"\nmax_calls = 0')),
+        "run.toml: field 'execution.max_calls': Input should be greater than or equal to 1"),
+    "budget max_cost = nan": Case(config_case(SURROGATE.replace(
+        'progress = "none"', 'progress = "none"\nmax_cost = nan')),
+        "run.toml: field 'execution.max_cost'"),
+    "budget on ray": Case(config_case(SURROGATE.replace(
+        'progress = "none"', 'progress = "none"\nexecutor = "ray"\nmax_calls = 10')),
+        "run.toml: field 'execution.max_calls': a budget is kept by the local executor only"),
     "model timeout impossible": Case(llm_case("timeout = 0"), "models.local.timeout",
                                      env=KEY_ENV),
     # run folders
@@ -550,11 +659,16 @@ def _snapshot(run_dir: Path) -> tuple:
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory, small_pool: Path) -> dict[str, tuple]:
-    """Build every case, then run them all, two at a time."""
+def outcomes(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+             small_pool: Path) -> dict[str, tuple]:
+    """Build every selected case (all, unless `-k` chose some), then run them, two at a time."""
     root = tmp_path_factory.mktemp("bad")
+    chosen = [name for name in CORPUS if any(
+        getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("name") == name for item in request.session.items)]
     prepared = {}
-    for name, case in CORPUS.items():
+    for name in chosen:
+        case = CORPUS[name]
         d = root / name.replace(" ", "-")
         d.mkdir()
         args = case.build(d, small_pool)
@@ -571,7 +685,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, small_pool: Path) -> dict
         return d, cli(*args, env=env, timeout=120), before
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(zip(CORPUS, pool.map(one, CORPUS)))
+        return dict(zip(chosen, pool.map(one, chosen)))
 
 
 def test_the_corpus_is_large_enough() -> None:
@@ -587,6 +701,8 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(outcomes: dict[str, 
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("persona-arena: error: ") and result.stderr.count("\n") == 1
     assert case.expect in result.stderr, result.stderr
+    if case.hidden:
+        assert case.hidden not in result.stderr + result.stdout
     for path in case.absent:
         assert not (d / path).exists(), f"{path} was left behind"
     assert not [p.name for p in d.rglob("*staging*")], "a staging folder was left behind"
@@ -608,6 +724,15 @@ def test_palette_cmyk_and_16_bit_images_are_converted(tmp_path: Path, kind: str)
         else:
             assert img.getpixel((5, 5))[0] > 180  # still red-ish
     assert cli_here("avatars", "import", str(src), "--out", str(tmp_path / "pool")).returncode == 2
+
+
+def test_avatars_import_names_the_files_it_skips(tmp_path: Path) -> None:
+    src = source(tmp_path, {"2/moving.gif": image_bytes(fmt="GIF"), "scan.tiff": image_bytes(
+        fmt="TIFF"), "2/logo.svg": b"<svg/>", "1/ok.jpg": image_bytes(fmt="JPEG")})
+    result = cli_here("avatars", "import", str(src), "--out", str(tmp_path / "pool"))
+    assert result.returncode == 0 and "2 images imported" in result.stdout, result.stderr
+    assert result.stderr.count("\n") == 1 and "note: 3 files skipped, not " in result.stderr
+    assert "'2/logo.svg', '2/moving.gif', 'scan.tiff'" in result.stderr
 
 
 def test_a_full_disk_mid_run_keeps_whole_matches_and_resumes(tmp_path: Path,
@@ -651,3 +776,32 @@ def test_a_read_only_output_folder(tmp_path: Path, small_pool: Path) -> None:
         assert not (locked / "out").exists()
     finally:
         locked.chmod(0o755)
+
+
+def test_export_csv_neutralises_formula_cells(tmp_path: Path, small_pool: Path) -> None:
+    """A manifest description a spreadsheet would run (CSV injection) is exported as text."""
+    import csv
+
+    pool = pool_copy(tmp_path, small_pool)
+    texts = {"p0001": '=HYPERLINK("http://example.invalid","x")', "p0002": "+1+cmd|' /C calc'!A0",
+             "p0003": "@SUM(1+1)", "p0004": "-3.5", "p0005": "-2+3+cmd|' /C calc'!A0"}
+
+    def describe(lines: list[str]) -> list[str]:
+        rows = list(csv.reader(lines))
+        column = rows[0].index("description")
+        for row in rows[1:]:
+            row[column] = texts.get(row[0], row[column])
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        return out.getvalue().splitlines()
+
+    edit_manifest(pool, describe)
+    config = write_config(tmp_path, pool, SURROGATE)
+    assert cli_here("run", str(config), "--out", str(tmp_path / "out")).returncode == 0
+    done = cli_here("export", str(tmp_path / "out"), "--out", str(tmp_path / "x"))
+    assert done.returncode == 0, done.stderr
+    with (tmp_path / "x" / "personas.csv").open(newline="") as handle:
+        got = {row["persona_id"]: row["description"] for row in csv.DictReader(handle)}
+    assert got["p0001"] == "'" + texts["p0001"] and got["p0002"] == "'" + texts["p0002"]
+    assert got["p0003"] == "'@SUM(1+1)" and got["p0005"] == "'" + texts["p0005"]
+    assert got["p0004"] == "-3.5"  # a number stays a number

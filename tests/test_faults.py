@@ -10,12 +10,21 @@ matches.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import cli, table
+from agents.models.access import reply_allowance
+from agents.negotiators.llm import CUT_REPLY
+from tests.helpers import ROOT, cli, table
 from tests.llm_helpers import cli_here
 from tests.openai_server import GARBAGE_TEXT, REFUSAL_TEXT, start_server_process
 from tests.test_llm import env_for, llm_config
@@ -42,8 +51,6 @@ def server():
 
 
 def _planned_ids(config: Path, env: dict[str, str]) -> set[str]:
-    import os
-
     from arena.config import load_config
     from arena.tournament import plan_run
 
@@ -127,3 +134,188 @@ def test_a_faulty_server_loses_no_match_and_the_summary_counts_by_kind(
     assert cached_after - cached_before == again["llm"]["replies"]  # nothing bought twice
     assert table(db, "SELECT COUNT(*), COUNT(DISTINCT match_id) FROM matches") == [(N, N)]
     assert {r[0] for r in table(db, "SELECT match_id FROM matches")} == planned
+
+
+# -- a 200 without a usable choice (`choices: []` or `null`) -------------------------------------
+def test_rate_against_a_server_without_choices_says_so_in_one_line(
+        tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    pool = tmp_path / "pool"  # a copy: the session's pool stays without ratings
+    shutil.copytree(small_pool, pool)
+    for fault in ("no_choices", "null_choices"):
+        server = loopback_factory(**{f"rate_{fault}": 1.0})
+        config = llm_config(tmp_path, pool, server.base_url, model="max_retries = 1",
+                            name=f"{fault}.toml")
+        result = cli("rate", str(pool), "--config", str(config), "--model", "local",
+                     "--rater", fault, env=env_for(tmp_path / fault))
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "gave up after 2 attempts; last: the server sent a reply without a usable " \
+               "choice" in result.stderr
+        assert "rerun rate to go on" in result.stderr
+
+
+def test_a_run_retries_replies_without_choices_as_malformed(
+        tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    server = loopback_factory(rate_no_choices=0.15, rate_null_choices=0.1, seed=2)
+    config = llm_config(tmp_path, small_pool, server.base_url, model="max_retries = 1")
+    result = cli("run", str(config), "--out", str(tmp_path / "out"), "--json", "--skip-probe",
+                 env=env_for(tmp_path))
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr
+    llm = json.loads(result.stdout)["llm"]
+    faults = server.stats()["by_fault"]
+    sent = faults.get("no_choices", 0) + faults.get("null_choices", 0)
+    assert sent > 0
+    seen = llm["retries"].get("malformed", 0) + llm["failures_by_kind"].get("malformed", 0)
+    assert seen == sent and set(llm["failures_by_kind"]) <= {"malformed"}
+    errors = [e for (e,) in table(tmp_path / "out" / "arena.sqlite",
+                                  "SELECT error FROM matches WHERE status = 'failed'")]
+    assert all("without a usable choice" in e and "IndexError:" not in e for e in errors)
+
+
+# -- a runaway server that ignores max_tokens (4 MB answers) --------------------------------------
+def test_replies_far_beyond_max_tokens_are_cut_and_their_turns_marked(
+        tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    server = loopback_factory(rate_huge=0.2, seed=1)
+    config = llm_config(tmp_path, small_pool, server.base_url)
+    result = cli("run", str(config), "--out", str(tmp_path / "out"), "--json", "--skip-probe",
+                 env=env_for(tmp_path))
+    assert result.returncode in (0, 1), result.stderr
+    huge = server.stats()["by_fault"]["huge"]
+    llm = json.loads(result.stdout)["llm"]
+    assert huge > 0 and llm["cut_replies"] == huge
+    db = tmp_path / "out" / "arena.sqlite"
+    cut = table(db, f"SELECT move_kind, length(text) FROM turns WHERE reason = '{CUT_REPLY}'")
+    assert len(cut) == huge and all(kind == "invalid" for kind, _ in cut)
+    assert max(n for _, n in cut) == reply_allowance(300)  # max_tokens = 300: cut, kept in part
+    with sqlite3.connect(tmp_path / "cache" / "replies.sqlite") as conn:
+        longest = conn.execute("SELECT MAX(length(text)) FROM replies").fetchone()[0]
+    assert longest <= reply_allowance(300)
+    assert db.stat().st_size < 4 * 1024 * 1024  # not a single whole answer was stored
+
+
+def test_rate_cuts_a_runaway_answer_too(tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    server = loopback_factory(rate_huge=1.0)
+    pool = tmp_path / "pool"
+    shutil.copytree(small_pool, pool)
+    config = llm_config(tmp_path, pool, server.base_url)
+    result = cli("rate", str(pool), "--config", str(config), "--model", "local", "--retries",
+                 "1", "--json", env=env_for(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert len(json.loads(result.stdout)["unparseable"]) == 14
+    raw = table(pool / "ratings.sqlite", "SELECT MAX(length(raw)) FROM ratings")[0][0]
+    assert raw <= 2 * reply_allowance(1) + 3  # two cut answers joined by " | "
+
+
+# -- the store's disk fills mid-run with LLM agents ---------------------------------------------
+def _small_disk_available() -> bool:
+    """A private mount namespace where a size-limited tmpfs can be mounted (unshare -rm)."""
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs "
+                            "/tmp && true"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_store_disk_filling_mid_run_loses_no_paid_reply(
+        tmp_path: Path, small_pool: Path, loopback_factory, workers: int) -> None:
+    """The run folder lies on a 300 KB tmpfs (in a mount namespace of the run's own, so nothing
+    outlives it); the reply cache on another disk. Every reply the server sent must be in the
+    cache when the run stops, and the resume must buy none of them again."""
+    if not _small_disk_available():
+        pytest.skip("cannot mount a size-limited tmpfs here (unshare -rm not permitted)")
+    server = loopback_factory(latency_ms=30, seed=1)
+    config = llm_config(tmp_path, small_pool, server.base_url,
+                        design='kind = "factorial"\nlevels = 7\nper_level = 2\nrepetitions = 1',
+                        cache=f"workers = {workers}")
+    disk, copy = tmp_path / "disk", tmp_path / "copy"
+    disk.mkdir()
+    run = [sys.executable, "-m", "arena.cli", "run", str(config), "--out", str(disk / "out"),
+           "--skip-probe"]
+    script = (f"mount -t tmpfs -o size=300k tmpfs {shlex.quote(str(disk))} || exit 99; "
+              f"{shlex.join(run)}; rc=$?; cp -a {shlex.quote(str(disk / 'out'))} "
+              f"{shlex.quote(str(copy))}; exit $rc")
+    full = subprocess.run(["unshare", "-rm", "sh", "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, **env_for(tmp_path)})
+    assert full.returncode == 2 and "Traceback" not in full.stderr, full.stderr[-3000:]
+    last = full.stderr.strip().splitlines()[-1]
+    assert last.startswith("persona-arena: error: ") and "cannot write arena.sqlite" in last
+    assert "every reply bought is in the reply cache" in last and "--resume" in last
+
+    # no paid reply lost: each request the server answered is in the cache
+    answered = server.stats()["requests"]
+    cache_db = tmp_path / "cache" / "replies.sqlite"
+    cached = table(cache_db, "SELECT COUNT(*) FROM replies")[0][0]
+    db = copy / "arena.sqlite"
+    stored = table(db, "SELECT COUNT(*) FROM matches")[0][0]
+    assert 0 < stored < 196 and 0 < answered
+    assert cached == answered, f"{answered - cached} paid replies were lost"
+
+    # with room again, the resume finishes the run and buys nothing twice
+    resumed = cli_here("run", str(config), "--out", str(copy), "--resume", "--skip-probe",
+                       env=env_for(tmp_path))
+    assert resumed.returncode == 0, resumed.stderr
+    assert table(db, "SELECT COUNT(*), SUM(status = 'ok') FROM matches") == [(196, 196)]
+    bodies = [hashlib.sha256(json.dumps(r["body"], sort_keys=True).encode()).hexdigest()
+              for r in server.requests if r["path"].endswith("/chat/completions")]
+    assert len(bodies) == len(set(bodies)), "a reply was bought twice"
+    assert table(cache_db, "SELECT COUNT(*) FROM replies")[0][0] == len(bodies)
+
+
+# -- a run's budget -------------------------------------------------------------------------------
+PRICED = "price_prompt_per_1m = 2.5\nprice_completion_per_1m = 10.0"
+
+
+def test_a_budget_stops_the_run_before_it_could_pass_and_a_resume_goes_on(
+        tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    server = loopback_factory(seed=1)
+    env = env_for(tmp_path)
+    config = llm_config(tmp_path, small_pool, server.base_url, model=PRICED,
+                        cache="max_calls = 100")
+    dry = cli("run", str(config), "--dry-run", "--json", env=env)
+    assert dry.returncode == 0, dry.stderr
+    budget = json.loads(dry.stdout)["budget"]
+    assert budget["limits"] == {"max_calls": 100} and budget["per_match_bound"]["max_calls"] == 8
+    assert budget["matches_within"] == 12
+    text = cli_here("run", str(config), "--dry-run", env=env)
+    assert "budget: max_calls = 100: at least 12 of 49 matches fit" in text.stdout
+
+    out = tmp_path / "out"
+    first = cli_here("run", str(config), "--out", str(out), "--skip-probe", env=env)
+    assert first.returncode == 1 and "Traceback" not in first.stderr
+    last = first.stderr.strip().splitlines()[-1]
+    assert last.startswith("persona-arena: run stopped by its budget before ") and \
+        "[execution] max_calls = 100: " in last and "rerun with --resume" in last
+    db = out / "arena.sqlite"
+    calls, matches = table(db, "SELECT SUM(calls), COUNT(*) FROM matches")[0]
+    assert calls <= 100 and server.stats()["requests"] == calls and 0 < matches < 49
+    assert table(db, "SELECT COUNT(*) FROM matches WHERE status != 'ok'") == [(0,)]
+
+    # the same limit again: nothing more fits, nothing is sent
+    again = cli_here("run", str(config), "--out", str(out), "--resume", "--skip-probe", env=env)
+    assert again.returncode == 1 and server.stats()["requests"] == calls
+
+    # a larger budget goes on (the resume guard does not count the budget as a change)
+    config.write_text(config.read_text().replace("max_calls = 100", "max_calls = 10000"))
+    done = cli_here("run", str(config), "--out", str(out), "--resume", "--skip-probe",
+                    "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["already_done"] == matches and summary["budget"]["stopped"] is None
+    assert table(db, "SELECT COUNT(*), SUM(status = 'ok') FROM matches") == [(49, 49)]
+    assert summary["budget"]["spent"]["max_calls"] == table(db, "SELECT SUM(calls) FROM "
+                                                                "matches")[0][0]
+
+
+def test_a_token_or_cost_budget_too_small_for_one_match_plays_none(
+        tmp_path: Path, small_pool: Path, loopback_factory) -> None:
+    server = loopback_factory(seed=1)
+    for name, limit in (("tokens", "max_tokens_total = 1000"), ("cost", "max_cost = 0.001")):
+        config = llm_config(tmp_path, small_pool, server.base_url, model=PRICED, cache=limit,
+                            name=f"{name}.toml")
+        result = cli_here("run", str(config), "--out", str(tmp_path / name), "--skip-probe",
+                          env=env_for(tmp_path))
+        assert result.returncode == 1, result.stderr
+        assert f"run stopped by its budget before 49 matches: [execution] {limit.split()[0]}" \
+            in result.stderr
+    assert server.stats()["requests"] == 0

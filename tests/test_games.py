@@ -234,7 +234,7 @@ def test_a_placeholder_the_game_declares_but_does_not_fill_fails_the_check(tmp_p
     scenario = load_scenario_file(_broken(tmp_path, "Count", "You feel {mood}."))
     assert check_scenario(scenario) == [f"prompts.instructions (seat {seat}): unknown "
                                         "placeholder {mood}: the game does not fill it"
-                                        for seat in ("first", "second")]
+                                        for seat in ("first", "second", "third")]
     result = cli("scenarios", "check", str(tmp_path / "Count.toml"))
     assert result.returncode == 1
     assert result.stderr.startswith(f"{tmp_path / 'Count.toml'}: check failed: prompts."
@@ -588,3 +588,12 @@ def test_a_person_plays_job_offer_with_the_games_own_hints_and_words(tmp_path: P
     assert "Read as: you accept their offer (salary: $" in out
     assert table(tmp_path / "run" / "arena.sqlite",
                  "SELECT status, deal FROM matches") == [("ok", 1)]
+
+
+def test_seat_variants_of_prompts_for_every_seat_of_a_seven_seat_game() -> None:
+    scenario = _majority(7, prompts={"instructions": "You are player {seat_number}.",
+                                     "instructions_seventh": "Last seat, of {seats}: {others}."})
+    assert check_scenario(scenario) == []
+    with pytest.raises(InputError, match=r"field 'prompts.instructions_seventh': unknown "
+                                         r"placeholder \{mood\}"):
+        _majority(7, prompts={"instructions_seventh": "Last seat: {quota} {mood}."})

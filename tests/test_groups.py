@@ -121,7 +121,7 @@ def test_bad_group_designs_are_refused_in_one_line(small_pool: Path, design: dic
      "field 'design.kind': majority-division (majority-division) takes 3..7 seats"),
     ({"kind": "groups", "seats": 8}, "majority-division", "takes 3..7 seats"),
     ({"kind": "groups", "seats": 7, "per_level": 0 + 1, "levels": 3}, "majority-division",
-     "design.seats: 7 seats need at least 7 personas (the design selects 3)"),
+     "field 'design.seats': 7 seats need at least 7 personas (the design selects 3)"),
 ])
 def test_the_game_must_take_the_designs_seats(small_pool: Path, tmp_path: Path, design: dict,
                                               scenario: str, message: str) -> None:

@@ -332,7 +332,7 @@ def test_missing_key_unreachable_url_and_no_vision_stop_before_any_match(
     down = llm_config(tmp_path, small_pool, f"http://127.0.0.1:{port}/v1", name="down.toml")
     unreachable = cli_here("run", str(down), "--out", str(tmp_path / "o2"), env=env_for(tmp_path))
     assert unreachable.returncode == 2 and unreachable.stderr.count("\n") == 1
-    assert (f"models.local.base_url: cannot reach http://127.0.0.1:{port}/v1 "
+    assert (f"field 'models.local.base_url': cannot reach http://127.0.0.1:{port}/v1 "
             "(connection refused)") in unreachable.stderr
 
     blind = llm_config(tmp_path, small_pool, loopback.base_url, model="vision = false",

@@ -103,7 +103,7 @@ kind = "surrogate"
     if all(levels.get(level, 0) >= 1 for level in range(1, 8)):
         assert dry.returncode == 0 and json.loads(dry.stdout)["matches"] == 14
     else:  # some level has no image: the design says which, in one line
-        assert dry.returncode == 2 and "design.per_level: level" in dry.stderr
+        assert dry.returncode == 2 and "field 'design.per_level': level" in dry.stderr
 
 
 def test_unparseable_answers_are_asked_again_a_bounded_number_of_times(

@@ -141,6 +141,20 @@ def test_swiss_rounds_pair_by_score_without_rematches(tmp_path: Path, small_pool
     assert match_table(tmp_path / "sw2" / "arena.sqlite") == match_table(db)
 
 
+def test_swiss_of_an_odd_field_plays_what_the_dry_run_counts(tmp_path: Path,
+                                                             small_pool: Path) -> None:
+    """Three personas: the default rounds stop at a round robin's two, each sits out once."""
+    body = SWISS.replace("levels = 7\nrounds = 4", "levels = 3\nper_level = 1").replace(
+        "repetitions = 2", "repetitions = 1")
+    config = write_config(tmp_path, small_pool, body)
+    dry = cli("run", str(config), "--dry-run")
+    assert dry.returncode == 0 and dry.stdout.startswith("2 matches"), dry.stdout + dry.stderr
+    result = cli("run", str(config), "--out", str(tmp_path / "odd"))
+    assert result.returncode == 0, result.stderr
+    pairs = table(tmp_path / "odd" / "arena.sqlite", "SELECT persona_a, persona_b FROM matches")
+    assert len(pairs) == 2 and len({frozenset(p) for p in pairs}) == 2
+
+
 LLM_DRY = '''seed = 1
 condition = "both-images"
 [design]

@@ -72,7 +72,7 @@ def test_the_api_key_reaches_no_file_log_or_message(tmp_path: Path, small_pool: 
     bad_env = {"OPENAI_API_KEY": wrong, "PERSONA_ARENA_CACHE": str(tmp_path / "cache2")}
     refused = cli("run", str(config), "--out", str(tmp_path / "o2"), env=bad_env)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
-    assert "models.local.api_key_env: " in refused.stderr and "refused the key" in refused.stderr
+    assert "field 'models.local.api_key_env': " in refused.stderr and "refused the key" in refused.stderr
     assert not (tmp_path / "o2").exists()
     config.write_text(config.read_text().replace('preflight = "models"', 'preflight = "off"'))
     probed = cli_here("run", str(config), "--out", str(tmp_path / "o4"), env=bad_env)

@@ -28,6 +28,14 @@ _MAX_WAIT_S = 600.0
 DECIDE_AFTER = 3  # this many checked replies, all failing delivery, stop a model's requests
 _MAX_TIMEOUT_FACTOR = 8  # a slow server's timeout grows up to this many times the configured
 _MAX_FREE_TIMEOUTS = 12  # queueing timeouts retried without using up a request's attempts
+CUT = "cut"  # the finish reason of a reply cut to its allowance (the turn is marked invalid)
+
+
+def reply_allowance(max_tokens: int) -> int:
+    """The most characters kept of a reply asked for `max_tokens` tokens: about eight times
+    what that many tokens spell (4 characters a token), never below 4,096. A server that ignores
+    max_tokens (a 10 MB runaway) is cut here, before the cache, the store or a report see it."""
+    return max(4096, 32 * max_tokens)
 
 
 def _warn(text: str) -> None:
@@ -146,10 +154,10 @@ class ModelAccess:
                 except asyncio.CancelledError:
                     if not request.done():  # sent: keep it running and keep what it brings
                         self._orphans.add(request)
-                        request.add_done_callback(lambda task, k=key, t=sent:
-                                                  self._keep_orphan(task, k, t))
+                        request.add_done_callback(lambda task, k=key, t=sent, m=max_tokens:
+                                                  self._keep_orphan(task, k, t, m))
                     elif not request.cancelled() and request.exception() is None:
-                        self._keep_orphan(request, key, sent)
+                        self._keep_orphan(request, key, sent, max_tokens)
                     raise
                 except Exception as error:  # sorted below: retried, or fatal
                     last = classify(error)
@@ -174,7 +182,7 @@ class ModelAccess:
                     attempt += 1
                     continue
                 latency_ms = (time.perf_counter() - sent) * 1000.0
-            reply = self._received(result, key, latency_ms)
+            reply = self._received(result, key, latency_ms, max_tokens)
             return Completion(reply.text, reply.prompt_tokens, reply.completion_tokens,
                               latency_ms, False, reply.finish_reason,
                               self._delivery(messages, reply.prompt_tokens, fresh=True))
@@ -249,15 +257,21 @@ class ModelAccess:
         return ("the server may cut the prompt (check its context size) or ignore the system "
                 f"message; try content = \"parts\" in [models.{self.name}]")
 
-    def _received(self, result: Any, key: str, latency_ms: float) -> CachedReply:
-        """Count a model's answer and cache it at once."""
+    def _received(self, result: Any, key: str, latency_ms: float,
+                  max_tokens: int) -> CachedReply:
+        """Count a model's answer (cut when far beyond `max_tokens`) and cache it at once."""
         text = result.content if isinstance(result.content, str) else json.dumps(
             [str(c) for c in result.content])
         usage = result.usage
         prompt, completion = usage.prompt_tokens, usage.completion_tokens
         if not prompt and not completion:  # AutoGen reports a missing `usage` as 0 and 0
             prompt = completion = None
-        reply = CachedReply(text, str(result.finish_reason), prompt, completion, latency_ms)
+        finish = str(result.finish_reason)
+        allowance = reply_allowance(max_tokens)
+        if len(text) > allowance:
+            text, finish = text[:allowance], CUT
+            self.stats.cut_replies += 1
+        reply = CachedReply(text, finish, prompt, completion, latency_ms)
         if not text.strip():
             self.stats.empty_replies += 1
         self.stats.replies += 1
@@ -267,11 +281,12 @@ class ModelAccess:
             self.cache.put(key, self.config.model, reply)
         return reply
 
-    def _keep_orphan(self, task: asyncio.Task[Any], key: str, sent: float) -> None:
+    def _keep_orphan(self, task: asyncio.Task[Any], key: str, sent: float,
+                     max_tokens: int) -> None:
         self._orphans.discard(task)
         if task.cancelled() or task.exception() is not None:
             return  # no answer came: nothing was bought
-        self._received(task.result(), key, (time.perf_counter() - sent) * 1000.0)
+        self._received(task.result(), key, (time.perf_counter() - sent) * 1000.0, max_tokens)
 
     @property
     def orphans(self) -> int:

@@ -53,6 +53,11 @@ def classify(error: BaseException) -> Failure:
 
     if isinstance(error, ValidationError):
         return Failure("malformed", "the server sent a body of the wrong shape")
+    if isinstance(error, (IndexError, TypeError, KeyError, AttributeError)):
+        # a 200 the client cannot read an answer from (`choices: []` or `null`: the client
+        # indexes choices[0]); classified here, so it is retried, never stored as a raw error
+        return Failure("malformed", f"the server sent a reply without a usable choice "
+                                    f"({type(error).__name__})")
     return Failure("fatal", f"{type(error).__name__}: {error}")
 
 

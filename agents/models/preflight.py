@@ -23,7 +23,17 @@ def read_api_key(name: str, config: ModelConfig) -> str | None:
         raise InputError(f"models.{name}.api_key_env: environment variable {env} is not set "
                          f"(it should hold the API key for [models.{name}]; use "
                          "api_key_env = \"\" for a local server that needs no key)")
-    return value.strip()
+    key = value.strip()
+    bad = next((c for c in key if not "!" <= c <= "~"), None)
+    if bad is not None:  # would fail every request (a header holds no such byte); never echoed
+        what = ("a line break (CR or LF)" if bad in "\r\n" else
+                "a space or tab" if bad in " \t" else
+                "a control character" if ord(bad) < 32 or ord(bad) == 127 else
+                "a non-ASCII character")
+        raise InputError(f"models.{name}.api_key_env: the key in environment variable {env} "
+                         f"holds {what} (the key is not shown); an API key is printable ASCII: "
+                         "set it again without the stray character")
+    return key
 
 
 def check_base_url(name: str, config: ModelConfig) -> tuple[str, int]:

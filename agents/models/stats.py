@@ -23,13 +23,14 @@ class CallStats:
     delivery_failures: int = 0  # ... and were far below: the text did not arrive
     unchecked: int = 0  # replies without usage: delivery could not be checked
     empty_replies: int = 0
+    cut_replies: int = 0  # replies far beyond max_tokens, cut to the allowance (see access)
     backoffs: int = 0  # times concurrency was lowered because queued requests timed out
     queued_timeouts: int = 0  # timeouts retried without using up an attempt (see access)
     halted: str | None = None  # why this model stopped taking requests (a sticky failure)
 
     COUNTERS: ClassVar[tuple[str, ...]] = ("requests", "replies", "cache_hits", "failures", "prompt_tokens",
                 "completion_tokens", "delivery_checked", "delivery_failures", "unchecked",
-                "empty_replies", "backoffs", "queued_timeouts")
+                "empty_replies", "cut_replies", "backoffs", "queued_timeouts")
 
     def as_dict(self) -> dict[str, Any]:
         return {**{name: getattr(self, name) for name in self.COUNTERS},

@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from agents.personas.images import EncodedImage
-from agents.models.access import ModelAccess
+from agents.models.access import CUT, ModelAccess
 from agents.models.messages import ChatMessage, Completion
 from agents.personas.persona import Persona
 from agents.prompts import fill, first_message, json_hints, lookup, seat_of
@@ -31,6 +31,8 @@ from scenarios.loader import Scenario
 from scenarios.moves import SIDES, Move, MoveKind, MoveRequest, Reply
 from scenarios.reading.confidence import Reading
 
+# the reason of a turn whose reply ignored max_tokens and was cut (stored cut, never whole)
+CUT_REPLY = "reply cut: far longer than max_tokens allows"
 EMPTY_REPLY = "empty reply"  # the reason of a turn whose reply had no text (as the engine's)
 
 REPAIR = "Your answer was not valid: {reason}. Answer again with the JSON object only."
@@ -118,11 +120,13 @@ class _Tally:
     latency_ms: float = 0.0
     has_usage: bool = False
     delivery: str | None = None  # the first delivery failure among the turn's calls
+    cut: bool = False  # a reply was far beyond max_tokens and was cut (see access.CUT)
     extracted: str | None = None  # the LLM extractor's answer
 
     def add(self, completion: Completion) -> None:
         if completion.delivery is not None and self.delivery is None:
             self.delivery = completion.delivery
+        self.cut = self.cut or completion.finish_reason == CUT
         self.replies += 1
         self.calls += 0 if completion.cached else 1
         self.latency_ms += completion.latency_ms
@@ -237,6 +241,8 @@ class LLMNegotiator:
         text = await self._ask(tally)
         if tally.delivery is not None:  # the model did not see the prompt: its text is no move
             return tally.reply(Move.invalid(f"delivery failure: {tally.delivery}"), text)
+        if tally.cut:
+            return tally.reply(Move.invalid(CUT_REPLY), text)
         if not text.strip():
             return tally.reply(Move.invalid(EMPTY_REPLY), text)  # nothing for an extractor
         if self.extractor is None:
@@ -265,6 +271,8 @@ class LLMNegotiator:
         for attempt in range(self.repairs + 1):
             if tally.delivery is not None:
                 return tally.reply(Move.invalid(f"delivery failure: {tally.delivery}"), text)
+            if tally.cut:
+                return tally.reply(Move.invalid(CUT_REPLY), text)
             move, reason = self._read_json(text, request)
             if move is not None:
                 return tally.reply(move, text)

@@ -88,6 +88,19 @@ def _collect(src: Path) -> list[tuple[Path, int | None, str]]:
     return found
 
 
+def skipped_files(src: Path) -> list[Path]:
+    """Files under `src` that `avatars import` leaves out for their suffix (.gif, .tiff, .svg,
+    notes ...), so that the command can name them rather than drop them without a word."""
+    found = []
+    for child in sorted(Path(src).iterdir(), key=lambda p: p.name):
+        if child.name.startswith("."):
+            continue
+        files = sorted(child.iterdir(), key=lambda p: p.name) if child.is_dir() else [child]
+        found += [f for f in files if not f.name.startswith(".") and f.is_file()
+                  and f.suffix.lower() not in IMAGE_SUFFIXES]
+    return found
+
+
 def _assign_ids(items: list[tuple[Path, int | None, str]]) -> list[str]:
     """Ids from file stems; where stems collide (case-insensitively, as file systems may),
     prefix the level folder, then add the extension, then a counter."""

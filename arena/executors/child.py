@@ -2,7 +2,8 @@
 
 Workers are plain `python -m MODULE` children talking pickles over their stdin and stdout (not
 multiprocessing, whose spawn would re-run an unguarded user script). A worker whose parent dies
-reads end-of-file on its input and exits.
+reads end-of-file on its input and exits, or, however the parent died, is ended by its lifeline
+(arena.lifeline: a death signal and a parent-id watchdog).
 """
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ def start_child(module: str) -> tuple[subprocess.Popen[bytes], IO[bytes], IO[byt
     """`python -m module` with pipes on its stdin and stdout, able to import our packages
     wherever the parent found them."""
     root = str(Path(__file__).resolve().parents[2])  # where `arena` is importable from
-    env = {**os.environ,
+    from arena.lifeline import child_env
+
+    env = {**os.environ, **child_env(),
            "PYTHONPATH": os.pathsep.join(filter(None, [root, *_added_paths(),
                                                        os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE,

@@ -24,4 +24,5 @@ def choose(plan: Plan, pending: int) -> Executor:
     size = pool_size(plan, pending)
     if size:
         return WorkerExecutor(plan, size)
-    return InProcessExecutor(plan.factory, plan.config.condition, execution.concurrency)
+    return InProcessExecutor(plan.factory, plan.config.condition, execution.concurrency,
+                             plan.budget)

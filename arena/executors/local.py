@@ -14,14 +14,22 @@ from arena.match import MatchSpec, play_match
 
 
 async def play_specs(factory: AgentFactory, condition: str, specs: list[MatchSpec],
-                     concurrency: int, on_row: Sink) -> None:
+                     concurrency: int, on_row: Sink, budget: Any = None) -> None:
     """Play `specs` (concurrently up to `concurrency`; in turn for offline agents) and hand each
-    finished match to `on_row`."""
+    finished match to `on_row`; with a `budget` (arena.budget), start none that could pass it."""
     scenario = factory.scenario
 
     async def one(spec: MatchSpec) -> None:
-        negotiators, labels = factory.seats(spec)
-        on_row(await play_match(spec, scenario, negotiators, condition, labels))
+        if budget is not None and not await budget.admit():
+            return  # it could pass the budget: left for a resume with a larger one
+        row = None
+        try:
+            negotiators, labels = factory.seats(spec)
+            row = await play_match(spec, scenario, negotiators, condition, labels)
+        finally:
+            if budget is not None:
+                await budget.settle(row)
+        on_row(row)
 
     if factory.offline or concurrency <= 1:
         for spec in specs:  # nothing here ever waits: skip the task machinery
@@ -39,7 +47,18 @@ async def play_specs(factory: AgentFactory, condition: str, specs: list[MatchSpe
                     return
                 await one(spec)
 
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, len(specs)) or 1)))
+        tasks = [asyncio.ensure_future(worker())
+                 for _ in range(min(concurrency, len(specs)) or 1)]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            # one match could not be stored (a full disk) or we were cancelled: stop the others
+            # now, inside this loop, so that the requests they already sent become orphans the
+            # model context waits for and caches (`aclose`): a paid reply is never dropped
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
 
 
 class InProcessExecutor:
@@ -49,8 +68,10 @@ class InProcessExecutor:
 
     workers = 0
 
-    def __init__(self, factory: AgentFactory, condition: str, concurrency: int) -> None:
+    def __init__(self, factory: AgentFactory, condition: str, concurrency: int,
+                 budget: Any = None) -> None:
         self.factory, self.condition, self.concurrency = factory, condition, concurrency
+        self.budget = budget
         self._runner: asyncio.Runner | None = None
         self._closed = False
 
@@ -61,7 +82,8 @@ class InProcessExecutor:
 
     async def _round(self, specs: list[MatchSpec], sink: Sink) -> None:
         try:
-            await play_specs(self.factory, self.condition, specs, self.concurrency, sink)
+            await play_specs(self.factory, self.condition, specs, self.concurrency, sink,
+                             self.budget)
         except BaseException:
             await self._aclose()
             raise

@@ -5,7 +5,8 @@ jobs (lists of match specs) until the end of its input, which also means: stop. 
 come back with their job; LLM matches stream back one by one as they finish, and each job ends
 with what its calls added to the models' counters. A stop cancels the matches in play, waits
 for the requests already sent and caches their replies (each is paid for). Ctrl-C is the
-parent's to handle; a parent that dies closes our input, so we exit.
+parent's to handle; a parent that dies closes our input, so we exit, and however it died our
+lifeline (arena.lifeline) ends us: an LLM worker first caches the replies it already bought.
 """
 from __future__ import annotations
 
@@ -31,8 +32,13 @@ def serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
     lock = threading.Lock()
     stop = threading.Event()
     running: dict[str, Any] = {}  # the event loop and the task playing, while one plays
+    stopping = threading.Lock()  # taken once, never released: the first request_stop wins
 
     def request_stop() -> None:
+        # once only: a second cancel would break off the wait for replies already paid for
+        # (aclose); never blocking, as it may run in a signal handler or under `lock`
+        if not stopping.acquire(blocking=False):
+            return
         stop.set()
         loop, task = running.get("loop"), running.get("task")
         if loop is not None and task is not None:
@@ -59,9 +65,12 @@ def serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
                 return
 
     threading.Thread(target=read, daemon=True).start()
+    known: dict[str, Any] = {}  # the setup, once read (the lifeline needs its models)
+    _bind_to_parent(known, request_stop)
     setup = messages.get()
     if setup is None:
         return
+    known["setup"] = setup
     runner = asyncio.Runner()
     factory: AgentFactory | None = None
     try:
@@ -85,6 +94,25 @@ def serve(inbox: IO[bytes], outbox: IO[bytes]) -> None:
             runner.close()
             if factory is not None and factory.llm is not None:
                 factory.llm.close()  # writes any reply the cache could not take before
+
+
+def _bind_to_parent(known: dict[str, Any], request_stop: Any) -> None:
+    """When the parent dies: an offline worker (or one not yet set up) simply ends; an LLM
+    worker stops as at the end of its input (caching the replies of requests already sent),
+    then ends for sure after its models' timeout."""
+    from arena.lifeline import bind_to_parent
+
+    def orphaned() -> None:
+        config = (known.get("setup") or {}).get("config") or {}
+        agents = (config.get("agents") or {}).values()
+        if not any(a.get("kind") == "llm" for a in agents):
+            os._exit(1)
+        request_stop()
+        models = (config.get("models") or {}).values()
+        grace = max((float(m.get("timeout", 60.0)) for m in models), default=60.0)
+        threading.Timer(grace + 10.0, lambda: os._exit(1)).start()
+
+    bind_to_parent(orphaned)
 
 
 async def _job(factory: AgentFactory, specs: list[MatchSpec], concurrency: int, send: Any,

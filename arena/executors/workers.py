@@ -16,6 +16,8 @@ One executor for every agent kind, sized by one rule (`pool_size`):
 Workers (arena.executors.worker_main) start once per run and play every round of it. They
 receive what they play with (executors.remote) and plan nothing. Ctrl-C: LLM workers are told
 by the end of their input, cancel their matches and keep the replies of requests already sent.
+A worker whose parent dies however it dies (SIGKILL too) is ended by its lifeline
+(arena.lifeline: a death signal and a parent-id watchdog).
 """
 from __future__ import annotations
 
@@ -76,8 +78,11 @@ def llm_workers_for(plan: Plan, pending: int) -> int:
 
 
 def pool_size(plan: Plan, pending: int) -> int:
-    """The one sizing rule of the pool: 0 means play in this process."""
-    return workers_for(plan, pending) if plan.factory.offline else llm_workers_for(plan, pending)
+    """The one sizing rule of the pool: 0 means play in this process. A run with a budget
+    plays its LLM matches here, where the budget is kept match by match (arena.budget)."""
+    if plan.factory.offline:
+        return workers_for(plan, pending)
+    return 0 if plan.budget is not None else llm_workers_for(plan, pending)
 
 
 def chunks(specs: list[MatchSpec], workers: int) -> list[list[MatchSpec]]:
@@ -137,7 +142,8 @@ class WorkerExecutor:
                 self._start()
             self._play(specs, sink)
             finished = True
-        except KeyboardInterrupt:  # Ctrl-C: let each worker keep the replies it asked for
+        except BaseException:  # Ctrl-C, or a row the store could not take (a full disk): let
+            # each LLM worker keep the replies it already asked for (they are paid) before it ends
             if not self.offline:
                 self._stop_gently(max(m.timeout for m in self.plan.config.models.values()) + 10)
             raise
