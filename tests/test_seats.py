@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import random
+import shutil
+import sqlite3
+import sys
 from pathlib import Path
 
+import pandas as pd
+
 from agents.negotiators.random_agent import RandomNegotiator
+from analysis.frames import load_run
 from arena.config import RunConfig
 from arena.match import MatchSpec, play_match
 from arena.store import MatchRow, Store
 from arena.tournament import run
 from scenarios.loader import load_scenario
 
-from tests.helpers import table
+from tests.helpers import cli, table
 
 
 def _three_seat_row(seed: int = 4) -> MatchRow:
@@ -104,8 +110,6 @@ progress = "none"
 
 def _groups_run(tmp_path: Path, pool: Path, kind: str, name: str, execution: str = "",
                 *extra: str):
-    from tests.helpers import cli
-
     config = tmp_path / f"{name}.toml"
     config.write_text(GROUPS.format(pool=pool, kind=kind, execution=execution))
     done = cli("run", str(config), "--out", str(tmp_path / name), *extra)
@@ -153,8 +157,6 @@ def test_three_seat_runs_resume_and_play_alike_in_worker_processes(small_pool: P
     turns = "SELECT match_id, turn_index, speaker, persona_id, text FROM turns ORDER BY 1, 2"
     assert table(db0, SEATS_SQL) == table(db2, SEATS_SQL)
     assert table(db0, turns) == table(db2, turns)
-    import sqlite3
-
     conn = sqlite3.connect(db2)
     with conn:  # lose a third of the run, as a crash would
         lost = [r[0] for r in conn.execute("SELECT match_id FROM matches ORDER BY match_id "
@@ -169,9 +171,6 @@ def test_three_seat_runs_resume_and_play_alike_in_worker_processes(small_pool: P
 
 
 def test_analysis_reads_the_seats_of_a_three_seat_run(small_pool: Path, tmp_path: Path) -> None:
-    from analysis.frames import load_run
-    from tests.helpers import cli
-
     db, _ = _groups_run(tmp_path, small_pool, "concession", "three")
     frames = load_run(db.parent)
     seats = frames.seats
@@ -205,13 +204,6 @@ def test_two_seat_frames_do_not_depend_on_the_seats_table(small_pool: Path,
                                                           tmp_path: Path) -> None:
     """A two-seat run's frames are what they were before the seats table: the same with the
     table as without it (a store written before it), and its seats frame is seats a and b."""
-    import shutil
-    import sqlite3
-
-    import pandas as pd
-
-    from analysis.frames import load_run
-
     config = RunConfig.model_validate({
         "seed": 3, "scenario": "ultimatum-4", "condition": "both-images",
         "personas": {"pool": str(small_pool)}, "agents": {"default": {"kind": "surrogate"}},
@@ -240,8 +232,6 @@ def test_two_seat_frames_do_not_depend_on_the_seats_table(small_pool: Path,
 def test_a_users_kind_sees_every_other_seat(small_pool: Path, tmp_path: Path) -> None:
     """A user's negotiator class is built with its opponent and, in games of more seats, the
     others after it (seat order), where the condition shows opponents."""
-    import sys
-
     (tmp_path / "seat_spy.py").write_text('''
 import random
 from agents.negotiators.random_agent import RandomNegotiator
