@@ -122,8 +122,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis.progress import Progress
     from analysis.report import write_report
 
+    test = equivalence_args(args)
+    result = run_equivalence(Path(args.run_dir), test) if test is not None else None
     path = write_report(Path(args.run_dir), Path(args.out) if args.out else None,
-                        Progress("report"))
+                        Progress("report"), equivalence=result)
     print(f"{path}: report written (open it in a browser; it needs no network)")
     return 0
 
@@ -151,6 +153,46 @@ def cmd_export(args: argparse.Namespace) -> int:
     paths = export(load_run(Path(args.run_dir)), Path(args.out), args.format)
     print(f"{args.out}: {', '.join(p.name for p in paths)}")
     return 0
+
+
+def equivalence_args(args: argparse.Namespace) -> dict[str, Any] | None:
+    """--equivalence A:B with --margin (and --alpha, --with): checked before any run is read."""
+    from analysis.equivalence import check_alpha, check_margin, parse_pair
+
+    if args.equivalence is None:
+        for flag, value in (("--margin", args.margin), ("--with", args.with_run)):
+            if value is not None:
+                raise InputError(f"{flag}: applies to --equivalence A:B only")
+        return None
+    a, b = parse_pair(args.equivalence)
+    if args.margin is None:
+        raise InputError("--margin: --equivalence needs the margin of equivalence, in the "
+                         "claim's units (e.g. --margin 2)")
+    check_margin(args.margin, None)
+    check_alpha(args.alpha)
+    return {"a": a, "b": b, "margin": args.margin, "alpha": args.alpha,
+            "with": Path(args.with_run) if args.with_run else None}
+
+
+def run_equivalence(run_dir: Path, test: dict[str, Any]) -> dict[str, Any]:
+    from analysis.equivalence import equivalence
+    from analysis.frames import load_run
+
+    frames = [load_run(run_dir, texts=False)]
+    if test["with"] is not None:
+        frames.append(load_run(test["with"], texts=False))
+    return equivalence(frames, test["a"], test["b"], test["margin"], test["alpha"])
+
+
+def add_equivalence_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--equivalence", metavar="A:B", help="TOST: is the mean claim of condition B "
+                   "within --margin of condition A's (clustered by persona)?")
+    p.add_argument("--margin", type=bounded(float, 0, 1e12, open_low=True),
+                   help="the equivalence margin, in the claim's units (more than 0)")
+    p.add_argument("--alpha", type=bounded(float, 0, 0.5, open_low=True, open_high=True),
+                   default=0.05, help="TOST level, between 0 and 0.5 (default 0.05)")
+    p.add_argument("--with", dest="with_run", metavar="RUN_DIR", help="a second run: its "
+                   "matches join the comparison (A:A compares the two runs)")
 
 
 def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -205,6 +247,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p = sub.add_parser("report", help="write a self-contained HTML report of a run")
     p.add_argument("run_dir", help="the run folder to report on")
     p.add_argument("--out", help="the HTML file (default RUN_DIR/report.html)")
+    add_equivalence_options(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("standings", help="ratings of personas, levels and agents (openskill)")

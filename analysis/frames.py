@@ -7,7 +7,6 @@ to CSV or Parquet (`export(frames, "out", "parquet")`) for R, Stata or a spreads
 from __future__ import annotations
 
 import functools
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from arena.store import STORE_NAME
+from arena.store import STORE_NAME, StoreError, StoreReader
 from scenarios.errors import InputError
 
 if TYPE_CHECKING:
@@ -85,27 +84,14 @@ def load_run(run_dir: Path, texts: bool = True) -> RunFrames:
     and the per-call bookkeeping the analysis never reads (latency, tokens, cache, parse)."""
     path = store_path(run_dir)
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            read = lambda sql: pd.read_sql_query(sql, conn)  # noqa: E731
-            columns = "*"
-            if not texts:
-                names = [row[1] for row in conn.execute("PRAGMA table_info(turns)")]
-                columns = ", ".join("NULL AS text" if n == "text" else f'"{n}"'
-                                    for n in names if n not in CALL_COLUMNS)
-            has_seats = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                                     "name = 'seats'").fetchone() is not None
-            frames = RunFrames(read("SELECT * FROM matches ORDER BY match_id"),
-                               read(f"SELECT {columns} FROM turns ORDER BY match_id, turn_index"),
-                               read("SELECT * FROM personas ORDER BY persona_id"),
-                               read("SELECT * FROM ratings ORDER BY persona_id, rater"),
-                               dict(conn.execute("SELECT key, value FROM meta").fetchall()),
-                               path.parent, texts,
-                               read("SELECT * FROM seats ORDER BY match_id, seat")
-                               if has_seats else None)
-        finally:
-            conn.close()
-    except (sqlite3.DatabaseError, pd.errors.DatabaseError) as error:
+        with StoreReader(path) as store:
+            read = lambda table, **how: pd.read_sql_query(  # noqa: E731
+                store.table_sql(table, **how), store.conn)
+            how = {} if texts else {"leave_out": CALL_COLUMNS, "blank": ("text",)}
+            frames = RunFrames(read("matches"), read("turns", **how), read("personas"),
+                               read("ratings"), store.meta(), path.parent, texts,
+                               read("seats") if store.has_table("seats") else None)
+    except (StoreError, pd.errors.DatabaseError) as error:
         raise InputError(f"{path}: not a persona-arena store ({error})") from None
     return frames
 
@@ -115,13 +101,8 @@ def turn_texts(frames: RunFrames, turns: pd.DataFrame) -> pd.DataFrame:
     if frames.texts or turns.empty or frames.run_dir is None:
         return turns
     ids = sorted(set(turns["match_id"]))
-    conn = sqlite3.connect(f"file:{store_path(frames.run_dir)}?mode=ro", uri=True)
-    try:
-        marks = ", ".join("?" * len(ids))
-        rows = conn.execute(f"SELECT match_id, turn_index, text FROM turns WHERE match_id IN "
-                            f"({marks})", ids).fetchall()
-    finally:
-        conn.close()
+    with StoreReader(store_path(frames.run_dir)) as store:
+        rows = store.turn_texts(ids)
     text = {(m, int(t)): x for m, t, x in rows}
     out = turns.copy()
     out["text"] = [text.get((m, int(t))) for m, t in zip(out["match_id"], out["turn_index"])]

@@ -221,14 +221,6 @@ def _columns(rows: list[tuple[Reading, float, str]]) -> tuple[list[Any], list[An
     return [r for r, _, _ in rows], [label for _, label, _ in rows], [t for _, _, t in rows]
 
 
-def _add_columns(store: Store) -> None:
-    for table, columns in _EXTRA_COLUMNS.items():
-        present = {row[1] for row in store.conn.execute(f"PRAGMA table_info({table})")}
-        for name, kind in columns:
-            if name not in present:
-                store.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-
-
 def _agreement(claims: list[tuple[float | None, float]],
                accepts: list[tuple[bool | None, float]]) -> dict[str, Any]:
     """Share of texts where our reading equals the paper's label (paper.py's definitions)."""
@@ -368,20 +360,14 @@ def import_paper(results_dir: Path, out: Path, levels_csv: Path | None = None,
         leftover.unlink()
     store = Store(partial)
     try:
-        _add_columns(store)
+        for table, columns in _EXTRA_COLUMNS.items():
+            store.add_columns(table, columns)
         store.write_personas((pid, None, None, level, f"the paper's image {image}")
                              for pid, (image, level) in sorted(personas.items()))
-        with store._transaction():
-            store.conn.executemany(
-                "INSERT OR REPLACE INTO ratings(persona_id, rater, score, raw, model, "
-                "prompt_sha256, created_at) VALUES (?, 'design', ?, '', '', '', ?)",
-                [(pid, float(level), time.time()) for pid, (_, level) in personas.items()
-                 if level is not None])
-            for table, rows in (("matches", match_rows), ("turns", turn_rows)):
-                cols = list(rows[0]) if rows else []
-                store.conn.executemany(
-                    f"INSERT INTO {table}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-                    [tuple(r[c] for c in cols) for r in rows])
+        ratings = [{"persona_id": pid, "rater": "design", "score": float(level), "raw": "",
+                    "model": "", "prompt_sha256": "", "created_at": time.time()}
+                   for pid, (_, level) in personas.items() if level is not None]
+        store.insert_rows({"ratings": ratings, "matches": match_rows, "turns": turn_rows})
         summary = {
             "run_dir": str(out), "results_dir": str(results_dir),
             "files": len(files), "matches": len(match_rows), "turns": len(turn_rows),

@@ -168,16 +168,21 @@ def concession_curves(frames: RunFrames) -> pd.DataFrame:
 
 def anchoring(outcomes: pd.DataFrame) -> dict[str, Any]:
     """The first mover's final share regressed on its first offer's share, over deals, with
-    standard errors clustered by the first mover's persona (each match alone when a script
-    opened): a slope of 1 means the end result moves one for one with the opening demand."""
+    standard errors clustered by the first mover's persona (by the other seat's persona when a
+    script opened, each match alone when neither is a persona): a slope of 1 means the end
+    result moves one for one with the opening demand."""
     from analysis.ols import ols_clustered
 
     if "first_seat" not in outcomes or outcomes["first_seat"].isna().all():
         return {"n": 0, "status": "too few data", "status_reason": "no first offers"}
     d = outcomes[(outcomes["deal"] > 0) & outcomes["first_seat"].notna()]
     final = np.where(d["first_seat"] == "a", d["share_a"], d["share_b"])
+    none = pd.Series(None, index=d.index, dtype=object)
+    other = pd.Series(np.where(d["first_seat"] == "a", d.get("persona_b", none),
+                               d.get("persona_a", none)), index=d.index)
+    persona = d["first_persona"].fillna(other).fillna(d["match_id"]).astype(str)
     frame = pd.DataFrame({"y": final, "first_offer": d["first_claim_share"].to_numpy(),
-                          "persona": d["first_persona"].fillna(d["match_id"]).astype(str)})
+                          "persona": persona.to_numpy()})
     fit = ols_clustered(frame, "y", ["first_offer"], "persona")
     keep = ("n", "clusters", "status", "status_reason") + (("r2",) if fit["status"] == "ok"
                                                             else ())

@@ -67,6 +67,11 @@ def summary_from_frames(frames: RunFrames, run_dir: Path | str, effects: bool = 
 
     progress("outcomes and the frontier")
     summary["outcomes"] = outcome_summary(frames)
+    from analysis.anchoring import by_condition
+    from analysis.outcomes import frame_outcomes
+
+    # per condition and per opening (analysis.anchoring builds on analysis.outcomes)
+    summary["outcomes"]["anchoring_by_condition"] = by_condition(frames, frame_outcomes(frames))
     from analysis.health import run_health
 
     summary["health"] = run_health(frames)
@@ -132,7 +137,10 @@ def format_summary(summary: dict[str, Any], title: str) -> str:
     if "outcomes" in summary:
         from analysis.outcomes import format_outcomes
 
+        from analysis.anchoring import format_by_condition
+
         lines.extend(format_outcomes(summary["outcomes"]))
+        lines.extend(format_by_condition(summary["outcomes"].get("anchoring_by_condition") or {}))
     lines.extend(_model_lines(summary.get("effects", {})))
     if "health" in summary:
         from analysis.health import format_health

@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from arena.factory import AgentFactory
 
 ENTRY_POINT_GROUP = "persona_arena.agents"
-# conditions in which a player is shown its opponent (its image, or its description)
-SHOWS_OPPONENT = frozenset({"both-images", "text"})
+# conditions in which a player is shown its opponent by default (its image, description or both;
+# a run's own answer is RunConfig.shows_opponent, which knows the style)
+SHOWS_OPPONENT = frozenset({"both-images", "text", "image+text", "text-as-image"})
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Seat:
     condition: str
     side: str  # "a" (moves first) or "b"
     persona: Persona | None  # None in the `none` condition
-    opponent: Persona | None  # only where the condition shows the opponent (both-images, text)
+    opponent: Persona | None  # only where the condition shows the opponent (its style)
     rng: random.Random
     match_seed: int
     team: str  # "default", "a" or "b": the [agents.X] table
@@ -108,7 +109,7 @@ class ClassKind(AgentKind):
         condition = factory.config.condition
         seat = Seat(factory.scenario, condition, side,
                     None if condition == "none" else persona,
-                    opponent if condition in SHOWS_OPPONENT else None,
+                    opponent if factory.config.shows_opponent else None,
                     random.Random(derive_seed(match_seed, side)), match_seed, team,
                     dict(agent.options), others if condition in SHOWS_OPPONENT else ())
         return self.cls(seat, **agent.options)

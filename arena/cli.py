@@ -58,7 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("runs") / Path(args.config).stem
     _note_prompt_overrides(config, base)
     if args.dry_run:
-        from agents.prompts import IMAGE_CONDITIONS
+        from agents.conditions import SENDS_IMAGES
         from arena.estimate import estimate
 
         plan = plan_run(config, base, check_models=False)
@@ -81,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                   + ", ".join(f"{k}={v}" for k, v in info["agents"].items()))
             if info["llm_calls"]:
                 bound = "" if info["calls_exact"] else "up to "
-                images = " (images included)" if config.condition in IMAGE_CONDITIONS else ""
+                images = " (images included)" if config.condition in SENDS_IMAGES else ""
                 print(f"expected: {bound}{info['llm_calls']:,} LLM calls, about "
                       f"{info['prompt_tokens']:,} prompt tokens{images} and "
                       f"{info['completion_tokens']:,} completion tokens"
@@ -260,11 +260,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from analysis.progress import Progress
     from analysis.summary import format_summary, summarize
 
+    from analysis.cli import equivalence_args, run_equivalence
+
+    test = equivalence_args(args)
     summary = summarize(Path(args.run_dir), progress=Progress("analyze"))
+    if test is not None:
+        from analysis.equivalence import format_equivalence
+
+        summary["equivalence"] = run_equivalence(Path(args.run_dir), test)
     if args.json:
         print_json(summary)
     else:
-        print(format_summary(summary, str(args.run_dir)))
+        text = format_summary(summary, str(args.run_dir))
+        if test is not None:
+            text += "\n" + "\n".join(format_equivalence(summary["equivalence"]))
+        print(text)
     return 0
 
 
@@ -348,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="a run folder (made by run, demo or import-paper)")
     p.add_argument("--json", action="store_true",
                    help="print the summary and every model's estimates as JSON")
+    from analysis.cli import add_equivalence_options
+
+    add_equivalence_options(p)
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("serve", help="participants rate avatars and negotiate in a browser")

@@ -12,12 +12,14 @@ from typing import Any, Literal
 from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
                       field_validator, model_validator)
 
+from agents.conditions import STYLED, resolve_style, shows_opponent
 from agents.models.config import ModelConfig
 from scenarios.errors import InputError
 from scenarios.loader import format_validation_error, read_toml
 from scenarios.prompt_keys import check_prompts
 
-Condition = Literal["self-only", "both-images", "text", "none"]
+Condition = Literal["self-only", "both-images", "text", "image+text", "text-as-image", "none"]
+Style = Literal["self-only", "both-images"]
 DesignKind = Literal["confederate", "factorial", "delta", "round-robin", "swiss", "groups"]
 # built-in agent kinds; a user's negotiator is `kind = "package.module:Class"` or the name of an
 # entry point in the group `persona_arena.agents` (see arena.agent_kinds)
@@ -25,6 +27,9 @@ BUILTIN_AGENT_KINDS = ("llm", "surrogate", "confederate", "concession", "human",
 
 
 MAX_PLANNED = 5_000_000  # matches a run may plan (the paper's Study 2: 2,450 per model)
+# design factors a design may cross its matches with, and the kinds that take each
+DESIGN_FACTORS = {"first_offer": ("confederate",)}  # the script's opening claim
+MAX_FACTOR_LEVELS = 20
 
 
 def round_robin_matches(players: int, seats: int) -> int:
@@ -83,6 +88,34 @@ class DesignConfig(_Strict):
     rounds: int | None = Field(default=None, ge=1, le=1000)  # swiss: rounds
     # groups, round-robin: players per match (None: the scenario's seats; round-robin: 2)
     seats: int | None = Field(default=None, ge=2, le=8)
+    # factors every planned match is crossed with: {first_offer = [30, 50, 70]} makes the
+    # confederate open each match with each of these claims (checked against the pie later)
+    factors: dict[str, list[float]] = Field(default_factory=dict)
+
+    @field_validator("factors", mode="before")
+    @classmethod
+    def _levels_as_floats(cls, factors: Any) -> Any:
+        if isinstance(factors, dict):  # TOML integers are levels too (strict mode: no coercion)
+            return {k: [float(x) if isinstance(x, int) and not isinstance(x, bool) else x
+                        for x in v] if isinstance(v, list) else v for k, v in factors.items()}
+        return factors
+
+    @model_validator(mode="after")
+    def _check_factors(self) -> "DesignConfig":
+        for name, levels in self.factors.items():
+            if name not in DESIGN_FACTORS:
+                raise ValueError(f"field 'design.factors.{name}': unknown factor (known: "
+                                 f"{', '.join(DESIGN_FACTORS)})")
+            if self.kind not in DESIGN_FACTORS[name]:
+                raise ValueError(f"field 'design.factors.{name}': applies to design kind "
+                                 f"{', '.join(DESIGN_FACTORS[name])} only (the scripted "
+                                 f"opponent opens), not {self.kind}")
+            if not 2 <= len(levels) <= MAX_FACTOR_LEVELS:
+                raise ValueError(f"field 'design.factors.{name}': expected 2..{MAX_FACTOR_LEVELS}"
+                                 f" levels (got {len(levels)})")
+            if len(set(levels)) != len(levels):
+                raise ValueError(f"field 'design.factors.{name}': levels repeat ({levels})")
+        return self
 
     @model_validator(mode="after")
     def _check_kind(self) -> "DesignConfig":
@@ -93,7 +126,11 @@ class DesignConfig(_Strict):
                             "seats": ("groups", "round-robin")}, self.kind, "design")
         if self.per_level is not None:  # the most matches the design can plan, known up front
             n = self.levels * self.per_level
-            most = {"factorial": n * n * 2, "round-robin": n * (n - 1) * 2, "confederate": 2 * n,
+            cross = 1
+            for levels in self.factors.values():
+                cross *= len(levels)
+            most = {"factorial": n * n * 2, "round-robin": n * (n - 1) * 2,
+                    "confederate": 2 * n * cross,
                     "delta": min(n * n, self.matches or n * self.opponents) * 2,
                     "swiss": (n // 2) * (self.rounds or 1),
                     "groups": (self.matches or n) * (self.seats or 8),
@@ -203,6 +240,9 @@ class RunConfig(_Strict):
     seed: int = 1
     scenario: str = "ultimatum-4"
     condition: Condition = "both-images"
+    # text, image+text, text-as-image: show the opponent's persona too (both-images) or not
+    # (self-only); None: self-only against a confederate's script, both-images otherwise
+    style: Style | None = None
     personas: PersonasConfig
     design: DesignConfig = DesignConfig()
     agents: dict[str, AgentConfig] = Field(default_factory=lambda: {"default": AgentConfig()})
@@ -218,6 +258,27 @@ class RunConfig(_Strict):
     def _check_prompts(cls, prompts: dict[str, str]) -> dict[str, str]:
         check_prompts(prompts, None)  # placeholders are checked against the game later
         return prompts
+
+    @model_validator(mode="after")
+    def _check_style(self) -> "RunConfig":
+        if self.style is not None and self.condition not in STYLED:
+            raise ValueError(f"field 'style': applies to conditions {', '.join(sorted(STYLED))} "
+                             f"only (condition '{self.condition}' is its own style)")
+        return self
+
+    @property
+    def resolved_style(self) -> str | None:
+        """The style the condition is played in (agents.conditions); None in `none`."""
+        return resolve_style(self.condition, self.style, self.design.kind == "confederate")
+
+    @property
+    def prompt_style(self) -> str | None:
+        """The style prompts fall back to: `text` keeps its own texts unless a style is set."""
+        return self.style if self.condition == "text" else self.resolved_style
+
+    @property
+    def shows_opponent(self) -> bool:
+        return shows_opponent(self.condition, self.resolved_style)
 
     @model_validator(mode="after")
     def _check_agents(self) -> "RunConfig":
@@ -312,6 +373,11 @@ def check_scenario(config: RunConfig, scenario: Any) -> None:
                          f"takes {rules.min_seats}..{rules.max_seats} seats, the "
                          f"{config.design.kind} design seats {seats}{hint}")
     pie = getattr(scenario.spec, "pie", None)
+    for i, level in enumerate(config.design.factors.get("first_offer", [])):
+        if pie is not None and not 0 <= level <= pie:
+            raise InputError(f"{config._source}: field 'design.factors.first_offer.{i}': claim "
+                             f"{level:g} is outside 0..{pie:g} (the pie of scenario "
+                             f"{scenario.name})")
     for team, agent in sorted(config.agents.items()):
         if agent.claims and pie is not None:
             for i, claim in enumerate(agent.claims):

@@ -18,6 +18,18 @@ from scenarios.errors import InputError
 CONFEDERATE = "confederate"
 
 
+def opening_team(level: float) -> str:
+    """The team name of a confederate that opens with `level` (design factor first_offer): the
+    factory builds it, and its label carries the level into the store."""
+    return f"{CONFEDERATE}@first_offer={level:g}"
+
+
+def opening_of(team: str) -> float | None:
+    """The opening claim an `opening_team` name carries, None for any other team."""
+    prefix = f"{CONFEDERATE}@first_offer="
+    return float(team[len(prefix):]) if team.startswith(prefix) else None
+
+
 @dataclass(frozen=True, slots=True)
 class Entrant:
     persona_id: str
@@ -65,7 +77,7 @@ def expand(design: DesignConfig, entrants: Sequence[Entrant], seed: int,
         return _expand_groups(design, entrants, seed, seats)
     if kind == "confederate":
         chosen = select_per_level(entrants, design.levels, design.per_level, seed)
-        base = _confederate(chosen, teams_differ)
+        base = _confederate(chosen, teams_differ, design.factors.get("first_offer"))
     elif kind == "factorial":
         chosen = select_per_level(entrants, design.levels, design.per_level or 5, seed)
         pairs = [(x, y) for x in chosen for y in chosen if design.include_self or x != y]
@@ -129,9 +141,20 @@ def _expand_groups(design: DesignConfig, entrants: Sequence[Entrant], seed: int,
     return specs
 
 
-def _confederate(chosen: Sequence[Entrant], teams_differ: bool) -> list[MatchSpec]:
+def _confederate(chosen: Sequence[Entrant], teams_differ: bool,
+                 openings: Sequence[float] | None = None) -> list[MatchSpec]:
+    """Each persona against the script in both seats; with `openings` (design factor
+    first_offer), the script opens every match (seat a) once with each opening claim, so the
+    opening is the match's first offer."""
     team = "a" if teams_differ else "default"
     specs = []
+    if openings:
+        for e in chosen:
+            for level in openings:
+                specs.append(MatchSpec(f"{e.persona_id}-open{level:g}", "confederate", 0, None,
+                                       e.persona_id, opening_team(level), team,
+                                       level_b=e.level))
+        return specs
     for e in chosen:
         specs.append(MatchSpec(f"{e.persona_id}-first", "confederate", 0, e.persona_id, None,
                                team, CONFEDERATE, level_a=e.level))

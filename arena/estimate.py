@@ -30,6 +30,8 @@ def calls_per_side(scenario: Any) -> tuple[int, bool]:
 
 def estimate(plan: Any, reply_tokens: int = 80) -> dict[str, Any]:
     """Expected LLM calls, prompt and completion tokens, and cost for the not-yet-run plan."""
+    from agents.conditions import SENDS_IMAGES
+    from agents.personas.text_image import TEXT_IMAGE_SIDE
     from agents.prompts import first_message
 
     config, scenario = plan.config, plan.scenario
@@ -73,20 +75,26 @@ def estimate(plan: Any, reply_tokens: int = 80) -> dict[str, Any]:
                 request = MoveRequest(request0.scenario, side, request0.role, 1, 0, request0.legal,
                                       (), None, request0.private, request0.rounds_total)
                 condition = config.condition
+                if not config.shows_opponent:
+                    opponent, further = None, []
                 placeholder = object()  # stands in for an encoded image: counted apart, below
                 players = [j + 1 for j in range(n) if j != i][1:]
                 parts = first_message(prompts, side, condition, request, persona, opponent,
                                       placeholder, placeholder,  # type: ignore[arg-type]
-                                      rules=scenario.rules,
+                                      rules=scenario.rules, style=config.prompt_style,
                                       more=[(o, placeholder, k)  # type: ignore[misc]
                                             for o, k in zip(further, players)])
                 tokens = text_tokens(prompts.get("system", ""))
                 tokens += sum(text_tokens(p) for p in parts if isinstance(p, str))
                 images = 0
-                # both-images: own and every other seat's image; self-only: own
-                for who in ([persona] + ([opponent, *further] if condition == "both-images" else [])
-                            if condition in ("self-only", "both-images") else []):
-                    if who is not None and who.image is not None:
+                # own image, and every other seat's where the condition's style shows them
+                for who in ([persona, opponent, *further] if condition in SENDS_IMAGES else []):
+                    if who is None:
+                        continue
+                    if condition == "text-as-image":  # the description drawn, at most 512 px
+                        side_px = min(TEXT_IMAGE_SIDE, model.max_image_side or TEXT_IMAGE_SIDE)
+                        images += image_tokens(side_px, side_px, model.detail)
+                    elif who.image is not None:
                         w, h = _image_size(who.image, model.max_image_side)
                         images += image_tokens(w, h, model.detail)
                 base = {"first": tokens + images, "images": images}

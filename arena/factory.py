@@ -12,9 +12,9 @@ from typing import Any
 
 from agents.base import Negotiator
 from agents.personas.persona import Persona
-from arena.agent_kinds import SHOWS_OPPONENT, AgentKind, builtin, resolve_kind
+from arena.agent_kinds import AgentKind, builtin, resolve_kind
 from arena.config import AgentConfig, RunConfig
-from arena.designs import CONFEDERATE
+from arena.designs import CONFEDERATE, opening_of
 from arena.match import MatchSpec
 from arena.seeds import derive_seed, rng_for
 from scenarios.errors import InputError
@@ -50,9 +50,15 @@ class AgentFactory:
     def agent_config(self, team: str) -> AgentConfig:
         if team == CONFEDERATE:
             return self._confederate
+        opening = opening_of(team)
+        if opening is not None:  # design factor first_offer: the script opens with it
+            rest = (self._confederate.claims or [50.0, 75.0])[1:]
+            return AgentConfig(kind="confederate", claims=[opening, *rest])
         return self.config.agent(team)
 
     def kind(self, team: str) -> AgentKind:
+        if opening_of(team) is not None:
+            return self._kinds[CONFEDERATE]
         return self._kinds.get(team) or self._kinds.get("default") or self._kinds["a"]
 
     @property
@@ -62,7 +68,10 @@ class AgentFactory:
     def label(self, team: str) -> str:
         found = self._labels.get(team)
         if found is None:
-            found = self._labels[team] = self.kind(team).label(self.agent_config(team))
+            opening = opening_of(team)
+            found = self._labels[team] = (
+                self.kind(team).label(self.agent_config(team)) if opening is None
+                else f"confederate(first_offer={opening:g})")  # the level, in the store
         return found
 
     def persona_effect(self, fit: str, persona_id: str) -> float:
@@ -145,7 +154,7 @@ class SurrogateKind(AgentKind):
         shows_own = factory.config.condition != "none"  # `none`: no persona at all
         own = (float(persona.level) if shows_own and persona and persona.level is not None
                else None)
-        sees_opponent = factory.config.condition in SHOWS_OPPONENT
+        sees_opponent = factory.config.shows_opponent
         opp = (float(opponent.level) if sees_opponent and opponent and
                opponent.level is not None else None)
         effect = (factory.persona_effect(agent.fit, persona.persona_id)

@@ -39,14 +39,20 @@ def request_identity(plan: Plan) -> dict[str, Any]:
     personas = hashlib.sha256(json.dumps(sorted(
         (p.persona_id, p.image_sha256, p.level, p.description)
         for p in plan.personas.values())).encode()).hexdigest()
-    return {"seed": config.seed, "condition": config.condition,
-            "scenario": plan.scenario.spec.model_dump(mode="json"),
-            "agents": {team: agent.model_dump(mode="json")
-                       for team, agent in sorted(config.agents.items())},
-            "models": models, "design": config.design.model_dump(mode="json", exclude=(
-                # fields added later count only when set: runs stored before them resume
-                {"seats"} if config.design.seats is None else None)),
-            "personas": {"rating": config.personas.rating, "pool_sha256": personas}}
+    # fields added later count only when set: runs stored before them resume unchanged
+    design = config.design.model_dump(mode="json", exclude=(
+        {"seats"} if config.design.seats is None else None))
+    if not design["factors"]:
+        del design["factors"]
+    identity = {"seed": config.seed, "condition": config.condition,
+                "scenario": plan.scenario.spec.model_dump(mode="json"),
+                "agents": {team: agent.model_dump(mode="json")
+                           for team, agent in sorted(config.agents.items())},
+                "models": models, "design": design,
+                "personas": {"rating": config.personas.rating, "pool_sha256": personas}}
+    if config.style is not None:  # likewise: only a style set explicitly is part of it
+        identity["style"] = config.style
+    return identity
 
 
 def canonical(identity: dict[str, Any]) -> str:

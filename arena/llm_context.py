@@ -20,7 +20,8 @@ from agents.models.stats import CallStats
 from agents.models.client import build_client
 from agents.models.preflight import check_base_url, check_reachable, probe_models, read_api_key
 from agents.personas.persona import Persona
-from agents.prompts import IMAGE_CONDITIONS
+from agents.conditions import AVATAR_CONDITIONS, NEEDS_DESCRIPTION, SENDS_IMAGES, check_descriptions
+from agents.personas.text_image import TextImages
 from agents.models.config import ModelConfig, endpoint_identity
 from arena.config import AgentConfig, CacheConfig, RunConfig, design_seats
 from scenarios.errors import InputError
@@ -110,11 +111,22 @@ class LLMContext:
         self.accesses = accesses
         self.cache = cache
         self.encoder = encoder
+        self.text_images = TextImages()
 
     def image(self, persona: Persona | None, model: ModelConfig) -> EncodedImage | None:
         if persona is None or persona.image is None:
             return None
         return self.encoder.encode(persona.image, model.max_image_side, model.detail)
+
+    def shown_image(self, persona: Persona | None, model: ModelConfig) -> EncodedImage | None:
+        """What goes where the avatar would: the avatar, or (text-as-image) its description
+        drawn as an image."""
+        if self.config.condition == "text-as-image":
+            if persona is None or not persona.description:
+                return None
+            return self.text_images.encode(persona.description, model.max_image_side,
+                                           model.detail)
+        return self.image(persona, model)
 
     def negotiator(self, team: str, agent_config: AgentConfig, side: str,
                    persona: Persona | None, opponent: Persona | None,
@@ -122,6 +134,8 @@ class LLMContext:
         assert agent_config.model is not None
         access = self.accesses[agent_config.model]
         condition = self.config.condition
+        if not self.config.shows_opponent:
+            opponent = None  # the style hides it (self-only)
         own = opp = None
         # the further opponents of a game of more than two seats, numbered as the game's
         # prompts number players (seat order, this seat left out)
@@ -129,18 +143,19 @@ class LLMContext:
         me = SIDES.index(side)
         players = [j + 1 for j in range(seats) if j != me][1:]
         more = [(other, None, player) for other, player in zip(others, players)]
-        if condition in IMAGE_CONDITIONS:
-            own = self.image(persona, access.config)
-            if condition == "both-images":
-                opp = self.image(opponent, access.config)
-                more = [(o, self.image(o, access.config), n) for o, _, n in more]
+        if condition in SENDS_IMAGES:
+            own = self.shown_image(persona, access.config)
+            if opponent is not None:
+                opp = self.shown_image(opponent, access.config)
+                more = [(o, self.shown_image(o, access.config), n) for o, _, n in more]
         extractor = None
         if agent_config.protocol == "free-text" and agent_config.extractor in ("llm", "hybrid"):
             extractor = self.accesses[agent_config.extractor_model or agent_config.model]
         return LLMNegotiator(access, self.scenario, condition, side, persona, opponent, own, opp,
                              match_seed, agent_config.protocol, agent_config.repairs, extractor,
                              name=f"llm:{agent_config.model}",
-                             hybrid=agent_config.extractor == "hybrid", more=more, seats=seats)
+                             hybrid=agent_config.extractor == "hybrid",
+                             style=self.config.prompt_style, more=more, seats=seats)
 
     def stats(self) -> dict[str, Any]:
         return merged_stats(self.accesses, self.cache)
@@ -180,7 +195,7 @@ def check_prompts(config: RunConfig, scenario: Scenario,
     from scenarios.moves import MoveRequest
 
     persona = next(iter(personas_by_id.values()), None)
-    opponent = None if config.design.kind == "confederate" else persona  # the script has none
+    opponent = persona if config.shows_opponent else None  # a script has none
     image = object()  # stands in for an encoded image: only the texts are checked here
     seats = design_seats(config, scenario)
     state = scenario.new_state(seats)
@@ -195,22 +210,25 @@ def check_prompts(config: RunConfig, scenario: Scenario,
             request = requests.get(side, first)
             request = MoveRequest(request.scenario, side, request.role, 1, 0, request.legal, (),
                                   request.offer_on_table, request.private, request.rounds_total)
+            style = config.prompt_style
             appendix = (json_hints(scenario.prompts, scenario.rules, side, config.condition,
-                                   request) if agent.protocol == "json" else "")
+                                   request, style) if agent.protocol == "json" else "")
             first_message(scenario.prompts, side, config.condition, request, persona, opponent,
                           image, image, appendix, rules=scenario.rules,  # type: ignore[arg-type]
-                          more=more)  # type: ignore[arg-type]
-            marker = lookup(scenario.prompts, "round_marker", seat_of(side), config.condition)
+                          style=style, more=more)  # type: ignore[arg-type]
+            marker = lookup(scenario.prompts, "round_marker", seat_of(side), config.condition,
+                            style)
             if marker:
                 fill(marker, "round_marker", {"round": 1})
-            extract = lookup(scenario.prompts, "extract_user", seat_of(side), config.condition)
+            extract = lookup(scenario.prompts, "extract_user", seat_of(side), config.condition,
+                             style)
             if agent.extractor in ("llm", "hybrid") and extract:
                 fill(extract, "extract_user", {"text": ""})
 
 
 def image_models(config: RunConfig) -> list[str]:
     """The [models.X] tables that will be sent images in this run (not extractors)."""
-    if config.condition not in IMAGE_CONDITIONS:
+    if config.condition not in SENDS_IMAGES:
         return []
     return list(dict.fromkeys(a.model for a in llm_agents(config).values() if a.model))
 
@@ -271,7 +289,8 @@ def manipulation_checks(context: LLMContext, personas: list[Persona]) -> list[An
 
     from agents.models.probe import manipulation_check
 
-    names = image_models(context.config)
+    # the avatars only: a drawn description has no look to rate
+    names = image_models(context.config) if context.config.condition in AVATAR_CONDITIONS else []
 
     async def work(fresh: dict[str, ModelAccess]) -> list[Any]:
         jobs = []
@@ -308,27 +327,27 @@ def build_llm_context(config: RunConfig, base: Path, scenario: Scenario,
         raise InputError("condition: 'both-images' shows the opponent's image, but the "
                          "confederate design's opponent has none (use 'self-only', as the "
                          "paper's Study 1 did)")
-    if config.condition in IMAGE_CONDITIONS:
+    if agents and config.shows_opponent and config.design.kind == "confederate":
+        raise InputError(f"style: 'both-images' shows the opponent's persona, but the "
+                         "confederate design's opponent has none (use style = \"self-only\")")
+    if config.condition in SENDS_IMAGES:
         for name in dict.fromkeys(players):
             if not config.models[name].vision:
                 raise InputError(f"models.{name}.vision: condition '{config.condition}' sends "
                                  f"images, but [models.{name}] has vision = false (use "
                                  "condition \"text\" or \"none\", or a vision model)")
         missing_images = sorted(p.persona_id for p in personas_by_id.values() if p.image is None)
-        if missing_images:
+        if missing_images and config.condition in AVATAR_CONDITIONS:
             raise InputError(f"personas: persona {missing_images[0]} has no image, which "
                              f"condition '{config.condition}' needs")
-    if config.condition in IMAGE_CONDITIONS:
+    if config.condition in SENDS_IMAGES:
         for name in dict.fromkeys(players):
             if config.models[name].content == "string":
                 raise InputError(f"models.{name}.content: 'string' cannot carry images, which "
                                  f"condition '{config.condition}' sends (use \"auto\" or "
                                  "\"parts\")")
-    if config.condition == "text":
-        missing_text = sorted(p.persona_id for p in personas_by_id.values() if not p.description)
-        if missing_text:
-            raise InputError(f"personas: persona {missing_text[0]} has no description (the "
-                             "manifest's description column), which condition 'text' needs")
+    if config.condition in NEEDS_DESCRIPTION:
+        check_descriptions(config.condition, personas_by_id.values())
     if agents:
         check_prompts(config, scenario, personas_by_id)
     cache = open_cache(config.cache, base)

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from agents.base import Negotiator
 from arena.store import MatchRecord, MatchRow, SeatRecord, TurnRecord, encode_offer
 from scenarios.loader import Scenario
-from scenarios.moves import ACCEPT, INVALID, REJECT, SIDES, Move, MoveKind, Reply
+from scenarios.moves import ACCEPT, INVALID, REJECT, SIDES, MoveKind, Reply
 from scenarios.reading.confidence import Reading
 
-EMPTY_REPLY = "empty reply"
 MAX_TURNS = 100_000  # a guard against a scenario that never ends; built-ins end far sooner
 _KIND_TEXT = {kind: kind.value for kind in MoveKind}  # Enum.value is a slow descriptor in 3.11
 # records are made with tuple.__new__: the same NamedTuple for a third of the cost of calling
@@ -111,27 +110,20 @@ async def play_match(spec: MatchSpec, scenario: Scenario, negotiators: Sequence[
     by_side = dict(zip(sides, negotiators))
     calls = prompt_tokens = completion_tokens = 0
     error = None
+    match_id, add = spec.match_id, records.append
     try:
+        ask, step = state.request, state.step  # bound once: the hot loop
+        acts = {side: negotiator.act for side, negotiator in by_side.items()}
         while not state.is_terminal:
-            request = state.request()
-            negotiator = by_side[request.side]
-            reply: Reply = await negotiator.act(request)
-            if reply.move is not None:
-                move = reply.move
-            elif not reply.text.strip():
-                move = Move.invalid(EMPTY_REPLY)
-            else:
-                move = state.read(reply.text, request)
-            reading = move.reading
-            why = state.check(move, request)
-            if why is not None:
-                move = Move.invalid(why)
-            turn = state.apply(move, reply.text)
+            request = ask()
+            reply: Reply = await acts[request.side](request)
+            turn = step(reply.move, reply.text, request)  # the game's rules, in one place
             played = turn.move
+            reading = played.reading
             kind = played.kind
             accepted = 1 if kind is ACCEPT else 0 if kind is REJECT else None
-            records.append(_record(TurnRecord, (
-                spec.match_id, turn.index, turn.round, turn.side, turn.role, personas[turn.side],
+            add(_record(TurnRecord, (
+                match_id, turn.index, turn.round, turn.side, turn.role, personas[turn.side],
                 _KIND_TEXT[kind], encode_offer(played.offer), turn.claim, accepted, turn.text,
                 0 if kind is INVALID else 1, played.reason or None, reply.latency_ms,
                 reply.prompt_tokens, reply.completion_tokens, reply.calls, int(reply.cached),

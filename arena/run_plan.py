@@ -101,6 +101,17 @@ def scenario_and_personas(config: RunConfig,
     return scenario, pool, {p.persona_id: p for p in personas}
 
 
+def _check_descriptions(config: RunConfig, personas: list[Persona]) -> None:
+    """A user's negotiator may read the descriptions a condition stands for: refuse a pool
+    without them (LLM seats are checked with their context)."""
+    from agents.conditions import NEEDS_DESCRIPTION, check_descriptions
+    from arena.config import BUILTIN_AGENT_KINDS
+
+    if config.condition in NEEDS_DESCRIPTION and any(
+            a.kind not in BUILTIN_AGENT_KINDS for a in config.agents.values()):
+        check_descriptions(config.condition, personas)
+
+
 def plan_run(config: RunConfig, base: Path, llm: Any = None, check_models: bool = True,
              probe: bool = True) -> Plan:
     """Check everything and expand the design; with LLM agents, build their model context once
@@ -118,6 +129,7 @@ def _plan_run(config: RunConfig, base: Path, llm: Any, check_models: bool,
         from arena.llm_context import build_llm_context
 
         llm = build_llm_context(config, base, scenario, by_id, check=check_models, probe=probe)
+    _check_descriptions(config, personas)
     entrants = [Entrant(p.persona_id, p.level) for p in personas if p.level is not None]
     factory = AgentFactory(config, scenario, by_id, llm, config_dir=base)
     swiss = config.design.kind == "swiss"

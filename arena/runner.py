@@ -68,8 +68,10 @@ def play_rounds(plan: Plan, store: Store, sink: StoreSink) -> None:
             if todo:
                 executor.play(todo, sink)
                 plan.workers_used = max(plan.workers_used, executor.workers)
+            sink.flush()  # a round's results are stored before the next is paired
             done = store.match_ids("ok") if plan.paired_by_results else done
     finally:
+        sink.flush()
         if executor is not None:
             executor.close()
 

@@ -24,8 +24,8 @@ COOKIE = "persona_arena_participant"
 MAX_FORM_BYTES = 8192
 WEB_DIR = Path(__file__).resolve().parent / "web"
 PORTS = (1, 65535)
-SEES_OPPONENT = ("both-images", "text", "image+text")  # conditions that show the opponent the
-# person's persona: only then does the page show the person how they appear
+# RunConfig.shows_opponent: whether the opponent is shown the person's persona; only then does
+# the page show the person how they appear
 
 
 def _require_web() -> None:
@@ -173,7 +173,7 @@ def build_app(study: Any) -> Any:
         if live.row is not None:
             return to(f"/result/{live.number}")
         ask = live.human.request
-        sees_you = study.config.condition in SEES_OPPONENT
+        sees_you = study.config.shows_opponent
         last = None
         moves = study.moves_read_as(live.match_id)
         if moves and error is None:

@@ -1,4 +1,5 @@
-"""The results store: one SQLite file per run, one transaction per match with all its turns.
+"""The results store: one SQLite file per run; a match is written with all its turns in one
+transaction (several whole matches may share one).
 
 A crash therefore never leaves half a match, and `--resume` skips whatever is committed.
 """
@@ -207,10 +208,7 @@ class Store:
 
     def _add_columns(self) -> None:
         for table, columns in _ADDED.items():
-            have = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
-            for name, kind in columns:
-                if name not in have:
-                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+            self.add_columns(table, columns)
 
     def close(self) -> None:
         self.conn.close()
@@ -254,19 +252,32 @@ class Store:
     # -- matches ----------------------------------------------------------------------------
     def write_match(self, row: MatchRow) -> None:
         """Store a match and all its turns atomically (a rerun of a failed match replaces it)."""
-        conn, turns = self.conn, row.turns
-        width = len(TURN_COLUMNS)
-        if any(len(turn) != width for turn in turns):  # flattened below: check each row's width
-            raise sqlite3.ProgrammingError(f"match {row.match_id}: incorrect number of bindings "
-                                           f"in a turn row (the turns table has {width} columns)")
-        seats = row.seat_rows()
+        self.write_matches([row])
+
+    def write_matches(self, rows: Sequence[MatchRow]) -> None:
+        """Store several whole matches in one transaction: each stays atomic (all its turns
+        and seats or nothing), and a commit, the bulk of a small match's writing, is paid once."""
+        conn, width = self.conn, len(TURN_COLUMNS)
+        for row in rows:
+            if any(len(turn) != width for turn in row.turns):  # flattened below: check widths
+                raise sqlite3.ProgrammingError(
+                    f"match {row.match_id}: incorrect number of bindings in a turn row (the "
+                    f"turns table has {width} columns)")
+        seats = [seat for row in rows for seat in row.seat_rows()]
         with self._transaction():
-            conn.execute("DELETE FROM turns WHERE match_id = ?", (row.match_id,))
-            conn.execute("DELETE FROM seats WHERE match_id = ?", (row.match_id,))
-            conn.execute(_INSERT_MATCH, row.match)
+            ids = [(r.match[0],) for r in rows]
+            conn.executemany("DELETE FROM turns WHERE match_id = ?", ids)
+            conn.executemany("DELETE FROM seats WHERE match_id = ?", ids)
+            conn.executemany(_INSERT_MATCH, [r.match for r in rows])
             conn.executemany(_INSERT_SEATS, seats)
-            for start in range(0, len(turns), TURNS_PER_INSERT):
-                chunk = turns[start:start + TURNS_PER_INSERT]
+            chunk: list[Any] = []
+            for row in rows:
+                chunk.extend(row.turns)
+                while len(chunk) >= TURNS_PER_INSERT:
+                    conn.execute(_insert_turns(TURNS_PER_INSERT),
+                                 tuple(chain.from_iterable(chunk[:TURNS_PER_INSERT])))
+                    del chunk[:TURNS_PER_INSERT]
+            if chunk:
                 conn.execute(_insert_turns(len(chunk)), tuple(chain.from_iterable(chunk)))
 
     def match_ids(self, status: str | None = "ok") -> set[str]:
@@ -303,6 +314,32 @@ class Store:
                                  "ORDER BY seat", (match_id,))
         return [SeatRecord._make(row) for row in rows]
 
+    # -- bulk rows (a run imported from elsewhere: the paper's results) ----------------------
+    def add_columns(self, table: str, columns: Iterable[tuple[str, str]]) -> None:
+        """Columns of an imported source beyond the schema (name, SQL type), when missing."""
+        have = set(self.columns(table))
+        for name, kind in columns:
+            if name not in have:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+    def columns(self, table: str) -> list[str]:
+        return [row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")]
+
+    def insert_rows(self, tables: dict[str, list[dict[str, Any]]]) -> None:
+        """Rows given as {column: value}, table by table, all in one transaction (a whole
+        import is there or not at all); every row of a table has the first row's columns."""
+        with self._transaction():
+            for table, rows in tables.items():
+                if not rows:
+                    continue
+                cols = list(rows[0])
+                unknown = set(cols) - set(self.columns(table))
+                if unknown:
+                    raise ValueError(f"{table} has no column {sorted(unknown)[0]}")
+                self.conn.executemany(
+                    f"INSERT INTO {table}({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
+                    [tuple(r[c] for c in cols) for r in rows])
+
     def count(self, table: str) -> int:
         if table not in ("matches", "turns", "personas", "ratings", "seats"):
             raise ValueError(table)
@@ -310,6 +347,60 @@ class Store:
 
     def _transaction(self) -> "_Tx":
         return _Tx(self.conn)
+
+
+StoreError = sqlite3.DatabaseError  # what reading a file that is no store raises
+# each table's reading order: analysis frames come out the same for the same store
+READ_ORDER = {"matches": "match_id", "turns": "match_id, turn_index", "personas": "persona_id",
+              "ratings": "persona_id, rater", "seats": "match_id, seat"}
+
+
+class StoreReader:
+    """A run's store opened read-only, for the analysis: reading never changes a store (nor
+    adds the columns a writer would), and a run still being written can be read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "StoreReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def columns(self, table: str) -> list[str]:
+        return [row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")]
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def has_table(self, table: str) -> bool:
+        """Whether the store has `table` (a store written before the seats table has none)."""
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                 "name = ?", (table,)).fetchone() is not None
+
+    def table_sql(self, table: str, leave_out: Iterable[str] = (),
+                  blank: Iterable[str] = ()) -> str:
+        """The query of a whole table in its reading order (for a data-frame reader given
+        `conn`): columns in `leave_out` are not read, those in `blank` read as NULL."""
+        if table not in READ_ORDER:
+            raise ValueError(table)
+        leave_out, blank = set(leave_out), set(blank)
+        columns = "*"
+        if leave_out or blank:
+            columns = ", ".join(f"NULL AS {n}" if n in blank else f'"{n}"'
+                                for n in self.columns(table) if n not in leave_out)
+        return f"SELECT {columns} FROM {table} ORDER BY {READ_ORDER[table]}"
+
+    def turn_texts(self, match_ids: list[str]) -> list[tuple[str, int, str | None]]:
+        """(match_id, turn_index, text) of every turn of those matches."""
+        marks = ", ".join("?" * len(match_ids))
+        return self.conn.execute(f"SELECT match_id, turn_index, text FROM turns WHERE match_id "
+                                 f"IN ({marks})", match_ids).fetchall()
 
 
 class _Tx:

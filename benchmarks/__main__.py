@@ -2,8 +2,9 @@
 
 Without names every benchmark runs and BENCHMARKS.md is rewritten (figures, machine, date,
 command); `--quick` runs a tiny version of each (seconds: a smoke test, not figures to quote,
-and it never rewrites BENCHMARKS.md); `--json` prints one JSON object keyed by benchmark name on
-stdout (progress goes to stderr). Exit status: 0, 1 when a benchmark failed, 2 on bad arguments.
+and it never rewrites BENCHMARKS.md); `--write` with names replaces only those sections (and
+their summary lines) in BENCHMARKS.md, each saying when it was measured; `--json` prints one
+JSON object keyed by benchmark name on stdout (progress goes to stderr). Exit status: 0, 1 when a benchmark failed, 2 on bad arguments.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")
     parser.add_argument("--json", action="store_true", help="print one JSON object of figures")
     parser.add_argument("--quick", action="store_true", help="a tiny version of each (seconds)")
+    parser.add_argument("--write", action="store_true",
+                        help="with NAMEs: replace those sections of BENCHMARKS.md (--out)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md",
                         help="where a full run of all benchmarks writes its report")
     args = parser.parse_args(argv)
@@ -76,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.names and not args.quick:
         report.write(args.out, results, ctx["machine"], command, started, time.time())
         log(f"wrote {args.out}")
+    elif args.write and not args.quick and args.out.exists():
+        report.update(args.out, results, command, started, time.time())
+        log(f"updated {', '.join(results)} in {args.out}")
     if args.json:
         print(json.dumps(results, indent=1, default=str))
     else:

@@ -52,9 +52,11 @@ def arena_in_child(jobs: list[dict[str, Any]], profile: bool = False) -> list[di
     return run_child(args + (["--profile"] if profile else [])).output
 
 
-def sdk_in_child(base_url: str, bodies: Path, concurrency: int) -> dict[str, Any]:
+def sdk_in_child(base_url: str, bodies: Path, concurrency: int,
+                 count: int | None = None) -> dict[str, Any]:
+    """The bare SDK sending `bodies` (each once, or cycled to `count` requests)."""
     return run_child(["-m", "benchmarks.llm_support", "sdk", base_url, str(bodies),
-                      str(concurrency)]).output
+                      str(concurrency)] + ([str(count)] if count else [])).output
 
 
 # -- child side ------------------------------------------------------------------------------------
@@ -78,6 +80,7 @@ def play(cfg: dict[str, Any], run_dir: Path, matches: int, profile: bool = False
         executor = choose(plan, len(specs))
         try:
             executor.play(specs, sink)
+            sink.flush()
             plan.workers_used = executor.workers
         finally:
             executor.close()
@@ -121,11 +124,15 @@ def _cpu_with_children() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def replay_bodies(base_url: str, bodies: Path, concurrency: int) -> dict[str, Any]:
-    """The bare SDK: send recorded request bodies with openai.AsyncOpenAI, `concurrency` at once."""
+def replay_bodies(base_url: str, bodies: Path, concurrency: int,
+                  count: int | None = None) -> dict[str, Any]:
+    """The bare SDK: send recorded request bodies with openai.AsyncOpenAI, `concurrency` at once
+    (`count` requests: the bodies over and over)."""
     import openai
 
     requests = [json.loads(line) for line in bodies.read_text().splitlines() if line.strip()]
+    if count:
+        requests = [requests[i % len(requests)] for i in range(count)]
 
     async def go() -> tuple[float, float]:
         client = openai.AsyncOpenAI(base_url=base_url, api_key="no-key-needed", max_retries=0)
@@ -187,7 +194,8 @@ def main(argv: list[str]) -> None:
         out: Any = [play(job["config"], Path(job["run_dir"]), int(job["matches"]),
                          "--profile" in argv) for job in json.loads(argv[1])]
     elif kind == "sdk":
-        out = replay_bodies(argv[1], Path(argv[2]), int(argv[3]))
+        out = replay_bodies(argv[1], Path(argv[2]), int(argv[3]),
+                            int(argv[4]) if len(argv) > 4 else None)
     else:
         raise SystemExit(f"unknown child kind {kind!r}")
     print(json.dumps(out))

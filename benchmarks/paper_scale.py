@@ -6,22 +6,33 @@ confederate (`self-only`); Study 2: 35 x 35 x 5 = 6,125 matches, surrogate again
 measured with `wait4` (peak RSS, CPU). The pool is made beforehand and not counted: placeholder
 PNGs, since the surrogate never looks at pixels. How long drawing 5,185 real avatars takes is
 measured separately (a sample, extrapolated).
+
+The storage floor, measured in the same run: the very rows the two runs stored, read back and
+written straight into a fresh SQLite file from Python (the store's schema and pragmas, each
+match whole inside one transaction, 256 matches a commit, `executemany`); the run's wall time
+over it is how far the engine is from only writing its results. With `BEFORE_TREE=DIR` (a source
+tree of an earlier release) the same runs are played with that tree too, alternating with this
+one (this, before, this, before), so a busy moment of the machine hits both alike.
 """
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sqlite3
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.support import (Log, folder_bytes, load_average, placeholder_pool, run_child,
-                                scratch)
+from benchmarks.support import (ROOT, Log, folder_bytes, load_average, placeholder_pool,
+                                run_child, scratch)
 from arena.store import STORE_NAME
 
 NAME = "paper-scale"
 TITLE = "Paper scale, simulated (Study 1 + Study 2, surrogate agents, stored in full)"
-TARGETS = {"seconds": 20.0, "peak_mib": 1024.0, "store_mb": 300.0}
+TARGETS = {"seconds": 20.0, "peak_mib": 1024.0, "store_mb": 300.0, "floor_ratio": 2.0}
+FLOOR_BATCH = 256  # matches a commit in the storage floor
 FULL = {"personas": 5185, "repetitions": 5, "per_level": 5, "avatar_sample": 200}
 QUICK = {"personas": 70, "repetitions": 1, "per_level": 2, "avatar_sample": 7}
 LEVELS = 7
@@ -72,15 +83,58 @@ def _vmhwm_mib() -> float | None:
     return None
 
 
-def measure(pool: Path, work: Path, quick: bool, workers: int | None) -> dict[str, Any]:
-    """Both studies in a fresh child process, into fresh RUN_DIRs under `work`."""
+def storage_floor(stores: list[Path], work: Path) -> dict[str, Any]:
+    """Write the rows of `stores` straight into fresh SQLite files (the store's schema and
+    pragmas, FLOOR_BATCH whole matches a transaction) and time the writing alone."""
+    from arena.store import MATCH_COLUMNS, SCHEMA, TURN_COLUMNS
+
+    work.mkdir(parents=True, exist_ok=True)
+    seconds = 0.0
+    rows = 0
+    for i, store in enumerate(stores):
+        src = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+        matches = src.execute(f"SELECT {', '.join(MATCH_COLUMNS)} FROM matches ORDER BY rowid"
+                              ).fetchall()
+        turns: dict[str, list[tuple[Any, ...]]] = {}
+        for turn in src.execute(f"SELECT {', '.join(TURN_COLUMNS)} FROM turns ORDER BY rowid"):
+            turns.setdefault(turn[0], []).append(turn)
+        src.close()
+        target = work / f"floor-{i}.sqlite"
+        conn = sqlite3.connect(target, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.executescript(SCHEMA)
+        insert_match = (f"INSERT INTO matches({', '.join(MATCH_COLUMNS)}) VALUES "
+                        f"({', '.join('?' * len(MATCH_COLUMNS))})")
+        insert_turn = (f"INSERT INTO turns({', '.join(TURN_COLUMNS)}) VALUES "
+                       f"({', '.join('?' * len(TURN_COLUMNS))})")
+        started = time.perf_counter()
+        for start in range(0, len(matches), FLOOR_BATCH):
+            batch = matches[start:start + FLOOR_BATCH]
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(insert_match, batch)
+            conn.executemany(insert_turn, [t for m in batch for t in turns.get(m[0], ())])
+            conn.execute("COMMIT")
+        conn.close()
+        seconds += time.perf_counter() - started
+        rows += len(matches)
+        target.unlink()
+    return {"seconds": round(seconds, 2), "matches": rows}
+
+
+def measure(pool: Path, work: Path, quick: bool, workers: int | None,
+            tree: Path | None = None) -> dict[str, Any]:
+    """Both studies in a fresh child process, into fresh RUN_DIRs under `work`; `tree`: play
+    them with another source tree (an earlier release) instead of this one."""
     from tests.helpers import table
 
     work.mkdir(parents=True)
     load = load_average()
+    env = None if tree is None else {"PYTHONPATH": str(tree)}
     result = run_child(["-m", "benchmarks.paper_scale", "--child", str(work), str(pool),
                         "auto" if workers is None else str(workers)]
-                       + (["--quick"] if quick else []))
+                       + (["--quick"] if quick else []),
+                       cwd=tree or ROOT, env=env)
     studies = result.output["studies"]
     stored = sum(folder_bytes(work / name) for name in studies)
     turns = sum(table(work / name / STORE_NAME, "SELECT COUNT(*) FROM turns")[0][0]
@@ -132,13 +186,35 @@ def run(quick: bool, log: Log, ctx: dict[str, Any] | None = None) -> dict[str, A
         pool = placeholder_pool(work / "pool", size["personas"], LEVELS)
         log(f"  placeholder pool of {size['personas']:,} personas made in "
             f"{time.perf_counter() - started:.1f} s (not counted)")
+        before = os.environ.get("BEFORE_TREE")
         figures = measure(pool, work / "default", quick, None)
+        floor = storage_floor([work / "default" / n / STORE_NAME for n in ("study1", "study2")],
+                              work / "floor")
+        figures["floor"] = floor
+        figures["floor_ratio"] = round(figures["seconds"] / floor["seconds"], 2)
         log(f"  {figures['matches']:,} matches ({figures['turns']:,} turns) in "
             f"{figures['seconds']:.1f} s ({figures['matches_per_s']:,}/s; run process CPU "
             f"{figures['cpu_s']:.1f} s, whole tree {figures['process_tree_cpu_s']:.1f} s; load "
             f"{figures['load_average']}); peak RSS {figures['peak_mib']:.0f} MiB; store "
-            f"{figures['store_mb']:.0f} MB")
-        if not quick:  # the same in one process (workers = 0), as before worker processes
+            f"{figures['store_mb']:.0f} MB; storage floor {floor['seconds']:.1f} s: "
+            f"{figures['floor_ratio']}x the floor")
+        if before:
+            rounds: dict[str, list[dict[str, Any]]] = {"this": [], "before": []}
+            rounds["this"].append({k: figures[k] for k in ("seconds", "cpu_s", "load_average")}
+                                  | {"floor_s": floor["seconds"]})
+            for i, label in enumerate(("before", "this", "before")):
+                tree = Path(before) if label == "before" else None
+                r = measure(pool, work / f"{label}-{i}", quick, None, tree)
+                fl = storage_floor([work / f"{label}-{i}" / n / STORE_NAME
+                                    for n in ("study1", "study2")], work / "floor")
+                shutil.rmtree(work / f"{label}-{i}", ignore_errors=True)
+                rounds[label].append({"seconds": r["seconds"], "cpu_s": r["cpu_s"],
+                                      "load_average": r["load_average"],
+                                      "floor_s": fl["seconds"]})
+                log(f"  {label}: {r['seconds']:.1f} s, floor {fl['seconds']:.1f} s "
+                    f"({r['seconds'] / fl['seconds']:.2f}x; load {r['load_average']})")
+            figures["before"] = {"tree": before, "rounds": rounds}
+        if not quick and not before:  # the same in one process (workers = 0)
             one = measure(pool, work / "one-process", quick, 0)
             figures["one_process"] = {k: one[k] for k in (
                 "seconds", "cpu_s", "peak_mib", "store_mb", "matches_per_s", "load_average")}
@@ -169,6 +245,26 @@ def markdown(r: dict[str, Any]) -> list[str]:
         f"interpreter start; the child process took {r['process_wall_s']:.1f} s in all. Load "
         f"average at the start: {r['load_average']}.",
     ]
+    if "floor" in r:
+        ok = "met" if r["floor_ratio"] <= TARGETS["floor_ratio"] else "MISSED"
+        lines += ["", f"Storage floor (the same {r['floor']['matches']:,} matches and their turns "
+                  f"written straight into SQLite from Python, {FLOOR_BATCH} whole matches a "
+                  f"commit): {r['floor']['seconds']:.1f} s, so the run took "
+                  f"**{r['floor_ratio']}x the floor** (target within "
+                  f"{TARGETS['floor_ratio']:.0f}x: {ok})."]
+    if "before" in r:
+        rounds = r["before"]["rounds"]
+        lines += ["", f"Side by side with the tree before (`BEFORE_TREE`), alternating this, "
+                  f"before, this, before; each run with its own floor measured right after it:",
+                  "", "| tree | wall time (both studies) | CPU (run process) | floor | "
+                  "x floor | load average |", "|---|---|---|---|---|---|"]
+        for i in range(max(len(rounds["this"]), len(rounds["before"]))):
+            for label in ("this", "before"):
+                if i < len(rounds[label]):
+                    x = rounds[label][i]
+                    lines.append(f"| {label} | {x['seconds']:.1f} s | {x['cpu_s']:.1f} s | "
+                                 f"{x['floor_s']:.1f} s | {x['seconds'] / x['floor_s']:.2f}x | "
+                                 f"{x['load_average']} |")
     if "one_process" in r:
         o = r["one_process"]
         lines += ["", f"The same in one process (`[execution] workers = 0`, how every run went "

@@ -12,7 +12,8 @@ import re
 import string
 
 PROMPT_SEATS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
-PROMPT_CONDITIONS = ("self_only", "both_images", "text", "none")  # conditions, '-' as '_'
+# conditions, '-' and '+' as '_'
+PROMPT_CONDITIONS = ("self_only", "both_images", "text", "image_text", "text_as_image", "none")
 VARIANT_SUFFIXES = frozenset(
     [*PROMPT_SEATS, *PROMPT_CONDITIONS,
      *(f"{seat}_{cond}" for seat in PROMPT_SEATS for cond in PROMPT_CONDITIONS)])

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from scenarios.moves import SIDES, Move, MoveKind, MoveRequest, Turn
+
+EMPTY_REPLY = "empty reply"  # the reason of a turn whose reply had neither a move nor text
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +114,24 @@ class MatchState:
         free-text reader must read it back (the conformance check tries)."""
         return str(offer)
 
-    def step(self, move: Move, text: str = "") -> Turn:
-        """Check `move` against the current request and apply it, recording illegal moves as invalid."""
-        request = self.request()
+    def step(self, move: Move | None, text: str = "",
+             request: MoveRequest | None = None) -> Turn:
+        """Play one turn by the rules, the one place the engine's match loop goes through: a
+        reply without a move is read from its free `text` (an empty one is invalid), the move
+        is checked against `request` (the current request, asked for when not given) and an
+        illegal move is recorded as invalid with its reason."""
+        if request is None:
+            request = self.request()
+        if move is None:
+            move = self.read(text, request) if text.strip() else Move.invalid(EMPTY_REPLY)
         why = self.check(move, request)
-        if why is not None:
-            move = Move.invalid(why)
-        return self.apply(move, text)
+        if why is not None:  # the reading stays with the turn: how the text was read, and why
+            move = Move.invalid(why, reading=move.reading)
+        turn = self.apply(move, text)
+        if move.reading is not None and turn.move.reading is None:  # a game's apply may
+            # normalise the move; the returned turn keeps how its text was read (for the store)
+            turn = replace(turn, move=replace(turn.move, reading=move.reading))
+        return turn
 
 
-__all__ = ["MatchState", "Outcome", "MoveKind"]
+__all__ = ["EMPTY_REPLY", "MatchState", "Outcome", "MoveKind"]

@@ -30,10 +30,10 @@ from agents.prompts import fill, first_message, json_hints, lookup, seat_of
 from scenarios.loader import Scenario
 from scenarios.moves import SIDES, Move, MoveKind, MoveRequest, Reply
 from scenarios.reading.confidence import Reading
+from scenarios.state import EMPTY_REPLY  # a turn whose reply had no text (as the engine's)
 
 # the reason of a turn whose reply ignored max_tokens and was cut (stored cut, never whole)
 CUT_REPLY = "reply cut: far longer than max_tokens allows"
-EMPTY_REPLY = "empty reply"  # the reason of a turn whose reply had no text (as the engine's)
 
 REPAIR = "Your answer was not valid: {reason}. Answer again with the JSON object only."
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -151,13 +151,14 @@ class LLMNegotiator:
                  own_image: EncodedImage | None, opponent_image: EncodedImage | None,
                  match_seed: int, protocol: Literal["free-text", "json"] = "free-text",
                  repairs: int = 2, extractor: ModelAccess | None = None,
-                 name: str = "llm", hybrid: bool = False,
+                 name: str = "llm", hybrid: bool = False, style: str | None = None,
                  more: Sequence[tuple[Persona | None, EncodedImage | None, int]] = (),
                  seats: int = 2) -> None:
         self.access = access
         self.scenario = scenario
         self.prompts = scenario.prompts
         self.condition = condition
+        self.style = style  # the prompts' fallback style (agents.conditions)
         self.side = side
         self.seat = seat_of(side)
         self.persona = persona
@@ -180,7 +181,7 @@ class LLMNegotiator:
         self._marker_to = self._prompt("round_marker_to") or "proposer"
 
     def _prompt(self, key: str) -> str | None:
-        return lookup(self.prompts, key, self.seat, self.condition)
+        return lookup(self.prompts, key, self.seat, self.condition, self.style)
 
     # -- the history ------------------------------------------------------------------------
     def _start(self, request: MoveRequest) -> None:
@@ -188,10 +189,10 @@ class LLMNegotiator:
         if system:
             self.history.append(ChatMessage("system", system))
         appendix = json_hints(self.prompts, self.scenario.rules, self.side, self.condition,
-                              request) if self.protocol == "json" else ""
+                              request, self.style) if self.protocol == "json" else ""
         parts = first_message(self.prompts, self.side, self.condition, request, self.persona,
                               self.opponent, self.own_image, self.opponent_image, appendix,
-                              rules=self.scenario.rules, more=self.more)
+                              rules=self.scenario.rules, style=self.style, more=self.more)
         self.history.append(ChatMessage("user", parts))
 
     def _mark(self, round_: int) -> None:

@@ -75,6 +75,33 @@ def _anchoring_note(result: dict[str, Any]) -> str:
             f"{esc(a['status'])}).</p>")
 
 
+def _slope_cell(fit: dict[str, Any]) -> str:
+    if fit.get("slope") is None or fit.get("ci", [None])[0] is None:
+        return esc(fit.get("status", "not fitted"))
+    lo, hi = fit["ci"]
+    return f"{fit['slope']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+
+
+def _anchoring_by_condition(result: dict[str, Any]) -> str:
+    """Per condition: the final-share and counter-claim slopes on the opening; per opening
+    where it was a design factor (analysis.anchoring)."""
+    by = result.get("anchoring_by_condition") or {}
+    if not any("levels" in e for e in by.values()) and len(by) < 2:
+        return ""  # one condition and no opening factor: the note above says it all
+    rows = []
+    for name, entry in by.items():
+        rows.append(f"<tr><th>{esc(name)}</th><td>all openings</td>"
+                    f"<td>{_slope_cell(entry['final'])}</td>"
+                    f"<td>{_slope_cell(entry['counter'])}</td></tr>")
+        for level, cell in entry.get("levels", {}).items():
+            rows.append(f"<tr><td></td><td>opening {esc(level)} ({cell['matches']:,} "
+                        f"matches)</td><td>{num(cell['final_share']['mean'], 3)}</td>"
+                        f"<td>{num(cell['counter_share']['mean'], 3)}</td></tr>")
+    return ('<table class="anchoring"><tr><th>condition</th><th>opening</th>'
+            "<th>opener's final share (slope, 95% CI)</th>"
+            "<th>counter-claim share (slope, 95% CI)</th></tr>" + "".join(rows) + "</table>")
+
+
 def outcome_figures(frames: RunFrames, result: dict[str, Any]) -> list[tuple[str, bytes]]:
     """(title, PNG) of the figures that fit this run's game."""
     from analysis import outcome_figures as figs
@@ -114,4 +141,5 @@ def outcomes_section(frames: RunFrames, result: dict[str, Any]) -> str:
             'finished match, scripts included; a share is the payoff over what the seat could '
             "have won in the match.</p>"
             f"{_frontier_table(result)}{_anchoring_note(result)}"
+            f"{_anchoring_by_condition(result)}"
             f'<div class="figures">{items}</div></section>')

@@ -17,6 +17,7 @@ from typing import Any
 from analysis.effects import agents_of, behaviour_data
 from analysis.frames import RunFrames, load_run
 from analysis.progress import quiet
+from analysis.report.equivalence_section import equivalence_section
 from analysis.report.health_section import health_section
 from analysis.report.markup import esc
 from analysis.report.models import models_section
@@ -46,7 +47,8 @@ def _effects_by_agent(summary: dict[str, Any], frames: RunFrames) -> dict[str, A
 
 
 def render_report(frames: RunFrames, run_dir: Path,
-                  progress: Callable[[str], None] = quiet) -> str:
+                  progress: Callable[[str], None] = quiet,
+                  equivalence: dict[str, Any] | None = None) -> str:
     """The page as a string. Every model is fitted once, by the summary."""
     summary = summary_from_frames(frames, run_dir, effects=True, progress=progress)
     effects_by = _effects_by_agent(summary, frames)
@@ -63,6 +65,7 @@ def render_report(frames: RunFrames, run_dir: Path,
         summary_section(frames, summary, Path(run_dir)), pool_section(frames, thumbs),
         figures_section(behaviour_data(frames), frames), outcomes_section(frames,
                                                                           summary["outcomes"]),
+        equivalence_section(equivalence),
         standings_section(frames, run_dir), models_section(effects_by),
         health_section(summary["health"]), agreement_section(summary.get("rater_agreement")),
         transcripts_section(frames, thumbs)])
@@ -78,12 +81,13 @@ def render_report(frames: RunFrames, run_dir: Path,
 
 
 def write_report(run_dir: Path | str, out: Path | str | None = None,
-                 progress: Callable[[str], None] = quiet) -> Path:
+                 progress: Callable[[str], None] = quiet,
+                 equivalence: dict[str, Any] | None = None) -> Path:
     """Render RUN_DIR's report to `out` (default RUN_DIR/report.html)."""
     run_dir = Path(run_dir)
     frames = load_run(run_dir, texts=False)  # transcripts read their few texts themselves
     target = Path(out) if out else (run_dir if run_dir.is_dir() else run_dir.parent) / "report.html"
-    page = render_report(frames, run_dir, progress)
+    page = render_report(frames, run_dir, progress, equivalence)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(target.name + ".tmp")

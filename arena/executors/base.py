@@ -3,6 +3,8 @@ sizing of a pool of workers (one rule for every executor that has one)."""
 from __future__ import annotations
 
 import os
+import sqlite3
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -27,20 +29,44 @@ class Executor(Protocol):
 
 
 class StoreSink:
-    """Commits each finished match (one transaction) and counts it: the run's one writer."""
+    """Commits finished matches and counts them: the run's one writer. Matches that come fast
+    share a commit (each stays atomic): a row is written at once when the last commit is
+    `window_s` old, else it waits for the next ones, at most `batch` rows; `flush` writes the
+    rest (the runner calls it after every round)."""
 
-    def __init__(self, store: Store, progress: Progress) -> None:
+    def __init__(self, store: Store, progress: Progress, batch: int = 256,
+                 window_s: float = 0.02) -> None:
         self.store, self.progress = store, progress
         self.ok = self.failed = 0
+        self.batch, self.window_s = batch, window_s
+        self._rows: list[MatchRow] = []
+        self._last = 0.0
 
     def __call__(self, row: MatchRow) -> None:
-        self.store.write_match(row)
+        self._rows.append(row)
         ok, calls, tokens, turns, invalid = row.progress()
         self.progress.update(ok, calls, tokens, turns, invalid)
         if ok:
             self.ok += 1
         else:
             self.failed += 1
+        if len(self._rows) >= self.batch or time.monotonic() - self._last >= self.window_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the matches not yet committed; a batch that fails is written match by match,
+        so the good ones are kept and the failing one raises."""
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        try:
+            self.store.write_matches(rows)
+        except sqlite3.Error:
+            if len(rows) == 1:
+                raise
+            for row in rows:
+                self.store.write_match(row)
+        self._last = time.monotonic()
 
 
 def usable_cpus() -> int:

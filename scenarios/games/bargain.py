@@ -14,7 +14,6 @@ from scenarios.text import looks_like_acceptance, looks_like_walk_away
 
 _OPEN = frozenset({PROPOSE, WALK_AWAY})
 _REPLY = frozenset({ACCEPT, COUNTER, WALK_AWAY})
-_OFFERS = (PROPOSE, COUNTER)
 _NUMBER = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
 
 
@@ -29,6 +28,8 @@ class PriceBargainState(MatchState):
         self.price: float | None = None  # the price on the table
         self.deal_price: float | None = None
         self.ended = False
+        self._max_turns = spec.max_turns  # read every turn: plain attributes, not the spec's
+        self._reserve = {side: self._reservation(side) for side in "ab"}
 
     def _reservation(self, side: str) -> float:
         if self.roles[side] == "buyer":
@@ -43,19 +44,21 @@ class PriceBargainState(MatchState):
 
     @property
     def is_terminal(self) -> bool:
-        return self.ended or len(self.turns) >= self.spec.max_turns
+        return self.ended or len(self.turns) >= self._max_turns
 
     def request(self) -> MoveRequest:
-        side = "a" if len(self.turns) % 2 == 0 else "b"
+        turns = self.turns
+        n = len(turns)
+        side = "b" if n % 2 else "a"
+        role = self.roles[side]
         legal = _OPEN if self.price is None else _REPLY
-        private = {"reservation": self._reservation(side), "role": self.roles[side]}
-        return MoveRequest(self.spec.name, side, self.roles[side], len(self.turns) + 1,
-                           len(self.turns), legal, tuple(self.turns), self.price, private,
-                           self.spec.max_turns)
+        private = {"reservation": self._reserve[side], "role": role}
+        return MoveRequest(self.scenario_name, side, role, n + 1, n, legal, tuple(turns),
+                           self.price, private, self._max_turns)
 
     def check(self, move: Move, request: MoveRequest) -> str | None:
         why = request.validate(move)
-        if why is None and move.kind in _OFFERS:
+        if why is None and (move.kind is PROPOSE or move.kind is COUNTER):
             price = move.offer
             if not isinstance(price, (int, float)) or isinstance(price, bool):
                 return f"an offer must be a price, got {price!r}"
@@ -65,22 +68,27 @@ class PriceBargainState(MatchState):
         return why
 
     def apply(self, move: Move, text: str = "") -> Turn:
-        if self.is_terminal:
+        turns = self.turns
+        n = len(turns)
+        if self.ended or n >= self._max_turns:
             raise RuntimeError("the match is over")
-        side = "a" if len(self.turns) % 2 == 0 else "b"
+        side = "b" if n % 2 else "a"
         claim = None
-        if move.kind in _OFFERS:
-            price = round(float(move.offer), 2)  # type: ignore[arg-type]
-            move = Move(move.kind, price)
+        kind = move.kind
+        if kind is PROPOSE or kind is COUNTER:
+            offer = move.offer
+            price = round(float(offer), 2)  # type: ignore[arg-type]
+            if type(offer) is not float or offer != price or move.reason:
+                move = Move(kind, price)  # the move as played: its price to the cent
             self.price = price
             claim = self._value(side, price)
-        elif move.kind is ACCEPT and self.price is not None:
+        elif kind is ACCEPT and self.price is not None:
             self.deal_price = self.price
             self.ended = True
-        elif move.kind is WALK_AWAY:
+        elif kind is WALK_AWAY:
             self.ended = True
-        turn = Turn(len(self.turns), len(self.turns) + 1, side, self.roles[side], move, text, claim)
-        self.turns.append(turn)
+        turn = Turn(n, n + 1, side, self.roles[side], move, text, claim)
+        turns.append(turn)
         return turn
 
     def outcome(self) -> Outcome:
