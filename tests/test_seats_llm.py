@@ -138,3 +138,23 @@ def test_the_estimate_counts_every_seats_images(tmp_path: Path, small_pool: Path
     # each call carries two images more: the other two seats' (and their two short texts)
     extra = both["prompt_tokens"] - own["prompt_tokens"]
     assert 2 * one * both["llm_calls"] <= extra <= (2 * one + 40) * both["llm_calls"]
+
+
+def test_three_seat_groups_in_main_conditions_show_every_other_seat(
+        tmp_path: Path, small_pool: Path, loopback: LoopbackServer) -> None:
+    """image+text and text-as-image (branch exp) in a game of three seats: every seat sees
+    three images (its own and both others'), image+text each one's description after it."""
+    for condition in ("image+text", "text-as-image"):
+        config = _config(tmp_path, small_pool, loopback.base_url, condition)
+        out, start = tmp_path / f"out-{condition}", len(chats(loopback))
+        done = cli("run", str(config), "--out", str(out), env=env_for(tmp_path))
+        assert done.returncode == 0, done.stderr
+        first_messages = [body["messages"][1]["content"] for body in chats(loopback)[start:]]
+        assert len(first_messages) == table(out / "arena.sqlite",
+                                            "SELECT SUM(calls) FROM turns")[0][0]
+        for parts in first_messages:
+            images = [p for p in parts if p["type"] == "image_url"]
+            assert len(images) == 3, (condition, parts)
+            text = "\n".join(p.get("text", "") for p in parts)
+            described = text.count("Your opponent number 2 (player ")
+            assert described == (1 if condition == "image+text" else 0), text
