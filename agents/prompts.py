@@ -10,6 +10,7 @@ key. The seat is "first" (side a) or "second" (side b); the condition uses under
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
 from typing import Any
 
 from agents.conditions import AVATAR_CONDITIONS, prompt_conditions, prompt_key
@@ -21,6 +22,14 @@ from scenarios.moves import MoveRequest
 
 Part = str | EncodedImage
 IMAGE_CONDITIONS = AVATAR_CONDITIONS  # conditions that send the avatar image itself
+# games of more than two seats: the paper's wording (opponent_image, opponent_text) introduces
+# the first opponent; these, unless the scenario gives its own, the second and later ones
+# ({number}: 2, 3 ... among the opponents; {player}: their player number in the game's prompts)
+NEXT_OPPONENT = {
+    "next_opponent_image": "The next image is your opponent number {number} (player {player}):",
+    "next_opponent_text": ("Your opponent number {number} (player {player}) is the character "
+                           "described as follows: {description}"),
+}
 
 
 def seat_of(side: str) -> str:
@@ -70,18 +79,22 @@ def private_fields(request: MoveRequest, rules: Game) -> dict[str, Any]:
 def first_message(prompts: dict[str, str], side: str, condition: str, request: MoveRequest,
                   persona: Persona | None, opponent: Persona | None,
                   own_image: EncodedImage | None, opponent_image: EncodedImage | None,
-                  appendix: str = "", *, rules: Game, style: str | None = None) -> tuple[Part, ...]:
+                  appendix: str = "", *, rules: Game, style: str | None = None,
+                  more: Sequence[tuple[Persona | None, EncodedImage | None, int]] = ()
+                  ) -> tuple[Part, ...]:
     """The first user message, exactly as the paper laid it out: [text own_image, own image,
     (both-images: text opponent_image, opponent image), instructions (+ appendix)].
 
     `image+text` adds each persona's description (own_text / opponent_text) after its image;
     `text-as-image` sends the description drawn as an image (`own_image` / `opponent_image`
     are then those drawings) where the avatar would go. The opponent is shown when it is given
-    (the caller passes None where the condition's style hides it)."""
+    (the caller passes None where the condition's style hides it). In games of more than two
+    seats `more` holds each further opponent (persona, image, player number), shown after the
+    first as `next_opponent_image` (text: `next_opponent_text`) says."""
     seat = seat_of(side)
 
     def text(key: str, **values: Any) -> str:
-        template = lookup(prompts, key, seat, condition, style)
+        template = lookup(prompts, key, seat, condition, style) or NEXT_OPPONENT.get(key)
         if template is None:
             raise InputError(f"prompts.{key}: the scenario has no '{key}' prompt, needed in "
                              f"condition {condition}")
@@ -101,10 +114,21 @@ def first_message(prompts: dict[str, str], side: str, condition: str, request: M
             parts += [text("opponent_image"), opponent_image]
             if condition == "image+text" and opponent is not None:
                 parts.append(text("opponent_text", description=opponent.description))
+            for number, (other, image, player) in enumerate(more, start=2):
+                if image is None:
+                    raise InputError(f"condition {condition}: opponent {number} has no image")
+                parts += [text("next_opponent_image", number=number, player=player), image]
+                if condition == "image+text" and other is not None:
+                    parts.append(text("next_opponent_text", number=number, player=player,
+                                      description=other.description))
     elif condition == "text":
         parts.append(text("own_text", description=persona.description if persona else ""))
         if opponent is not None:
             parts.append(text("opponent_text", description=opponent.description))
+            for number, (other, _, player) in enumerate(more, start=2):
+                if other is not None:
+                    parts.append(text("next_opponent_text", number=number, player=player,
+                                      description=other.description))
     instructions = lookup(prompts, "instructions", seat, condition, style)
     if instructions is None:
         raise InputError("prompts.instructions: the scenario has no instructions prompt")

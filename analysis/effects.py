@@ -125,6 +125,8 @@ def means_by(frame: pd.DataFrame, keys: list[str], y: str = "y",
     """Mean of `y` with 95% intervals for each combination of `keys` (levels as ints unless
     `integer_keys` is False)."""
     data = frame.dropna(subset=[y, *keys])
+    if integer_keys:  # whole levels; a mean of others' levels (games of more seats) rounds to one
+        data = data.assign(**{k: data[k].astype(float).round() for k in keys})
     rows = []
     cast = int if integer_keys else float
     for key, group in data.groupby(keys, sort=True):

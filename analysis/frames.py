@@ -1,4 +1,5 @@
-"""The store as tidy pandas frames: one row per match, per turn, per proposal, per player.
+"""The store as tidy pandas frames: one row per match, per turn, per proposal, per player, per
+seat (`seats`: games of any seat count).
 
 Usable from a notebook (`frames = load_run("runs/x")`) as well as from the CLI, and exportable
 to CSV or Parquet (`export(frames, "out", "parquet")`) for R, Stata or a spreadsheet.
@@ -37,6 +38,19 @@ class RunFrames:
     meta: dict[str, str]
     run_dir: Path | None = None
     texts: bool = True  # False: turns.text left unread (None); turn_texts reads it on demand
+    stored_seats: pd.DataFrame | None = None  # the store's seats table (None: a store before it)
+
+    @functools.cached_property
+    def seats(self) -> pd.DataFrame:
+        """One row per match and seat, from the store's seats table (games of any seat
+        count; see `seats`)."""
+        return seats(self)
+
+    @property
+    def multi_seat(self) -> bool:
+        """True when some match has more than two seats (the two-seat columns are empty)."""
+        s = self.stored_seats
+        return s is not None and not s.empty and bool((s.groupby("match_id").size() > 2).any())
 
     @functools.cached_property
     def proposals(self) -> pd.DataFrame:
@@ -75,7 +89,8 @@ def load_run(run_dir: Path, texts: bool = True) -> RunFrames:
                 store.table_sql(table, **how), store.conn)
             how = {} if texts else {"leave_out": CALL_COLUMNS, "blank": ("text",)}
             frames = RunFrames(read("matches"), read("turns", **how), read("personas"),
-                               read("ratings"), store.meta(), path.parent, texts)
+                               read("ratings"), store.meta(), path.parent, texts,
+                               read("seats") if store.has_table("seats") else None)
     except (StoreError, pd.errors.DatabaseError) as error:
         raise InputError(f"{path}: not a persona-arena store ({error})") from None
     return frames
@@ -144,6 +159,14 @@ def proposals(frames: RunFrames) -> pd.DataFrame:
     props["own"] = pick("level_a", "level_b", mine=True)
     props["opp"] = pick("level_a", "level_b", mine=False)
     props["agent"] = pick("agent_a", "agent_b", mine=True)
+    if frames.multi_seat:  # no one responder: own level and the others' mean, by seat
+        s = frames.seats.set_index(["match_id", "seat"])
+        at = s.index.get_indexer(pd.MultiIndex.from_arrays([mids, props["speaker"].to_numpy()]))
+        many = np.where(at >= 0, s["seats"].to_numpy()[np.where(at >= 0, at, 0)], 2) > 2
+        for name, col in (("own", "level"), ("opp", "others_level"), ("agent", "agent")):
+            values = s[col].to_numpy(dtype=object)[np.where(at >= 0, at, 0)]
+            props[name] = np.where(many, values, props[name].to_numpy(dtype=object))
+        props["responder"] = np.where(many, None, props["responder"].to_numpy(dtype=object))
     props["status"] = column("status")
     # the response is the next turn of the same match
     nxt = turns[["match_id", "turn_index", "accepted", "move_kind"]].copy()
@@ -167,15 +190,66 @@ def proposals(frames: RunFrames) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
+SEAT_COLUMNS = ["match_id", "seat", "seats", "persona_id", "agent", "role", "level",
+                "others_level", "level_gap", "payoff", "share", "status", "deal", "agreements"]
+
+
+def seats(frames: RunFrames) -> pd.DataFrame:
+    """One row per match and seat, for games of any seat count: who sat there (persona, agent,
+    role at the start, level), how many seats the match had, the mean level of the others at
+    the table (`others_level`) and the seat's level gap (own level minus that mean: the
+    quantity the groups design spreads), and the seat's payoff and share with the match's
+    status, deal and agreements. Read from the store's seats table; a store written before it
+    gets seats a and b from the matches table."""
+    stored = frames.stored_seats
+    m = frames.matches
+    if stored is None or (stored.empty and not m.empty):
+        parts = [pd.DataFrame({"match_id": m["match_id"], "seat": side,
+                               "persona_id": m[f"persona_{side}"], "agent": m[f"agent_{side}"],
+                               "role": None, "level": m[f"level_{side}"],
+                               "payoff": m[f"payoff_{side}"], "share": m[f"share_{side}"]})
+                 for side in ("a", "b")]
+        stored = pd.concat(parts, ignore_index=True) if len(m) else pd.DataFrame(
+            columns=["match_id", "seat", "persona_id", "agent", "role", "level", "payoff",
+                     "share"])
+    if stored.empty:
+        return pd.DataFrame(columns=SEAT_COLUMNS)
+    out = stored.copy()
+    for column in ("level", "payoff", "share"):
+        out[column] = pd.to_numeric(out[column], errors="coerce")
+    by_match = out.groupby("match_id")
+    out["seats"] = by_match["seat"].transform("size")
+    total, known = by_match["level"].transform("sum"), by_match["level"].transform("count")
+    others = known - out["level"].notna().astype(int)
+    out["others_level"] = (total - out["level"].fillna(0)) / others.where(others > 0)
+    out["level_gap"] = out["level"] - out["others_level"]
+    info = m[["match_id", "status", "deal", "agreements"]]
+    out = out.merge(info, on="match_id", how="left")
+    for column in ("deal", "agreements"):
+        out[column] = pd.to_numeric(out[column], errors="coerce")
+    return out[SEAT_COLUMNS].sort_values(["match_id", "seat"], kind="stable").reset_index(
+        drop=True)
+
+
 def players(frames: RunFrames) -> pd.DataFrame:
     """One row per match and seat, seen from that seat: persona, own and opponent level, payoff,
     share of the pie, agreements and whether any deal was reached. The frame that deal and
-    payoff models use."""
+    payoff models use. In a game of more than two seats there is no one opponent: `opponent`
+    is empty and `opp` is the mean level of the others (see `seats`)."""
     m = frames.matches
     columns = ["match_id", "seat", "persona", "opponent", "own", "opp", "agent", "status",
                "payoff", "share", "deal", "agreements"]
     if m.empty:
         return pd.DataFrame(columns=columns)
+    if frames.multi_seat:
+        s = frames.seats
+        out = pd.DataFrame({"match_id": s["match_id"], "seat": s["seat"],
+                            "persona": s["persona_id"], "opponent": None, "own": s["level"],
+                            "opp": s["others_level"], "agent": s["agent"],
+                            "status": s["status"], "payoff": s["payoff"], "share": s["share"],
+                            "deal": s["deal"], "agreements": s["agreements"]})
+        return _join_ratings(out, _ratings_wide(frames), "persona", "own_rating_").reset_index(
+            drop=True)
     parts = []
     for seat, other in (("a", "b"), ("b", "a")):
         part = pd.DataFrame({
@@ -270,8 +344,8 @@ def export(frames: RunFrames, out_dir: Path, fmt: str = "csv") -> list[Path]:
     except OSError as error:
         raise InputError(f"{out_dir}: cannot create the export folder ({error.strerror})") from None
     tables = {"matches": frames.matches, "turns": frames.turns, "proposals": frames.proposals,
-              "players": frames.players, "personas": personas_with_traits(frames),
-              "ratings": frames.ratings}
+              "players": frames.players, "seats": frames.seats,
+              "personas": personas_with_traits(frames), "ratings": frames.ratings}
     written = []
     for name, frame in tables.items():
         path = out_dir / f"{name}.{fmt}"

@@ -7,7 +7,8 @@ concession curves (each seat's demand over time) and the first offer's pull on t
 The frontier is the one the game itself declares (MatchState.outcome_space) for the scenario
 spec the run stored, so a plugin game gets the same metrics by declaring its deals; a game
 without one (or an imported run without a full spec) gets payoffs, shares and curves only.
-N-seat games wait for the games issue: here seats are `a` and `b`.
+Games of more than two seats: each seat's payoff and share are in the `seats` frame
+(analysis.frames); the metrics here read seats `a` and `b` of two-seat games.
 """
 from __future__ import annotations
 

@@ -55,6 +55,9 @@ class Seat:
     match_seed: int
     team: str  # "default", "a" or "b": the [agents.X] table
     options: Mapping[str, Any] = field(default_factory=dict)
+    # games of more than two seats: the opponents after `opponent`, in turn order from this seat
+    # (only where the condition shows opponents)
+    others: tuple[Persona | None, ...] = ()
 
 
 class AgentKind:
@@ -70,7 +73,8 @@ class AgentKind:
         raise NotImplementedError
 
     def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
-              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
+              persona: Persona | None, opponent: Persona | None, match_seed: int,
+              others: tuple[Persona | None, ...] = ()) -> Negotiator:
         raise NotImplementedError
 
 
@@ -98,7 +102,8 @@ class ClassKind(AgentKind):
                                          sorted(agent.options.items())) + ")"
 
     def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
-              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
+              persona: Persona | None, opponent: Persona | None, match_seed: int,
+              others: tuple[Persona | None, ...] = ()) -> Negotiator:
         from arena.seeds import derive_seed
 
         condition = factory.config.condition
@@ -106,7 +111,7 @@ class ClassKind(AgentKind):
                     None if condition == "none" else persona,
                     opponent if factory.config.shows_opponent else None,
                     random.Random(derive_seed(match_seed, side)), match_seed, team,
-                    dict(agent.options))
+                    dict(agent.options), others if condition in SHOWS_OPPONENT else ())
         return self.cls(seat, **agent.options)
 
 

@@ -117,6 +117,12 @@ class Result:
         return self.frames.players
 
     @property
+    def seats(self) -> pd.DataFrame:
+        """One row per match and seat, for games of any seat count: persona, agent, role,
+        level, the others' mean level and the gap to it, payoff, share (the `seats` table)."""
+        return self.frames.seats
+
+    @property
     def personas(self) -> pd.DataFrame:
         """The run's personas, with the pool manifest's trait columns where the pool is there."""
         from analysis.frames import personas_with_traits

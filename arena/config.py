@@ -20,7 +20,7 @@ from scenarios.prompt_keys import check_prompts
 
 Condition = Literal["self-only", "both-images", "text", "image+text", "text-as-image", "none"]
 Style = Literal["self-only", "both-images"]
-DesignKind = Literal["confederate", "factorial", "delta", "round-robin", "swiss"]
+DesignKind = Literal["confederate", "factorial", "delta", "round-robin", "swiss", "groups"]
 # built-in agent kinds; a user's negotiator is `kind = "package.module:Class"` or the name of an
 # entry point in the group `persona_arena.agents` (see arena.agent_kinds)
 BUILTIN_AGENT_KINDS = ("llm", "surrogate", "confederate", "concession", "human", "random")
@@ -30,6 +30,14 @@ MAX_PLANNED = 5_000_000  # matches a run may plan (the paper's Study 2: 2,450 pe
 # design factors a design may cross its matches with, and the kinds that take each
 DESIGN_FACTORS = {"first_offer": ("confederate",)}  # the script's opening claim
 MAX_FACTOR_LEVELS = 20
+
+
+def round_robin_matches(players: int, seats: int) -> int:
+    """Matches of a round-robin over groups: every group of `seats` players, in each of its
+    `seats` rotations (two seats: every pair in both orders)."""
+    import math
+
+    return math.comb(players, seats) * seats
 
 
 class _Strict(BaseModel):
@@ -78,6 +86,8 @@ class DesignConfig(_Strict):
     # delta: weights over level differences -(L-1)..(L-1)
     target: list[float] | None = Field(default=None, max_length=199)
     rounds: int | None = Field(default=None, ge=1, le=1000)  # swiss: rounds
+    # groups, round-robin: players per match (None: the scenario's seats; round-robin: 2)
+    seats: int | None = Field(default=None, ge=2, le=8)
     # factors every planned match is crossed with: {first_offer = [30, 50, 70]} makes the
     # confederate open each match with each of these claims (checked against the pie later)
     factors: dict[str, list[float]] = Field(default_factory=dict)
@@ -110,9 +120,10 @@ class DesignConfig(_Strict):
     @model_validator(mode="after")
     def _check_kind(self) -> "DesignConfig":
         self._inapplicable({"include_self": ("factorial",),
-                            "counterbalance": ("factorial", "delta"),
-                            "matches": ("delta",), "opponents": ("delta",), "target": ("delta",),
-                            "rounds": ("swiss",)}, self.kind, "design")
+                            "counterbalance": ("factorial", "delta", "groups"),
+                            "matches": ("delta", "groups"), "opponents": ("delta",),
+                            "target": ("delta",), "rounds": ("swiss",),
+                            "seats": ("groups", "round-robin")}, self.kind, "design")
         if self.per_level is not None:  # the most matches the design can plan, known up front
             n = self.levels * self.per_level
             cross = 1
@@ -121,7 +132,11 @@ class DesignConfig(_Strict):
             most = {"factorial": n * n * 2, "round-robin": n * (n - 1) * 2,
                     "confederate": 2 * n * cross,
                     "delta": min(n * n, self.matches or n * self.opponents) * 2,
-                    "swiss": (n // 2) * (self.rounds or 1)}[self.kind] * self.repetitions
+                    "swiss": (n // 2) * (self.rounds or 1),
+                    "groups": (self.matches or n) * (self.seats or 8),
+                    }[self.kind] if self.kind != "round-robin" or (self.seats or 2) == 2 else (
+                        round_robin_matches(n, self.seats or 2))
+            most *= self.repetitions
             if most > MAX_PLANNED:
                 raise ValueError(f"field 'design': {self.kind} with levels {self.levels}, "
                                  f"per_level {self.per_level} and repetitions "
@@ -284,6 +299,10 @@ class RunConfig(_Strict):
             if agent.extractor in ("llm", "hybrid") and (
                     agent.extractor_model or agent.model) not in self.models:
                 raise ValueError(f"agents.{name}.extractor_model: no such [models.X] table")
+        design = self.design
+        if self.teams_differ and (design.kind == "groups" or (design.seats or 2) > 2):
+            raise ValueError(f"agents: design {design.kind} seats every player with "
+                             "[agents.default]; teams a and b play two-seat designs")
         return self
 
     @model_validator(mode="after")
@@ -332,14 +351,27 @@ def _agent_loc(error: ValidationError) -> Any:
     return Errors()
 
 
+def design_seats(config: RunConfig, scenario: Any) -> int:
+    """Players a match of this run: `design.seats`, else the scenario's seats for groups, else
+    two (the pairing designs)."""
+    design = config.design
+    if design.seats is not None:
+        return design.seats
+    return scenario.seats if design.kind == "groups" else 2
+
+
 def check_scenario(config: RunConfig, scenario: Any) -> None:
-    """What only the scenario can tell: a confederate's claims must lie in 0..pie (every turn
-    of a claim outside would be invalid); a tournament's matches have two seats until the
-    N-seat engine is wired (issue 13, item 5)."""
-    if scenario.seats != 2:
-        raise InputError(f"{config._source}: field 'scenario': {scenario.name} is a "
-                         f"{scenario.seats}-seat game ({scenario.game}); tournaments play "
-                         "two-seat games for now (`persona-arena scenarios check` plays it)")
+    """What only the scenario can tell: the game must take the design's seat count; a
+    confederate's claims must lie in 0..pie (every turn of a claim outside would be invalid)."""
+    seats, rules = design_seats(config, scenario), scenario.rules
+    if not rules.min_seats <= seats <= rules.max_seats:
+        field = "design.seats" if config.design.seats is not None else "design.kind"
+        hint = ("" if config.design.seats is not None else
+                f"; set design.seats = {rules.min_seats} (kind = \"groups\" or "
+                "\"round-robin\") to seat more" if seats < rules.min_seats else "")
+        raise InputError(f"{config._source}: field '{field}': {scenario.name} ({scenario.game}) "
+                         f"takes {rules.min_seats}..{rules.max_seats} seats, the "
+                         f"{config.design.kind} design seats {seats}{hint}")
     pie = getattr(scenario.spec, "pie", None)
     for i, level in enumerate(config.design.factors.get("first_offer", [])):
         if pie is not None and not 0 <= level <= pie:

@@ -69,9 +69,12 @@ def _teams(teams_differ: bool, counterbalance: str) -> list[tuple[str, str, str]
 
 
 def expand(design: DesignConfig, entrants: Sequence[Entrant], seed: int,
-           teams_differ: bool) -> list[MatchSpec]:
-    """The full, ordered match list of a design."""
+           teams_differ: bool, seats: int = 2) -> list[MatchSpec]:
+    """The full, ordered match list of a design; `seats` players a match (groups, and a
+    round-robin over groups of more than two)."""
     kind = design.kind
+    if kind == "groups" or (kind == "round-robin" and seats > 2):
+        return _expand_groups(design, entrants, seed, seats)
     if kind == "confederate":
         chosen = select_per_level(entrants, design.levels, design.per_level, seed)
         base = _confederate(chosen, teams_differ, design.factors.get("first_offer"))
@@ -98,6 +101,43 @@ def expand(design: DesignConfig, entrants: Sequence[Entrant], seed: int,
             specs.append(MatchSpec(match_id, s.design, rep, s.persona_a, s.persona_b, s.agent_a,
                                    s.agent_b, seed=derive_seed(seed, match_id), level_a=s.level_a,
                                    level_b=s.level_b))
+    return specs
+
+
+def _expand_groups(design: DesignConfig, entrants: Sequence[Entrant], seed: int,
+                   seats: int) -> list[MatchSpec]:
+    """Groups of `seats` (arena.groups), every seat played by [agents.default]."""
+    from arena.config import MAX_PLANNED
+    from arena.groups import all_groups, balanced_groups, rotations, seat_once
+
+    chosen = select_per_level(entrants, design.levels, design.per_level, seed)
+    if design.kind == "round-robin":
+        groups = all_groups(chosen, seats, MAX_PLANNED // design.repetitions)
+        seated = [order for group in groups for order in rotations(group)]
+    else:
+        count = design.matches or len(chosen)
+        rotate = design.counterbalance != "never"
+        planned = count * (seats if rotate else 1) * design.repetitions
+        if planned > MAX_PLANNED:
+            raise InputError(f"design.matches: {count:,} groups of {seats} plan {planned:,} "
+                             f"matches (at most {MAX_PLANNED:,}); split it into several runs")
+        groups = balanced_groups(chosen, seats, count, rng_for(seed, "groups"))
+        if rotate:
+            seated = [order for group in groups for order in rotations(group)]
+        else:
+            seated = seat_once(groups, rng_for(seed, "groups-seating"))
+    width = len(str(len(seated)))
+    specs = []
+    for rep in range(1, design.repetitions + 1):
+        for k, order in enumerate(seated):
+            names = "-".join(e.persona_id for e in order)
+            # a balanced design may draw the same group twice: its seating's number tells them apart
+            tag = names if design.kind == "round-robin" else f"g{k:0{width}d}-{names}"
+            match_id = f"{design.kind}-r{rep}-{tag}"
+            specs.append(MatchSpec.group(match_id, design.kind, rep,
+                                         [e.persona_id for e in order], ["default"] * seats,
+                                         [e.level for e in order],
+                                         seed=derive_seed(seed, match_id)))
     return specs
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agents.models.tokens import MESSAGE_OVERHEAD, image_tokens, text_tokens
-from scenarios.moves import MoveRequest
+from scenarios.moves import SIDES, MoveRequest
 
 def _image_size(path: Any, max_side: int | None) -> tuple[int, int]:
     from PIL import Image
@@ -41,7 +41,9 @@ def estimate(plan: Any, reply_tokens: int = 80) -> dict[str, Any]:
     cost = 0.0
     priced = True
     per_model: dict[str, dict[str, float]] = {}
-    state = scenario.new_state()
+    from arena.config import design_seats
+
+    state = scenario.new_state(design_seats(config, scenario))
     request0 = state.request()
     specs = plan.specs
     if not specs and plan.entrants and len(plan.entrants) > 1:  # swiss: rounds not planned yet
@@ -52,30 +54,41 @@ def estimate(plan: Any, reply_tokens: int = 80) -> dict[str, Any]:
         specs = [MatchSpec("estimate", "swiss", 1, x.persona_id, y.persona_id, team,
                            team)] * plan.planned
     for spec in specs:
-        for side, team, persona_id, opponent_id in (("a", spec.agent_a, spec.persona_a, spec.persona_b),
-                                                    ("b", spec.agent_b, spec.persona_b, spec.persona_a)):
+        seat_personas, seat_agents = spec.seat_personas, spec.seat_agents
+        n = len(seat_agents)
+        if n != 2:  # a game of more seats: each seat moves less often
+            per_side = scenario.rules.calls_per_seat(n)
+        for i, (side, team) in enumerate(zip(SIDES, seat_agents)):
+            persona_id = seat_personas[i]
+            others = [p for j, p in enumerate(seat_personas) if j != i]  # the factory's order
+            opponent_id = others[0]
             agent = plan.factory.agent_config(team)
             if agent.kind != "llm":
                 continue
             model = config.models[agent.model]
-            key = (team, side, persona_id is None, opponent_id is None)
+            key = (team, side, persona_id is None, opponent_id is None, n)
             base = per_model.get(str(key))
             if base is None:
                 persona = plan.personas.get(persona_id) if persona_id else None
                 opponent = plan.personas.get(opponent_id) if opponent_id else None
+                further = [plan.personas.get(o) if o else None for o in others[1:]]
                 request = MoveRequest(request0.scenario, side, request0.role, 1, 0, request0.legal,
                                       (), None, request0.private, request0.rounds_total)
                 condition = config.condition
                 if not config.shows_opponent:
-                    opponent = None
+                    opponent, further = None, []
                 placeholder = object()  # stands in for an encoded image: counted apart, below
+                players = [j + 1 for j in range(n) if j != i][1:]
                 parts = first_message(prompts, side, condition, request, persona, opponent,
                                       placeholder, placeholder,  # type: ignore[arg-type]
-                                      rules=scenario.rules, style=config.prompt_style)
+                                      rules=scenario.rules, style=config.prompt_style,
+                                      more=[(o, placeholder, k)  # type: ignore[misc]
+                                            for o, k in zip(further, players)])
                 tokens = text_tokens(prompts.get("system", ""))
                 tokens += sum(text_tokens(p) for p in parts if isinstance(p, str))
                 images = 0
-                for who in ([persona, opponent] if condition in SENDS_IMAGES else []):
+                # own image, and every other seat's where the condition's style shows them
+                for who in ([persona, opponent, *further] if condition in SENDS_IMAGES else []):
                     if who is None:
                         continue
                     if condition == "text-as-image":  # the description drawn, at most 512 px

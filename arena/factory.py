@@ -6,6 +6,7 @@ persona effects, the LLM context)."""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,11 @@ from agents.personas.persona import Persona
 from arena.agent_kinds import AgentKind, builtin, resolve_kind
 from arena.config import AgentConfig, RunConfig
 from arena.designs import CONFEDERATE, opening_of
+from arena.match import MatchSpec
 from arena.seeds import derive_seed, rng_for
 from scenarios.errors import InputError
 from scenarios.loader import Scenario
+from scenarios.moves import SIDES
 
 
 class AgentFactory:
@@ -81,11 +84,26 @@ class AgentFactory:
         return self._persona_effects[key]
 
     def build(self, team: str, side: str, persona_id: str | None, opponent_id: str | None,
-              match_seed: int) -> Negotiator:
+              match_seed: int, others: Sequence[str | None] = ()) -> Negotiator:
+        """A negotiator for one seat. `opponent_id` is the first other seat's persona (the
+        next seat after this one); `others` every other seat's, that one first (N seats)."""
         persona = self.personas.get(persona_id) if persona_id else None
         opponent = self.personas.get(opponent_id) if opponent_id else None
+        more = tuple(self.personas.get(o) if o else None for o in others[1:])
         return self.kind(team).build(self, team, self.agent_config(team), side, persona,
-                                     opponent, match_seed)
+                                     opponent, match_seed, more)
+
+    def seats(self, spec: MatchSpec) -> tuple[list[Negotiator], list[str]]:
+        """A fresh negotiator and the agent's label for each seat of `spec`. Each seat's
+        opponents are the other seats in seat order (seat b's are a, c, ...: player 1, player 3
+        as the game's prompts number them), so in two seats each sees the other as before."""
+        personas, teams = spec.seat_personas, spec.seat_agents
+        negotiators = []
+        for i, team in enumerate(teams):
+            others = [p for j, p in enumerate(personas) if j != i]
+            negotiators.append(self.build(team, SIDES[i], personas[i], others[0], spec.seed,
+                                          others))
+        return negotiators, [self.label(team) for team in teams]
 
 
 # -- the built-in kinds ---------------------------------------------------------------------
@@ -108,8 +126,10 @@ class LLMKind(AgentKind):
         return f"llm:{agent.model}"
 
     def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
-              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
-        return factory.llm.negotiator(team, agent, side, persona, opponent, match_seed)
+              persona: Persona | None, opponent: Persona | None, match_seed: int,
+              others: tuple[Persona | None, ...] = ()) -> Negotiator:
+        return factory.llm.negotiator(team, agent, side, persona, opponent, match_seed,
+                                     others)
 
 
 @builtin("surrogate")
@@ -127,7 +147,8 @@ class SurrogateKind(AgentKind):
         return f"surrogate:{agent.fit}"
 
     def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
-              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
+              persona: Persona | None, opponent: Persona | None, match_seed: int,
+              others: tuple[Persona | None, ...] = ()) -> Negotiator:
         from agents.negotiators.surrogate import SurrogateNegotiator
 
         shows_own = factory.config.condition != "none"  # `none`: no persona at all
@@ -152,7 +173,8 @@ class ConfederateKind(AgentKind):
         return "confederate"
 
     def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
-              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
+              persona: Persona | None, opponent: Persona | None, match_seed: int,
+              others: tuple[Persona | None, ...] = ()) -> Negotiator:
         from agents.negotiators.confederate import Confederate
 
         claims = tuple(agent.claims) if agent.claims else (50.0, 75.0)
@@ -165,7 +187,8 @@ class ConcessionKind(AgentKind):
         return f"concession:{agent.tactic if agent.exponent is None else agent.exponent}"
 
     def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
-              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
+              persona: Persona | None, opponent: Persona | None, match_seed: int,
+              others: tuple[Persona | None, ...] = ()) -> Negotiator:
         from agents.negotiators.concession import ConcessionNegotiator
 
         return ConcessionNegotiator(factory.scenario, agent.tactic, agent.exponent,
@@ -178,7 +201,8 @@ class RandomKind(AgentKind):
         return "random"
 
     def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
-              persona: Persona | None, opponent: Persona | None, match_seed: int) -> Negotiator:
+              persona: Persona | None, opponent: Persona | None, match_seed: int,
+              others: tuple[Persona | None, ...] = ()) -> Negotiator:
         from agents.negotiators.random_agent import RandomNegotiator
 
         return RandomNegotiator(factory.scenario, random.Random(derive_seed(match_seed, side)))

@@ -39,8 +39,10 @@ def request_identity(plan: Plan) -> dict[str, Any]:
     personas = hashlib.sha256(json.dumps(sorted(
         (p.persona_id, p.image_sha256, p.level, p.description)
         for p in plan.personas.values())).encode()).hexdigest()
-    design = config.design.model_dump(mode="json")
-    if not design["factors"]:  # runs made before design factors existed resume unchanged
+    # fields added later count only when set: runs stored before them resume unchanged
+    design = config.design.model_dump(mode="json", exclude=(
+        {"seats"} if config.design.seats is None else None))
+    if not design["factors"]:
         del design["factors"]
     identity = {"seed": config.seed, "condition": config.condition,
                 "scenario": plan.scenario.spec.model_dump(mode="json"),

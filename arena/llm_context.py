@@ -23,9 +23,10 @@ from agents.personas.persona import Persona
 from agents.conditions import AVATAR_CONDITIONS, NEEDS_DESCRIPTION, SENDS_IMAGES, check_descriptions
 from agents.personas.text_image import TextImages
 from agents.models.config import ModelConfig, endpoint_identity
-from arena.config import AgentConfig, CacheConfig, RunConfig
+from arena.config import AgentConfig, CacheConfig, RunConfig, design_seats
 from scenarios.errors import InputError
 from scenarios.loader import Scenario
+from scenarios.moves import SIDES
 
 
 def open_cache(cache: CacheConfig, base: Path) -> ReplyCache | None:
@@ -129,17 +130,24 @@ class LLMContext:
 
     def negotiator(self, team: str, agent_config: AgentConfig, side: str,
                    persona: Persona | None, opponent: Persona | None,
-                   match_seed: int) -> LLMNegotiator:
+                   match_seed: int, others: tuple[Persona | None, ...] = ()) -> LLMNegotiator:
         assert agent_config.model is not None
         access = self.accesses[agent_config.model]
         condition = self.config.condition
         if not self.config.shows_opponent:
             opponent = None  # the style hides it (self-only)
         own = opp = None
+        # the further opponents of a game of more than two seats, numbered as the game's
+        # prompts number players (seat order, this seat left out)
+        seats = len(others) + 2
+        me = SIDES.index(side)
+        players = [j + 1 for j in range(seats) if j != me][1:]
+        more = [(other, None, player) for other, player in zip(others, players)]
         if condition in SENDS_IMAGES:
             own = self.shown_image(persona, access.config)
             if opponent is not None:
                 opp = self.shown_image(opponent, access.config)
+                more = [(o, self.shown_image(o, access.config), n) for o, _, n in more]
         extractor = None
         if agent_config.protocol == "free-text" and agent_config.extractor in ("llm", "hybrid"):
             extractor = self.accesses[agent_config.extractor_model or agent_config.model]
@@ -147,7 +155,7 @@ class LLMContext:
                              match_seed, agent_config.protocol, agent_config.repairs, extractor,
                              name=f"llm:{agent_config.model}",
                              hybrid=agent_config.extractor == "hybrid",
-                             style=self.config.prompt_style)
+                             style=self.config.prompt_style, more=more, seats=seats)
 
     def stats(self) -> dict[str, Any]:
         return merged_stats(self.accesses, self.cache)
@@ -189,14 +197,16 @@ def check_prompts(config: RunConfig, scenario: Scenario,
     persona = next(iter(personas_by_id.values()), None)
     opponent = persona if config.shows_opponent else None  # a script has none
     image = object()  # stands in for an encoded image: only the texts are checked here
-    state = scenario.new_state()
+    seats = design_seats(config, scenario)
+    state = scenario.new_state(seats)
     first = state.request()
     state.apply(state.random_move(random.Random(0), first))
     requests = {"a": first}
     if not state.is_terminal and state.request().side == "b":
         requests["b"] = state.request()
+    more = [(persona, image, player) for player in range(3, seats + 1)]  # further opponents
     for agent in llm_agents(config).values():
-        for side in ("a", "b"):
+        for side in SIDES[:seats]:
             request = requests.get(side, first)
             request = MoveRequest(request.scenario, side, request.role, 1, 0, request.legal, (),
                                   request.offer_on_table, request.private, request.rounds_total)
@@ -205,7 +215,7 @@ def check_prompts(config: RunConfig, scenario: Scenario,
                                    request, style) if agent.protocol == "json" else "")
             first_message(scenario.prompts, side, config.condition, request, persona, opponent,
                           image, image, appendix, rules=scenario.rules,  # type: ignore[arg-type]
-                          style=style)
+                          style=style, more=more)  # type: ignore[arg-type]
             marker = lookup(scenario.prompts, "round_marker", seat_of(side), config.condition,
                             style)
             if marker:

@@ -1,14 +1,15 @@
-"""One match: drive a scenario state with two negotiators, check every move, score in code."""
+"""One match: drive a scenario state with a negotiator per seat, check every move, score in code."""
 from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from agents.base import Negotiator
-from arena.store import MatchRecord, MatchRow, TurnRecord, encode_offer
+from arena.store import MatchRecord, MatchRow, SeatRecord, TurnRecord, encode_offer
 from scenarios.loader import Scenario
-from scenarios.moves import ACCEPT, INVALID, REJECT, MoveKind, Reply
+from scenarios.moves import ACCEPT, INVALID, REJECT, SIDES, MoveKind, Reply
 from scenarios.reading.confidence import Reading
 
 MAX_TURNS = 100_000  # a guard against a scenario that never ends; built-ins end far sooner
@@ -20,7 +21,11 @@ _record = tuple.__new__
 
 @dataclass(frozen=True, slots=True)
 class MatchSpec:
-    """One planned match. Seat a moves first; `agent_*` name the [agents.X] table of each seat."""
+    """One planned match. Seat a moves first; `agent_*` name the [agents.X] table of each seat.
+
+    A match of more than two seats lists a persona, agent team and level per seat in seat order
+    (`personas`, `agents`, `levels`) and leaves the two-seat fields None; a two-seat match may
+    leave those empty (every design made before N seats does). Read seats through `seat_*`."""
 
     match_id: str
     design: str
@@ -32,6 +37,36 @@ class MatchSpec:
     seed: int = 0
     level_a: int | None = None
     level_b: int | None = None
+    personas: tuple[str | None, ...] = ()
+    agents: tuple[str, ...] = ()
+    levels: tuple[int | None, ...] = ()
+
+    @property
+    def n_seats(self) -> int:
+        return len(self.agents) if self.agents else 2
+
+    @property
+    def seat_personas(self) -> tuple[str | None, ...]:
+        return self.personas if self.agents else (self.persona_a, self.persona_b)
+
+    @property
+    def seat_agents(self) -> tuple[str, ...]:
+        return self.agents or (self.agent_a, self.agent_b)
+
+    @property
+    def seat_levels(self) -> tuple[int | None, ...]:
+        return (self.levels or (None,) * len(self.agents)) if self.agents else (self.level_a,
+                                                                                  self.level_b)
+
+    @staticmethod
+    def group(match_id: str, design: str, repetition: int, personas: Sequence[str | None],
+              agents: Sequence[str], levels: Sequence[int | None], seed: int = 0) -> MatchSpec:
+        """A match of any number of seats; two seats fill the two-seat fields as before."""
+        if len(agents) == 2:
+            return MatchSpec(match_id, design, repetition, personas[0], personas[1], agents[0],
+                             agents[1], seed, levels[0], levels[1])
+        return MatchSpec(match_id, design, repetition, None, None, agents[0], agents[1], seed,
+                         None, None, tuple(personas), tuple(agents), tuple(levels))
 
 
 class NegotiatorFailure(Exception):
@@ -58,22 +93,30 @@ def _unusable_seat(records: list[TurnRecord]) -> str | None:
     return None
 
 
-async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg_b: Negotiator,
-                     condition: str, labels: tuple[str, str]) -> MatchRow:
-    """Play a match to its end and return its rows; never raises for what a negotiator does."""
+async def play_match(spec: MatchSpec, scenario: Scenario, negotiators: Sequence[Negotiator],
+                     condition: str, labels: Sequence[str]) -> MatchRow:
+    """Play a match to its end and return its rows; never raises for what a negotiator does.
+    `negotiators` and `labels` (the agents' names in the store) go seat by seat, a first."""
     started = time.perf_counter()
-    state = scenario.new_state(seed=spec.seed)  # a game's own draws (a drawn proposer) replay
+    n = spec.n_seats
+    if len(negotiators) != n or len(labels) != n:
+        raise ValueError(f"match {spec.match_id} has {n} seats: {len(negotiators)} negotiators "
+                         f"and {len(labels)} labels given")
+    # a game's own draws (a drawn proposer) replay from the match's seed
+    state = scenario.new_state(n, seed=spec.seed)
     records: list[TurnRecord] = []
-    personas = {"a": spec.persona_a, "b": spec.persona_b}
+    sides = SIDES[:n]
+    personas = dict(zip(sides, spec.seat_personas))
+    by_side = dict(zip(sides, negotiators))
     calls = prompt_tokens = completion_tokens = 0
     error = None
     match_id, add = spec.match_id, records.append
     try:
         ask, step = state.request, state.step  # bound once: the hot loop
-        act_a, act_b = neg_a.act, neg_b.act
+        acts = {side: negotiator.act for side, negotiator in by_side.items()}
         while not state.is_terminal:
             request = ask()
-            reply: Reply = await (act_a if request.side == "a" else act_b)(request)
+            reply: Reply = await acts[request.side](request)
             turn = step(reply.move, reply.text, request)  # the game's rules, in one place
             played = turn.move
             reading = played.reading
@@ -96,14 +139,25 @@ async def play_match(spec: MatchSpec, scenario: Scenario, neg_a: Negotiator, neg
     elapsed_ms = (time.perf_counter() - started) * 1000.0
     if error is None:
         error = _unusable_seat(records)
+    payoffs: Sequence[float | None] = (None,) * n
+    shares: Sequence[float | None] = (None,) * n
     if error is None:
         o = state.outcome()
-        scored = ("ok", o.payoff_a, o.payoff_b, int(o.deal), o.agreements, o.share_a, o.share_b)
+        payoffs, shares = o.payoffs, o.shares
+        scored: tuple = ("ok", int(o.deal), o.agreements)
     else:
-        scored = ("failed", None, None, None, None, None, None)
+        scored = ("failed", None, None)
+    two = n == 2  # matches.*_a/_b hold seats a and b of two-seat matches only
     match = _record(MatchRecord, (
         spec.match_id, spec.design, spec.repetition, scenario.name, condition, spec.seed,
-        spec.persona_a, spec.persona_b, spec.level_a, spec.level_b, labels[0], labels[1],
-        *scored, len(records), error, calls, prompt_tokens, completion_tokens, elapsed_ms,
+        spec.persona_a, spec.persona_b, spec.level_a, spec.level_b,
+        labels[0] if two else None, labels[1] if two else None, scored[0],
+        payoffs[0] if two else None, payoffs[1] if two else None, scored[1], scored[2],
+        shares[0] if two else None, shares[1] if two else None,
+        len(records), error, calls, prompt_tokens, completion_tokens, elapsed_ms,
         time.time()))
-    return MatchRow(match, records)
+    roles = scenario.rules.seat_roles(n)
+    seats = [_record(SeatRecord, (spec.match_id, side, personas[side], labels[i], roles[i],
+                                  spec.seat_levels[i], payoffs[i], shares[i]))
+             for i, side in enumerate(sides)]
+    return MatchRow(match, records, seats)

@@ -97,7 +97,7 @@ def play(config_path: Path, persona: str | None = None, side: str | None = None,
 
     async def go() -> Any:
         try:
-            return await play_match(spec, scenario, neg_a, neg_b, config.condition,
+            return await play_match(spec, scenario, [neg_a, neg_b], config.condition,
                                     (label_a, label_b))
         finally:
             if llm is not None:

@@ -17,7 +17,7 @@ SELECT CASE t.speaker WHEN 'a' THEN m.agent_a ELSE m.agent_b END AS agent,
        CASE t.speaker WHEN 'a' THEN m.level_a ELSE m.level_b END AS level, AVG(t.claim)
 FROM turns t JOIN matches m ON m.match_id = t.match_id
 WHERE m.status = 'ok' AND t.move_kind IN ('propose', 'counter') AND t.claim IS NOT NULL
-  AND t.persona_id IS NOT NULL
+  AND t.persona_id IS NOT NULL AND m.agent_a IS NOT NULL
 GROUP BY agent, level ORDER BY agent, level"""
 _PAYOFF_BY_LEVEL = """
 SELECT agent, level, AVG(payoff) FROM (
@@ -28,6 +28,20 @@ SELECT agent, level, AVG(payoff) FROM (
   WHERE status = 'ok' AND persona_b IS NOT NULL AND payoff_b IS NOT NULL)
 GROUP BY agent, level ORDER BY agent, level"""
 _MEANS = (("claim_by_level", _CLAIM_BY_LEVEL), ("payoff_by_level", _PAYOFF_BY_LEVEL))
+# matches of more than two seats (their two-seat columns are empty): the same from `seats`
+_SEATS_CLAIM = """
+SELECT s.agent, s.level, AVG(t.claim)
+FROM turns t JOIN matches m ON m.match_id = t.match_id
+JOIN seats s ON s.match_id = t.match_id AND s.seat = t.speaker
+WHERE m.status = 'ok' AND m.agent_a IS NULL AND t.move_kind IN ('propose', 'counter')
+  AND t.claim IS NOT NULL AND t.persona_id IS NOT NULL
+GROUP BY s.agent, s.level ORDER BY s.agent, s.level"""
+_SEATS_PAYOFF = """
+SELECT s.agent, s.level, AVG(s.payoff) FROM seats s JOIN matches m ON m.match_id = s.match_id
+WHERE m.status = 'ok' AND m.agent_a IS NULL AND s.persona_id IS NOT NULL
+  AND s.payoff IS NOT NULL
+GROUP BY s.agent, s.level ORDER BY s.agent, s.level"""
+_SEAT_MEANS = (("claim_by_level", _SEATS_CLAIM), ("payoff_by_level", _SEATS_PAYOFF))
 
 
 def run_results(run_dir: Path) -> dict[str, Any]:
@@ -44,7 +58,9 @@ def run_results(run_dir: Path) -> dict[str, Any]:
         invalid = conn.execute(
             "SELECT COUNT(*) FROM turns WHERE move_kind = 'invalid'").fetchone()[0]
         by_agent: dict[str, dict[str, dict[str, float]]] = {}
-        for key, sql in _MEANS:
+        has_seats = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                 "name = 'seats'").fetchone() is not None
+        for key, sql in _MEANS + (_SEAT_MEANS if has_seats else ()):
             for agent, level, mean in conn.execute(sql):
                 table = by_agent.setdefault(str(agent), {k: {} for k, _ in _MEANS})[key]
                 table["none" if level is None else str(level)] = round(mean, 2)

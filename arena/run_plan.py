@@ -15,7 +15,7 @@ from typing import Any
 
 from agents.models.cache import resolve_cache_dir
 from agents.personas.persona import Persona
-from arena.config import RunConfig, check_scenario, in_file
+from arena.config import RunConfig, check_scenario, design_seats, in_file
 from arena.designs import Entrant, expand, select_per_level, shuffled
 from arena.factory import AgentFactory
 from arena.match import MatchSpec
@@ -60,7 +60,7 @@ class Plan:
         """The personas that play in this run."""
         if self.paired_by_results:
             return {e.persona_id for e in self.entrants or []}
-        return {pid for s in self.specs for pid in (s.persona_a, s.persona_b) if pid}
+        return {pid for s in self.specs for pid in s.seat_personas if pid}
 
     def rounds(self, shares: Shares) -> Iterator[list[MatchSpec]]:
         """The run's matches round by round. The caller plays (and stores) each round before it
@@ -139,7 +139,8 @@ def _plan_run(config: RunConfig, base: Path, llm: Any, check_models: bool,
         swiss_rounds(len(entrants), config.design.rounds, config._source)  # before any write
         specs = []  # planned round by round from the results so far (Plan.rounds)
     else:
-        specs = expand(config.design, entrants, config.seed, config.teams_differ)
+        specs = expand(config.design, entrants, config.seed, config.teams_differ,
+                       design_seats(config, scenario))
     digest = hashlib.sha256()
     digest.update(json.dumps([scenario.name, config.condition, config.seed,
                               [factory.label(t) for t in factory.teams()]]).encode())

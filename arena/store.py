@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS turns(
   latency_ms REAL, prompt_tokens INTEGER, completion_tokens INTEGER, calls INTEGER,
   cached INTEGER, extractor_answer TEXT, read_confidence REAL, read_evidence TEXT,
   read_note TEXT, PRIMARY KEY(match_id, turn_index));
+CREATE TABLE IF NOT EXISTS seats(
+  match_id TEXT NOT NULL, seat TEXT NOT NULL, persona_id TEXT, agent TEXT, role TEXT,
+  level INTEGER, payoff REAL, share REAL, PRIMARY KEY(match_id, seat));
 """
 
 class MatchRecord(NamedTuple):
@@ -105,8 +108,24 @@ class TurnRecord(NamedTuple):
     read_note: str | None  # why it was (un)sure
 
 
+class SeatRecord(NamedTuple):
+    """One row of `seats`: who sat in one seat of a match and what the seat was paid. Every
+    match has one per seat, two-seat matches too, so an analysis of any game reads one table;
+    `matches.persona_a/b` and `payoff_a/b` repeat seats a and b of two-seat matches only."""
+
+    match_id: str
+    seat: str  # the side, "a".."h"
+    persona_id: str | None
+    agent: str | None  # the agent's label, as matches.agent_a
+    role: str | None  # the seat's role at the start of the match
+    level: int | None
+    payoff: float | None  # None: the match failed
+    share: float | None
+
+
 MATCH_COLUMNS = MatchRecord._fields
 TURN_COLUMNS = TurnRecord._fields
+SEAT_COLUMNS = SeatRecord._fields
 _OK, _CALLS, _PROMPT, _COMPLETION = (MATCH_COLUMNS.index(c) for c in (
     "status", "calls", "prompt_tokens", "completion_tokens"))
 _PARSE_OK = TURN_COLUMNS.index("parse_ok")
@@ -116,6 +135,8 @@ _ADDED = {"turns": (("extractor_answer", "TEXT"), ("read_confidence", "REAL"),
                     ("read_evidence", "TEXT"), ("read_note", "TEXT"))}
 _INSERT_MATCH = (f"INSERT OR REPLACE INTO matches({', '.join(MATCH_COLUMNS)}) "
                  f"VALUES ({', '.join('?' * len(MATCH_COLUMNS))})")
+_INSERT_SEATS = (f"INSERT INTO seats({', '.join(SEAT_COLUMNS)}) "
+                 f"VALUES ({', '.join('?' * len(SEAT_COLUMNS))})")
 _TURN_VALUES = f"({', '.join('?' * len(TURN_COLUMNS))})"
 TURNS_PER_INSERT = 32  # a match's turns go in multi-row INSERTs of up to this many rows
 
@@ -137,6 +158,7 @@ class MatchRow:
 
     match: MatchRecord
     turns: Sequence[TurnRecord]
+    seats: Sequence[SeatRecord] = ()  # empty: a two-seat row made elsewhere (see seat_rows)
 
     @property
     def match_id(self) -> str:
@@ -144,11 +166,26 @@ class MatchRow:
 
     def wire(self) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
         """The row as plain tuples in column order, for a pipe or a Ray task's result."""
-        return tuple(self.match), [tuple(t) for t in self.turns]
+        return tuple(self.match), [tuple(t) for t in self.turns], [tuple(s) for s in self.seats]
 
     @classmethod
     def from_wire(cls, data: tuple[Any, Any]) -> MatchRow:
         return cls(*data)
+
+    def seat_rows(self) -> Sequence[SeatRecord]:
+        """The match's seats: its own, or for a two-seat row made without them (a person's
+        match, an import) seats a and b read from the match record."""
+        if self.seats:
+            return self.seats
+        m = MatchRecord._make(self.match) if type(self.match) is tuple else self.match
+        roles = {}
+        for turn in self.turns:
+            roles.setdefault(turn[3], turn[4])
+        return [SeatRecord(m.match_id, side, persona, agent, roles.get(side), level, payoff,
+                           share)
+                for side, persona, agent, level, payoff, share in (
+                    ("a", m.persona_a, m.agent_a, m.level_a, m.payoff_a, m.share_a),
+                    ("b", m.persona_b, m.agent_b, m.level_b, m.payoff_b, m.share_b))]
 
     def progress(self) -> tuple[bool, int, int, int, int]:
         """(ok, model calls, tokens, turns, invalid turns): what the progress line counts."""
@@ -219,16 +256,20 @@ class Store:
 
     def write_matches(self, rows: Sequence[MatchRow]) -> None:
         """Store several whole matches in one transaction: each stays atomic (all its turns
-        or nothing), and a commit, the bulk of a small match's writing, is paid once."""
+        and seats or nothing), and a commit, the bulk of a small match's writing, is paid once."""
         conn, width = self.conn, len(TURN_COLUMNS)
         for row in rows:
             if any(len(turn) != width for turn in row.turns):  # flattened below: check widths
                 raise sqlite3.ProgrammingError(
                     f"match {row.match_id}: incorrect number of bindings in a turn row (the "
                     f"turns table has {width} columns)")
+        seats = [seat for row in rows for seat in row.seat_rows()]
         with self._transaction():
-            conn.executemany("DELETE FROM turns WHERE match_id = ?", [(r.match[0],) for r in rows])
+            ids = [(r.match[0],) for r in rows]
+            conn.executemany("DELETE FROM turns WHERE match_id = ?", ids)
+            conn.executemany("DELETE FROM seats WHERE match_id = ?", ids)
             conn.executemany(_INSERT_MATCH, [r.match for r in rows])
+            conn.executemany(_INSERT_SEATS, seats)
             chunk: list[Any] = []
             for row in rows:
                 chunk.extend(row.turns)
@@ -267,6 +308,12 @@ class Store:
                                  "ORDER BY turn_index", (match_id,))
         return [TurnRecord._make(row) for row in rows]
 
+    def read_seats(self, match_id: str) -> list[SeatRecord]:
+        """A stored match's seats, in seat order."""
+        rows = self.conn.execute(f"SELECT {', '.join(SEAT_COLUMNS)} FROM seats WHERE match_id = ? "
+                                 "ORDER BY seat", (match_id,))
+        return [SeatRecord._make(row) for row in rows]
+
     # -- bulk rows (a run imported from elsewhere: the paper's results) ----------------------
     def add_columns(self, table: str, columns: Iterable[tuple[str, str]]) -> None:
         """Columns of an imported source beyond the schema (name, SQL type), when missing."""
@@ -294,7 +341,7 @@ class Store:
                     [tuple(r[c] for c in cols) for r in rows])
 
     def count(self, table: str) -> int:
-        if table not in ("matches", "turns", "personas", "ratings"):
+        if table not in ("matches", "turns", "personas", "ratings", "seats"):
             raise ValueError(table)
         return self.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
 
@@ -305,7 +352,7 @@ class Store:
 StoreError = sqlite3.DatabaseError  # what reading a file that is no store raises
 # each table's reading order: analysis frames come out the same for the same store
 READ_ORDER = {"matches": "match_id", "turns": "match_id, turn_index", "personas": "persona_id",
-              "ratings": "persona_id, rater"}
+              "ratings": "persona_id, rater", "seats": "match_id, seat"}
 
 
 class StoreReader:
@@ -330,6 +377,11 @@ class StoreReader:
 
     def meta(self) -> dict[str, str]:
         return dict(self.conn.execute("SELECT key, value FROM meta").fetchall())
+
+    def has_table(self, table: str) -> bool:
+        """Whether the store has `table` (a store written before the seats table has none)."""
+        return self.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                                 "name = ?", (table,)).fetchone() is not None
 
     def table_sql(self, table: str, leave_out: Iterable[str] = (),
                   blank: Iterable[str] = ()) -> str:

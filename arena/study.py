@@ -210,7 +210,7 @@ class Study:
                          self.personas[pa].level, self.personas[pb].level)
 
         async def play() -> None:
-            row = await play_match(spec, self.scenario, neg_a, neg_b, self.config.condition,
+            row = await play_match(spec, self.scenario, [neg_a, neg_b], self.config.condition,
                                    (label_a, label_b))
             self.store.write_match(row)  # one transaction with all its turns
             live.row = row

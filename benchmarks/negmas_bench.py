@@ -53,8 +53,8 @@ def arena_block(start: int, n: int, store: Any = None) -> dict[str, Any]:
         for i in range(start, start + n):
             seller, buyer = _tactics(i)
             spec = MatchSpec(f"m{i}", "bench", 1, None, None, "a", "b")
-            row = await play_match(spec, scenario, ConcessionNegotiator(scenario, seller),
-                                   ConcessionNegotiator(scenario, buyer), "none",
+            row = await play_match(spec, scenario, [ConcessionNegotiator(scenario, seller),
+                                   ConcessionNegotiator(scenario, buyer)], "none",
                                    (f"concession:{seller}", f"concession:{buyer}"))
             if store is not None:
                 store.write_match(row)

@@ -1,6 +1,7 @@
 """`python -m benchmarks.same_tables OLD_TREE [CASE ...]`: do small runs with another source tree
 (a checkout of an earlier release, e.g. `git archive v | tar -x -C /tmp/old`) and with this one,
-and compare what they store: every table and column but the wall-clock ones, the schema, and
+and compare what they store: every table and column but the wall-clock ones, the schema (tables
+only the new tree has are listed, not compared: they add to a run), and
 the order rows were stored in (for LLM and Ray runs, whose matches end in the order replies
 come, the rows sorted). A refactoring of the engine must keep them equal. Exit 1 on a
 difference. Not one of the benchmarks (it measures nothing); `WITH_RAY=1` adds a Ray run.
@@ -82,6 +83,18 @@ def tables(db: Path, ordered: bool = True) -> dict[str, Any]:
         conn.close()
 
 
+def common(got: list[dict[str, Any]]) -> list[str]:
+    """Drop the tables only the new tree stores (a new table adds to a run; it changes none of
+    the old ones), from its tables and its schema; the names dropped."""
+    old, new = got
+    added = sorted(k for k in new if k not in old)
+    for name in added:
+        del new[name]
+    new["schema"] = [row for row in new["schema"] if row[1] not in added
+                     and not (row[0] == "index" and any(a in row[1] for a in added))]
+    return added
+
+
 def _run(tree: Path, config: Path, out: Path, cache: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(tree), "OPENAI_API_KEY": "sk-same-tables",
            "PERSONA_ARENA_CACHE": str(cache)}
@@ -118,11 +131,13 @@ def main(argv: list[str]) -> int:
                 _run(tree, config, tmp / f"{name}-{label}", tmp / f"cache-{name}-{label}")
                 ordered = not (case.get("llm") or case.get("unordered"))
                 got.append(tables(tmp / f"{name}-{label}" / STORE_NAME, ordered))
+            added = common(got)
             same = got[0] == got[1]
             differ += not same
             detail = "" if same else " in " + ", ".join(k for k in got[0] if got[0][k] != got[1].get(k))
             print(f"{name}: {'same' if same else 'DIFFERENT' + detail} "
-                  f"({len(got[1]['matches'][1])} matches)", flush=True)
+                  f"({len(got[1]['matches'][1])} matches"
+                  f"{'; new tables: ' + ', '.join(added) if added else ''})", flush=True)
     return 1 if differ else 0
 
 

@@ -23,6 +23,9 @@ GAME_TEMPLATES = ("instructions", "json_proposer", "json_responder")
 TEMPLATES: dict[str, frozenset[str]] = {
     "own_image": frozenset(), "opponent_image": frozenset(),
     "own_text": frozenset({"description"}), "opponent_text": frozenset({"description"}),
+    # the second and later opponents of games of more than two seats (agents.prompts)
+    "next_opponent_image": frozenset({"number", "player"}),
+    "next_opponent_text": frozenset({"description", "number", "player"}),
     "round_marker": frozenset({"round"}), "extract_user": frozenset({"text"}),
 }
 # texts sent as written (no placeholders are filled)

@@ -83,6 +83,11 @@ CLAIM_EXTRACT_PHRASE = "extract the amount the proposer proposed"
 ACCEPT_EXTRACT_PHRASE = "if the responder accepts the proposal, print '1'"
 PROBE_PHRASE = "what colour is the shape"  # the vision probe's question (agents/models/probe.py)
 ROUND_MARKER = re.compile(r"===\s*round\s*(\d+)\s*===", re.IGNORECASE)
+# majority-division: its instructions' example, the players, the asked seat, a named share
+_MAJORITY = re.compile(r"player 1 gets \$\d+, player 2 gets \$\d+", re.IGNORECASE)
+_PLAYERS = re.compile(r"among (\d+) players", re.IGNORECASE)
+_ME = re.compile(r"You are player (\d+)", re.IGNORECASE)
+_SHARE = re.compile(r"player (\d+) gets \$(\d+(?:\.\d+)?)", re.IGNORECASE)
 # A marker embedded in an image file (e.g. a PNG tEXt chunk "aggression\0<level>") fixes its level.
 LEVEL_MARKER = re.compile(rb"aggress[a-z]*[=:\x00 ]+([1-7])", re.IGNORECASE)
 
@@ -466,6 +471,8 @@ class PersonaPolicy:
         fmt = request.get("response_format")
         wants_json = (isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema")) \
             or re.search(r"\bJSON\b", everything) is not None
+        if not wants_json and users and _MAJORITY.search(message_text(users[0])):
+            return self._majority(messages, users, key)
         marker = ROUND_MARKER.findall(last_user)
         offer = None if marker else parse_offer(last_user)
         # JSON instructions that offer only accept/reject mean "you are responding".
@@ -488,6 +495,30 @@ class PersonaPolicy:
                 return json.dumps({"move": "accept" if accept else "reject", "message": text})
             return text
         return "Greetings! I am ready to play, and I will wait for the round notice."
+
+    def _majority(self, messages: list[dict[str, Any]], users: list[dict[str, Any]],
+                  key: bytes) -> str:
+        """A player of a divide-by-majority game (majority-division): votes on the latest
+        proposal it has not answered yet (yes when its share is fair enough), else proposes
+        the claim `_claim` gives for itself and an even split of the rest."""
+        first = message_text(users[0])
+        players = int(m.group(1)) if (m := _PLAYERS.search(first)) else 3
+        me = int(m.group(1)) if (m := _ME.search(first)) else 1
+        last = max((i for i, m in enumerate(messages) if m.get("role") == "assistant"),
+                   default=messages.index(users[0]))
+        unanswered = [message_text(m) for m in messages[last + 1:] if m.get("role") == "user"]
+        proposals = [t for t in unanswered if _SHARE.search(t)]
+        if proposals:
+            shares = {int(k): float(v) for k, v in _SHARE.findall(proposals[-1])}
+            fair = shares.get(me, 0.0) >= self.accept_threshold * 2 / players
+            return "Yes, I vote for this proposal." if fair else "No, I vote against it."
+        claim = self._claim(users, 1 + len(ROUND_MARKER.findall("\n".join(unanswered))), key)
+        rest = 100 - claim
+        each, extra = divmod(rest, players - 1)
+        others = [k for k in range(1, players + 1) if k != me]
+        share = {me: claim, **{k: each + (1 if i < extra else 0) for i, k in enumerate(others)}}
+        return "I propose: " + ", ".join(f"player {k} gets ${share[k]}"
+                                         for k in range(1, players + 1)) + "."
 
     def _claim(self, users: list[dict[str, Any]], round_no: int, key: bytes) -> int:
         """50..80: grows with the speaker's own image level, shrinks with the opponent's."""

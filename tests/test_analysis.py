@@ -47,8 +47,8 @@ def test_proposals_and_players_frames_join_levels_and_ratings() -> None:
 def test_export_round_trips(tmp_path: Path, fmt: str) -> None:
     frames = load_run(demo_dir() / "study2")
     paths = export(frames, tmp_path / fmt, fmt)
-    assert {p.stem for p in paths} == {"matches", "turns", "proposals", "players", "personas",
-                                       "ratings"}
+    assert {p.stem for p in paths} == {"matches", "turns", "proposals", "players", "seats",
+                                       "personas", "ratings"}
     read = pd.read_csv if fmt == "csv" else pd.read_parquet
     back = read(tmp_path / fmt / f"proposals.{fmt}")
     assert len(back) == len(frames.proposals)

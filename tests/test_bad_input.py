@@ -539,7 +539,8 @@ CORPUS: dict[str, Case] = {
         "run.toml: field 'prompts.instructions': unknown placeholder {reservation}"),
     "config matches in a factorial design": Case(config_case(SURROGATE.replace(
         "per_level = 1", "per_level = 1\nmatches = 5")),
-        "run.toml: field 'design.matches': does not apply to kind 'factorial' (only to delta)"),
+        "run.toml: field 'design.matches': does not apply to kind 'factorial' (only to delta, "
+        "groups)"),
     "config rounds in a factorial design": Case(config_case(SURROGATE.replace(
         "per_level = 1", "per_level = 1\nrounds = 3")),
         "field 'design.rounds': does not apply to kind 'factorial' (only to swiss)"),
@@ -738,7 +739,8 @@ def test_a_full_disk_mid_run_keeps_whole_matches_and_resumes(tmp_path: Path,
                                                              small_pool: Path) -> None:
     body = SURROGATE.replace("per_level = 1", "per_level = 2\nrepetitions = 3")
     config = write_config(tmp_path, small_pool, body)
-    full = run_limited(150_000, ["run", str(config), "--out", str(tmp_path / "out")], {})
+    # room for the store's tables and a few matches (each commit adds pages to the WAL)
+    full = run_limited(200_000, ["run", str(config), "--out", str(tmp_path / "out")], {})
     assert full.returncode == 2 and full.stderr.count("\n") == 1, full.stderr[-3000:]
     assert "cannot write arena.sqlite" in full.stderr and "rerun with --resume" in full.stderr
     db = tmp_path / "out" / "arena.sqlite"

@@ -34,7 +34,7 @@ class Scripted:
 
 def _play(scenario_name: str, a, b) -> MatchRow:
     scenario = load_scenario(scenario_name)
-    return asyncio.run(play_match(MatchSpec("m1", "test", 1, "pa", "pb", "a", "b"), scenario, a, b,
+    return asyncio.run(play_match(MatchSpec("m1", "test", 1, "pa", "pb", "a", "b"), scenario, [a, b],
                                   "none", ("A", "B")))
 
 

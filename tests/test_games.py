@@ -521,7 +521,9 @@ def test_concession_plays_majority_division_offline() -> None:
     assert proposal.text.startswith("I propose: player 1 gets $")
 
 
-def test_tournaments_refuse_more_than_two_seats_for_now(tmp_path: Path, small_pool: Path) -> None:
+def test_a_pairing_design_of_a_three_seat_game_is_refused_in_one_line(
+        tmp_path: Path, small_pool: Path) -> None:
+    """A two-seat design cannot seat a game of three or more; the message says what does."""
     (tmp_path / "m.toml").write_text(
         (ROOT / "scenarios" / "builtin" / "majority-division.toml").read_text())
     config = tmp_path / "run.toml"
@@ -529,7 +531,13 @@ def test_tournaments_refuse_more_than_two_seats_for_now(tmp_path: Path, small_po
                                         agents='[agents.default]\nkind = "random"')
                       .replace('"job-offer"', '"m.toml"'))
     result = cli("run", str(config), "--out", str(tmp_path / "out"))
-    assert result.returncode == 2 and "is a 3-seat game (majority-division)" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert ("field 'design.kind': majority-division (majority-division) takes 3..7 seats, the "
+            "round-robin design seats 2; set design.seats = 3") in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    config.write_text(config.read_text().replace("per_level = 1", "per_level = 1\nseats = 3"))
+    result = cli("run", str(config), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr  # a round-robin over groups of three plays it
 
 
 def test_the_example_tournament_runs_as_the_readme_says(tmp_path: Path,

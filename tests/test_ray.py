@@ -188,6 +188,40 @@ def test_swiss_rounds_on_ray_give_the_local_tables(tmp_path: Path, small_pool: P
         turn_table(tmp_path / "local" / "arena.sqlite")
 
 
+GROUPS = '''seed = 4
+scenario = "majority-division"
+condition = "none"
+
+[design]
+kind = "groups"
+seats = 3
+matches = 6
+
+[agents.default]
+kind = "concession"
+'''
+SEATS = ("SELECT match_id, seat, persona_id, agent, role, level, payoff, share FROM seats "
+         "ORDER BY match_id, seat")
+
+
+@needs_ray
+def test_three_seat_groups_on_ray_store_the_local_seats(tmp_path: Path, small_pool: Path,
+                                                        ray_head: str) -> None:
+    from tests.helpers import table
+
+    local = cli("run", str(write_config(tmp_path, small_pool, GROUPS, "local")), "--out",
+                str(tmp_path / "local"))
+    assert local.returncode == 0, local.stderr
+    ray = cli("run", str(write_config(tmp_path, small_pool, GROUPS, "ray", ray_head)), "--out",
+              str(tmp_path / "ray"), env=RAY_ENV)
+    assert ray.returncode == 0, ray.stderr
+    assert "18 matches run (18 ok, 0 failed)" in ray.stdout
+    seats = table(tmp_path / "ray" / "arena.sqlite", SEATS)
+    assert len(seats) == 54 and seats == table(tmp_path / "local" / "arena.sqlite", SEATS)
+    assert turn_table(tmp_path / "ray" / "arena.sqlite") == \
+        turn_table(tmp_path / "local" / "arena.sqlite")
+
+
 @needs_ray
 def test_llm_agents_on_ray_call_the_model_and_fill_the_cache(
         tmp_path: Path, small_pool: Path, ray_head: str, loopback: LoopbackServer) -> None:

@@ -110,7 +110,7 @@ def _random_record(name: str, seed: int):
     rng = random.Random(seed)
     a, b = RandomNegotiator(scenario, random.Random(rng.random())), \
         RandomNegotiator(scenario, random.Random(rng.random()))
-    row = asyncio.run(play_match(MatchSpec("m", "t", 1, "x", "y", "a", "b"), scenario, a, b,
+    row = asyncio.run(play_match(MatchSpec("m", "t", 1, "x", "y", "a", "b"), scenario, [a, b],
                                  "none", ("random", "random")))
     return row
 

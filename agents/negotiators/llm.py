@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -27,7 +28,7 @@ from agents.models.messages import ChatMessage, Completion
 from agents.personas.persona import Persona
 from agents.prompts import fill, first_message, json_hints, lookup, seat_of
 from scenarios.loader import Scenario
-from scenarios.moves import Move, MoveKind, MoveRequest, Reply
+from scenarios.moves import SIDES, Move, MoveKind, MoveRequest, Reply
 from scenarios.reading.confidence import Reading
 from scenarios.state import EMPTY_REPLY  # a turn whose reply had no text (as the engine's)
 
@@ -150,7 +151,9 @@ class LLMNegotiator:
                  own_image: EncodedImage | None, opponent_image: EncodedImage | None,
                  match_seed: int, protocol: Literal["free-text", "json"] = "free-text",
                  repairs: int = 2, extractor: ModelAccess | None = None,
-                 name: str = "llm", hybrid: bool = False, style: str | None = None) -> None:
+                 name: str = "llm", hybrid: bool = False, style: str | None = None,
+                 more: Sequence[tuple[Persona | None, EncodedImage | None, int]] = (),
+                 seats: int = 2) -> None:
         self.access = access
         self.scenario = scenario
         self.prompts = scenario.prompts
@@ -167,6 +170,8 @@ class LLMNegotiator:
         self.repairs = repairs
         self.extractor = extractor
         self.hybrid = hybrid  # with an extractor: read offline first, ask it only when unsure
+        self.more = tuple(more)  # games of more than two seats: the further opponents
+        self.seats = seats  # more than two: others' messages say which player spoke
         self.name = name
         self.history: list[ChatMessage] = []
         self._seen = 0  # turns of request.history already taken into the history
@@ -187,7 +192,7 @@ class LLMNegotiator:
                               request, self.style) if self.protocol == "json" else ""
         parts = first_message(self.prompts, self.side, self.condition, request, self.persona,
                               self.opponent, self.own_image, self.opponent_image, appendix,
-                              rules=self.scenario.rules, style=self.style)
+                              rules=self.scenario.rules, style=self.style, more=self.more)
         self.history.append(ChatMessage("user", parts))
 
     def _mark(self, round_: int) -> None:
@@ -206,7 +211,9 @@ class LLMNegotiator:
                 for round_ in range(self._marked + 1, turn.round + 1):
                     self._mark(round_)
             if turn.text:
-                self.history.append(ChatMessage("user", turn.text))
+                said = (turn.text if self.seats == 2 else
+                        f"Player {SIDES.index(turn.side) + 1}: {turn.text}")
+                self.history.append(ChatMessage("user", said))
         self._seen = len(request.history)
         if every_round:
             for round_ in range(self._marked + 1, request.round + 1):

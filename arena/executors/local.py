@@ -24,10 +24,8 @@ async def play_specs(factory: AgentFactory, condition: str, specs: list[MatchSpe
             return  # it could pass the budget: left for a resume with a larger one
         row = None
         try:
-            neg_a = factory.build(spec.agent_a, "a", spec.persona_a, spec.persona_b, spec.seed)
-            neg_b = factory.build(spec.agent_b, "b", spec.persona_b, spec.persona_a, spec.seed)
-            labels = (factory.label(spec.agent_a), factory.label(spec.agent_b))
-            row = await play_match(spec, scenario, neg_a, neg_b, condition, labels)
+            negotiators, labels = factory.seats(spec)
+            row = await play_match(spec, scenario, negotiators, condition, labels)
         finally:
             if budget is not None:
                 await budget.settle(row)
