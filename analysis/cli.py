@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from arena.bounds import bounded
+from arena.bounds import SEED, bounded
 from scenarios.errors import InputError
 
 MAX_MATCHES = 1_000_000  # analysis.power's bounds, here so the parser needs no numpy
 MAX_SIMS = 10_000
+SHARE = bounded(float, 0, 1, open_low=True, open_high=True)  # a probability strictly in 0..1
 
 
 def _print_json(data: Any) -> None:
@@ -231,15 +232,14 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="numbers of matches to report")
     p.add_argument("--sims", type=bounded(int, 10, MAX_SIMS), default=200,
                    help="simulated runs per size (200)")
-    p.add_argument("--alpha", type=bounded(float, 0, 1, open_low=True, open_high=True),
-                   default=0.05, help="significance level (0.05)")
-    p.add_argument("--power", type=bounded(float, 0, 1, open_low=True, open_high=True),
+    p.add_argument("--alpha", type=SHARE, default=0.05, help="significance level (0.05)")
+    p.add_argument("--power", type=SHARE,
                    default=0.8, help="target power (0.8)")
     p.add_argument("--levels", type=bounded(int, 2, 100), default=7,
                    help="aggressiveness levels (7)")
     p.add_argument("--per-level", type=bounded(int, 1, 1000), default=5,
                    help="personas per level (5)")
-    p.add_argument("--seed", type=bounded(int, 0, 2 ** 63 - 1), default=1,
+    p.add_argument("--seed", type=SEED, default=1,
                    help="seed of the simulations (1)")
     p.add_argument("--json", action="store_true", help="print the power curve as JSON")
     p.set_defaults(func=cmd_power)
@@ -256,7 +256,7 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
                    help="resamples of the matches for the 95%% intervals (200; 0: none)")
     p.add_argument("--orders", type=bounded(int, 1, 1000), default=20,
                    help="random match orders the ratings are averaged over (20)")
-    p.add_argument("--seed", type=bounded(int, 0, 2 ** 63 - 1), default=1,
+    p.add_argument("--seed", type=SEED, default=1,
                    help="seed of the match orders and bootstrap resamples (1)")
     p.add_argument("--json", action="store_true", help="print the standings as JSON")
     p.set_defaults(func=cmd_standings)

@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 
 from analysis.frames import RunFrames
+from scenarios.state import EMPTY_REPLY  # the engine's reason for a reply without text
 
 TOP = 5
 EXAMPLES = 10
-EMPTY_REPLY = "empty reply"
 
 
 def _counts(values: pd.Series, top: int = TOP) -> list[dict[str, Any]]:
