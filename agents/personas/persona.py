@@ -15,6 +15,8 @@ class Persona:
     level: int | None = None
     ratings: dict[str, float] = field(default_factory=dict)
     description: str = ""
+    identity: str = ""  # counterfactual sets: every variant of one drawn identity shares it
+    attributes: dict[str, str] = field(default_factory=dict)  # trait columns: skin, hair, ...
 
     def rating(self, rater: str) -> float | None:
         return self.ratings.get(rater)
