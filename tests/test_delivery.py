@@ -32,6 +32,7 @@ def test_a_list_dropping_server_is_caught_in_the_first_calls(
     assert "delivery check failed on the first 3 requests" in line
     assert "the server read" in line and "where about" in line
     assert 'try content = "string" in [models.local]' in line
+    assert "run it into a new --out" in line  # a resume would mix two kinds of request
     # stopped before spending more: the first calls, and those already in flight (16)
     assert len(chats(server)) <= 3 + 16
     reasons = {r for (r,) in table(tmp_path / "parts" / "arena.sqlite",

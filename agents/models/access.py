@@ -243,7 +243,8 @@ class ModelAccess:
                         f"models.{self.name} ({self.config.model} at {self.config.base_url}): "
                         f"delivery check failed on the first {DECIDE_AFTER} requests: "
                         f"{problem}, so the persona and rules did not reach the model; "
-                        f"{self._content_hint(messages)}")
+                        f"{self._content_hint(messages)}, and run it into a new --out "
+                        f"(a resumed run must ask what its first part asked)")
         return problem
 
     def _content_hint(self, messages: Sequence[ChatMessage]) -> str:
