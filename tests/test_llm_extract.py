@@ -37,7 +37,7 @@ def extractor_answer(body: dict[str, Any]) -> str | None:
         return None
     text = message_text(messages[-1]).removeprefix("Dialogue:\n")
     legal = _legal(system)
-    if "accept" in legal and re.search(r"\b(accept|yes)\b", text, re.I):
+    if "accept" in legal and re.search(r"\b(accept|yes|fine by me)\b", text, re.I):
         return json.dumps({"move": "accept"})
     if "reject" in legal and re.search(r"\b(no|against)\b", text, re.I):
         return json.dumps({"move": "reject"})
@@ -177,6 +177,39 @@ def test_majority_division_with_the_llm_extractor_and_hybrid(tmp_path: Path, sma
     # every one of them offline, never asks
     assert llm_turns == results["offline"][0] == results["hybrid"][0]
     assert results["hybrid"][1] == 0
+
+
+def _vague_voter(body: dict[str, Any]) -> str:
+    """The loopback players, with a yes vote worded so that the offline reader finds none."""
+    found = extractor_answer(body)
+    if found is not None:
+        return found
+    reply = persona_reply(body)
+    return "Fine by me." if reply.startswith("Yes, I vote") else reply
+
+
+def test_hybrid_asks_the_extractor_only_for_votes_the_offline_reader_cannot_read(
+        tmp_path: Path, small_pool: Path, loopback_factory: Any) -> None:
+    server = loopback_factory(responder=_vague_voter)
+    kinds = {}
+    for extractor in ("hybrid", "offline"):
+        config = tmp_path / f"{extractor}.toml"
+        config.write_text(MAJORITY_CONFIG.format(pool=small_pool, url=server.base_url,
+                                                 extractor=extractor))
+        server.reset()
+        run_json(cli_here("run", str(config), "--out", str(tmp_path / extractor), "--json",
+                          env=env_for(tmp_path / extractor)))
+        asked = [message_text(b["messages"][-1]) for b in chats(server)
+                 if message_text(b["messages"][0]).startswith(GENERIC)]
+        kinds[extractor] = table(tmp_path / extractor / "arena.sqlite",
+                                 "SELECT move_kind, read_note, extractor_answer FROM turns "
+                                 "WHERE text = 'Fine by me.'")
+        if extractor == "hybrid":
+            assert asked and set(asked) == {"Dialogue:\nFine by me."}
+    assert kinds["hybrid"] and {k for k, _, _ in kinds["hybrid"]} == {"accept"}
+    assert all(note.startswith("unsure offline, read by the LLM extractor (") and
+               json.loads(answer) == {"move": "accept"} for _, note, answer in kinds["hybrid"])
+    assert {k for k, _, _ in kinds["offline"]} == {"invalid"}  # offline alone: no vote read
 
 
 def test_the_game_checks_what_the_extractor_answers(loopback_factory: Any) -> None:
