@@ -57,6 +57,11 @@ def draw_personas(rng: random.Random, ids: Sequence[str], seats: int, side: str,
     return tuple(by_side[s] for s in SIDES[:seats])
 
 
+def pair(side: str, human_id: str, opponent_id: str) -> tuple[str, ...]:
+    """The personas of a two-seat match in seat order (a match stored before seats were)."""
+    return (human_id, opponent_id) if side == "a" else (opponent_id, human_id)
+
+
 def first_other(side: str, seats: int) -> str:
     """The seat after the person's: the opponent of two seats, the next player of N."""
     return SIDES[(SIDES.index(side) + 1) % seats]

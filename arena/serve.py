@@ -313,10 +313,12 @@ def _buttons(request: Any) -> list[tuple[str, str]]:
 
 def _pair_of(study: Any, found: dict[str, Any]) -> tuple[str, ...]:
     """The personas of a two-seat match stored before seats were (seat order)."""
+    from arena.human_seats import pair
+
     human, opponent = study.store.conn.execute(
         "SELECT persona_human, persona_opponent FROM participant_matches WHERE match_id = ?",
         (found["match_id"],)).fetchone()
-    return (human, opponent) if found["side"] == "a" else (opponent, human)
+    return pair(found["side"], human, opponent)
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -28,7 +28,7 @@ from agents.personas.persona import Persona
 from arena.config import AgentConfig, RunConfig, load_config
 from arena.factory import AgentFactory
 from arena.human_seats import (MACHINE_TEAM, check_side, draw_personas, first_other,
-                               for_people, seat_match)
+                               for_people, pair, seat_match)
 from arena.match import play_match
 from arena.seeds import derive_seed, rng_for
 from arena.store import MatchRow, Store
@@ -204,7 +204,7 @@ class Study:
                     [(match_id, s, p) for s, p in zip(SIDES, personas)])
         else:
             side, human_id, opponent_id = known
-            personas = self.seat_personas(match_id) or _pair(side, human_id, opponent_id)
+            personas = self.seat_personas(match_id) or pair(side, human_id, opponent_id)
         replay = [text for (text,) in self.store.conn.execute(
             "SELECT text FROM participant_moves WHERE match_id = ? ORDER BY turn_index",
             (match_id,))]
@@ -332,11 +332,6 @@ class Study:
             self.llm.close()
         self.store.close()
         self.lock.close()
-
-
-def _pair(side: str, human_id: str, opponent_id: str) -> tuple[str, ...]:
-    """The personas of a two-seat match in seat order."""
-    return (human_id, opponent_id) if side == "a" else (opponent_id, human_id)
 
 
 class StudyFull(Exception):
