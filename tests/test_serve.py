@@ -718,3 +718,25 @@ def test_a_participant_in_chromium_votes_in_a_majority_division(
     assert shot.stat().st_size > 5000
     assert table(run_dir / "arena.sqlite", "SELECT seat, agent FROM seats ORDER BY seat") == [
         ("a", "concession:conceder"), ("b", "human"), ("c", "concession:conceder")]
+
+
+def test_a_random_seat_of_a_three_seat_game_is_drawn_from_all_three(tmp_path: Path,
+                                                                   small_pool: Path) -> None:
+    config = majority_config(tmp_path, small_pool, side="random", matches=6)
+    run_dir = tmp_path / "run"
+    with client_for(config, run_dir) as client:
+        page = client.post("/start", data={"consent": "yes"}).text
+        for _ in range(60):  # play all six matches: yes to every vote, 34/33/33 as proposer
+            if "Thank you!" in page:
+                break
+            if "The match is over" in page:
+                page = client.get("/play").text
+                continue
+            page = move(client, page, "34/33/33" if "you are the proposer" in page else "yes")
+        assert "Thank you!" in page
+    db = run_dir / "arena.sqlite"
+    sides = [s for (s,) in table(db, "SELECT side FROM participant_matches ORDER BY number")]
+    assert len(sides) == 6 and set(sides) <= {"a", "b", "c"} and len(set(sides)) > 1
+    humans = table(db, "SELECT s.seat FROM seats s JOIN participant_matches p USING (match_id) "
+                       "WHERE s.agent = 'human' ORDER BY p.number")
+    assert [s for (s,) in humans] == sides
