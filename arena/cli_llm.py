@@ -7,6 +7,7 @@ from pathlib import Path
 from arena.bounds import SEED, bounded
 from arena.cli_output import print_json
 from scenarios.errors import InputError
+from scenarios.moves import SIDES
 
 
 def _scale(text: str) -> tuple[float, float]:
@@ -89,9 +90,11 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     p = sub.add_parser("play", help="negotiate yourself against a persona in the terminal")
     p.add_argument("--config", required=True,
                    help="a run config: its scenario, condition, pool and opponent agent")
-    p.add_argument("--persona", help="your opponent's persona (default: drawn from the pool)")
+    p.add_argument("--persona", help="your opponent's persona (in a game of more than two "
+                                     "seats, the next player's; default: drawn from the pool)")
     p.add_argument("--you", help="your own persona, which the opponent sees in both-images")
-    p.add_argument("--side", choices=("a", "b"), help="your seat; a moves first (default a)")
+    p.add_argument("--side", choices=SIDES, help="your seat; a moves first (default a; a "
+                                                 "game of N seats has seats a.. the Nth letter)")
     p.add_argument("--seed", type=SEED, help="seed of the opponent draw and the match (default: the config's)")
     p.add_argument("--out", metavar="RUN_DIR", help="store the match in this run folder "
                                                     "(created, or added to)")

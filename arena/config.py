@@ -232,7 +232,8 @@ class ServeConfig(_Strict):
     question: str | None = None  # the rating question; None: the paper's
     rate: int = Field(default=6, ge=0, le=1000)  # avatars each participant rates
     matches: int = Field(default=1, ge=0, le=100)  # matches each participant plays
-    side: Literal["a", "b", "random"] = "a"  # the participant's seat (a moves first)
+    side: Literal["a", "b", "c", "d", "e", "f", "g", "random"] = "a"  # the participant's seat (a
+    # moves first; c.. in games of more than two seats)
     max_participants: int = Field(default=10_000, ge=1, le=1_000_000)
 
 

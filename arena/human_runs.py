@@ -31,6 +31,8 @@ CREATE TABLE IF NOT EXISTS participant_matches(
   match_id TEXT PRIMARY KEY, participant_id TEXT NOT NULL, number INTEGER NOT NULL,
   side TEXT NOT NULL, persona_human TEXT, persona_opponent TEXT, seed INTEGER NOT NULL,
   started_at REAL NOT NULL, UNIQUE(participant_id, number));
+CREATE TABLE IF NOT EXISTS participant_seats(
+  match_id TEXT NOT NULL, seat TEXT NOT NULL, persona_id TEXT, PRIMARY KEY(match_id, seat));
 CREATE TABLE IF NOT EXISTS participant_moves(
   match_id TEXT NOT NULL, turn_index INTEGER NOT NULL, text TEXT NOT NULL, read_as TEXT,
   sent_at REAL NOT NULL, PRIMARY KEY(match_id, turn_index));

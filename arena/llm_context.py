@@ -316,13 +316,16 @@ def build_llm_context(config: RunConfig, base: Path, scenario: Scenario,
         players.append(agent.model)
         if agent.protocol == "free-text" and agent.extractor in ("llm", "hybrid"):
             extractors.append(agent.extractor_model or agent.model)
-            missing = [k for k in ("extract_claim", "extract_acceptance")
-                       if k not in scenario.prompts]
-            if missing or scenario.rules.family != "ultimatum":
-                raise InputError(f"agents.{team}.extractor: '{agent.extractor}' uses the paper's "
-                                 f"extraction prompts, which scenario {scenario.name} lacks "
-                                 f"({', '.join(missing) or 'not an ultimatum game'}); "
-                                 "use extractor = \"offline\"")
+            # every game has an LLM extractor: the paper's two prompts where its scenario has
+            # them, else the game's JSON move (agents/negotiators/llm_extract); a scenario
+            # with only one of the paper's prompts is a mistake worth a line
+            prompts = [k for k in ("extract_claim", "extract_acceptance")
+                       if k in scenario.prompts]
+            if len(prompts) == 1 and scenario.rules.family == "ultimatum":
+                missing = ({"extract_claim", "extract_acceptance"} - set(prompts)).pop()
+                raise InputError(f"agents.{team}.extractor: scenario {scenario.name} has "
+                                 f"{prompts[0]} but not {missing}; give both of the paper's "
+                                 "extraction prompts or neither (the game's JSON move)")
     if agents and config.condition == "both-images" and config.design.kind == "confederate":
         raise InputError("condition: 'both-images' shows the opponent's image, but the "
                          "confederate design's opponent has none (use 'self-only', as the "

@@ -48,7 +48,8 @@ def build_app(study: Any) -> Any:
     from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
     from starlette.routing import Route
 
-    from agents.negotiators.human import hint, legal_words, money
+    from agents.negotiators.human import hint, legal_words, money, speaker
+    from scenarios.moves import SIDES
     from arena.study import DEFAULT_CONSENT, DEFAULT_INSTRUCTIONS, SCALE, StudyFull, private_lines
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(WEB_DIR),
@@ -156,9 +157,20 @@ def build_app(study: Any) -> Any:
 
     def transcript(live: Any) -> list[dict[str, Any]]:
         read_as = study.moves_read_as(live.match_id)
-        return [{"you": t.side == live.side, "role": t.role, "round": t.round, "text": t.text,
+        n = len(live.personas) or 2
+        return [{"you": t.side == live.side, "who": "You" if t.side == live.side else
+                 speaker(t.side, n), "role": t.role, "round": t.round, "text": t.text,
                  "read_as": read_as.get(t.index) if t.side == live.side else None}
                 for t in live.human.history]
+
+    def others(side: str, personas: tuple[str, ...]) -> list[tuple[str, Any]]:
+        """(caption, persona) of every other seat: "Your opponent" in two seats, else each
+        player by number."""
+        if len(personas) <= 2:
+            return [("Your opponent", study.personas[p]) for s, p in zip("ab", personas)
+                    if s != side]
+        return [(f"Player {i + 1}", study.personas[p]) for i, p in enumerate(personas)
+                if SIDES[i] != side]
 
     async def play_page(request: Request, error: str | None = None, status: int = 200,
                         typed: str = "") -> Response:
@@ -179,7 +191,8 @@ def build_app(study: Any) -> Any:
         if moves and error is None:
             last = moves[max(moves)]
         return page("play.html", status, live=live, ask=ask, error=error, typed=typed,
-                    opponent=study.personas[live.opponent_id],
+                    others=others(live.side, live.personas), many=len(live.personas) > 2,
+                    seat_number=SIDES.index(live.side) + 1,
                     you=study.personas[live.human_id] if sees_you else None,
                     transcript=transcript(live), last=last, broken=live.error,
                     hint=hint(study.scenario, ask) if ask else "",
@@ -236,8 +249,9 @@ def build_app(study: Any) -> Any:
             return page("message.html", 404, heading="No such match",
                         text="This match is not one of yours, or it is not finished.",
                         link="/play")
+        personas = study.seat_personas(found["match_id"]) or _pair_of(study, found)
         return page("result.html", result=found, more=study.matches_left(person) > 0,
-                    opponent=study.personas[_opponent_of(study, found["match_id"])])
+                    others=others(found["side"], personas))
 
     async def done(request: Request) -> Response:
         person = who(request)
@@ -297,11 +311,14 @@ def _buttons(request: Any) -> list[tuple[str, str]]:
     return found
 
 
-def _opponent_of(study: Any, match_id: str) -> str:
-    row = study.store.conn.execute(
-        "SELECT persona_opponent FROM participant_matches WHERE match_id = ?",
-        (match_id,)).fetchone()
-    return row[0]
+def _pair_of(study: Any, found: dict[str, Any]) -> tuple[str, ...]:
+    """The personas of a two-seat match stored before seats were (seat order)."""
+    from arena.human_seats import pair
+
+    human, opponent = study.store.conn.execute(
+        "SELECT persona_human, persona_opponent FROM participant_matches WHERE match_id = ?",
+        (found["match_id"],)).fetchone()
+    return pair(found["side"], human, opponent)
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -23,17 +23,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agents.negotiators.human import WebHuman, describe_move, read_input
+from agents.negotiators.human import WebHuman, describe_move, read_input, speaker
 from agents.personas.persona import Persona
 from arena.config import AgentConfig, RunConfig, load_config
 from arena.factory import AgentFactory
-from arena.match import MatchSpec, play_match
+from arena.human_seats import (MACHINE_TEAM, check_side, draw_personas, first_other,
+                               for_people, pair, seat_match)
+from arena.match import play_match
 from arena.seeds import derive_seed, rng_for
 from arena.store import MatchRow, Store
 from arena.run_plan import scenario_and_personas
 from scenarios.errors import InputError
 from scenarios.loader import Scenario, load_scenario
-from scenarios.moves import MoveKind, MoveRequest
+from scenarios.moves import SIDES, MoveKind, MoveRequest
 
 RATER_PREFIX = "human:"
 SCALE = (1, 7)  # the paper's rating scale
@@ -66,6 +68,7 @@ class LiveMatch:
     human_id: str
     opponent_id: str
     human: WebHuman
+    personas: tuple[str, ...] = ()  # every seat's, in seat order (the person's included)
     task: asyncio.Task[None] | None = None
     row: MatchRow | None = None
     error: str | None = None
@@ -83,7 +86,7 @@ class Study:
     store: Store
     lock: Any
     question: str
-    side: str  # the person's seat: "a", "b" or "random" (drawn per match)
+    side: str  # the person's seat: "a", "b", ... or "random" (drawn per match)
     llm: Any = None
     live: dict[str, LiveMatch] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
@@ -187,31 +190,33 @@ class Study:
             "WHERE match_id = ?", (match_id,)).fetchone()
         seed = derive_seed(self.config.seed, "serve", who.participant_id, number)
         if known is None:
-            side, human_id, opponent_id = self._draw(who, number)
+            side, personas = self._draw(who, number)
+            human_id = personas[SIDES.index(side)]
+            opponent_id = personas[SIDES.index(first_other(side, len(personas)))]
             with self.store._transaction():
                 self.store.conn.execute(
                     "INSERT INTO participant_matches(match_id, participant_id, number, side, "
                     "persona_human, persona_opponent, seed, started_at) VALUES "
                     "(?, ?, ?, ?, ?, ?, ?, ?)", (match_id, who.participant_id, number, side,
                                                  human_id, opponent_id, seed, time.time()))
+                self.store.conn.executemany(
+                    "INSERT INTO participant_seats(match_id, seat, persona_id) VALUES (?, ?, ?)",
+                    [(match_id, s, p) for s, p in zip(SIDES, personas)])
         else:
             side, human_id, opponent_id = known
+            personas = self.seat_personas(match_id) or pair(side, human_id, opponent_id)
         replay = [text for (text,) in self.store.conn.execute(
             "SELECT text FROM participant_moves WHERE match_id = ? ORDER BY turn_index",
             (match_id,))]
-        machine_side = "b" if side == "a" else "a"
-        machine = self.factory.build("default", machine_side, opponent_id, human_id, seed)
         human = WebHuman(self.scenario, side, replay)
-        live = LiveMatch(match_id, number, side, human_id, opponent_id, human)
-        seats = {side: (human, human_id, "human"),
-                 machine_side: (machine, opponent_id, self.opponent_label)}
-        (neg_a, pa, label_a), (neg_b, pb, label_b) = seats["a"], seats["b"]
-        spec = MatchSpec(match_id, "serve", number, pa, pb, "a", "b", seed,
-                         self.personas[pa].level, self.personas[pb].level)
+        live = LiveMatch(match_id, number, side, human_id, opponent_id, human, personas)
+        spec, negotiators, labels = seat_match(
+            self.factory, match_id, "serve", number, side, personas, seed, human,
+            {p: self.personas[p].level for p in personas}, self.opponent_label)
 
         async def play() -> None:
-            row = await play_match(spec, self.scenario, [neg_a, neg_b], self.config.condition,
-                                   (label_a, label_b))
+            row = await play_match(spec, self.scenario, negotiators, self.config.condition,
+                                   labels)
             self.store.write_match(row)  # one transaction with all its turns
             live.row = row
             live.human.changed.set()
@@ -221,21 +226,27 @@ class Study:
         self.live[match_id] = live
         return live
 
+    def seat_personas(self, match_id: str) -> tuple[str, ...]:
+        """Every seat's persona of a participant's match, in seat order (empty for a match
+        started before seats were stored: two seats, known from participant_matches)."""
+        return tuple(p for (p,) in self.store.conn.execute(
+            "SELECT persona_id FROM participant_seats WHERE match_id = ? ORDER BY seat",
+            (match_id,)))
+
     def _ended(self, live: LiveMatch, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:  # a bug or a full disk
             live.error = f"{type(task.exception()).__name__}: {task.exception()}"
             live.human.changed.set()
 
-    def _draw(self, who: Participant, number: int) -> tuple[str, str, str]:
-        """The seat and personas of a participant's match, drawn from the run seed."""
+    def _draw(self, who: Participant, number: int) -> tuple[str, tuple[str, ...]]:
+        """The seat and every seat's persona of a participant's match, drawn from the run
+        seed (two seats: the opponent's first, then the person's, as before N seats)."""
         rng = rng_for(self.config.seed, "serve-match", who.participant_id, number)
+        seats = self.scenario.seats
         side = self.side
         if side == "random":
-            side = rng.choice(("a", "b"))
-        ids = sorted(self.personas)
-        opponent = rng.choice(ids)
-        others = [p for p in ids if p != opponent] or ids
-        return side, rng.choice(others), opponent
+            side = rng.choice(SIDES[:seats])
+        return side, draw_personas(rng, list(self.personas), seats, side)
 
     async def wait(self, live: LiveMatch, timeout: float = OPPONENT_WAIT_S) -> None:
         """Until the person is asked for a move or the match ends (or `timeout` passes)."""
@@ -283,19 +294,24 @@ class Study:
     def result(self, who: Participant, match_id: str) -> dict[str, Any] | None:
         """A finished match of this participant's, as its page shows it."""
         row = self.store.conn.execute(
-            "SELECT p.side, p.number, m.status, m.payoff_a, m.payoff_b, m.agreements, m.error "
+            "SELECT p.side, p.number, m.status, m.agreements, m.error "
             "FROM participant_matches p JOIN matches m USING (match_id) "
             "WHERE p.match_id = ? AND p.participant_id = ?",
             (match_id, who.participant_id)).fetchone()
         if row is None:
             return None
-        side, number, status, pay_a, pay_b, agreements, error = row
-        turns = self.store.conn.execute(
+        side, number, status, agreements, error = row
+        pays = dict(self.store.conn.execute(
+            "SELECT seat, payoff FROM seats WHERE match_id = ?", (match_id,)).fetchall())
+        n = len(pays)
+        turns = [(*t, speaker(t[2], n)) for t in self.store.conn.execute(
             "SELECT turn_index, round, speaker, role, text, move_kind FROM turns "
-            "WHERE match_id = ? ORDER BY turn_index", (match_id,)).fetchall()
+            "WHERE match_id = ? ORDER BY turn_index", (match_id,)).fetchall()]
+        others = [(speaker(s, n), pays[s]) for s in SIDES[:n] if s != side]
         return {"match_id": match_id, "number": number, "side": side, "status": status,
-                "you": pay_a if side == "a" else pay_b, "them": pay_b if side == "a" else pay_a,
-                "agreements": agreements, "error": error, "turns": turns}
+                "you": pays.get(side), "them": others[0][1] if others else None,
+                "others": others, "seats": n, "agreements": agreements, "error": error,
+                "turns": turns}
 
     async def aclose(self) -> None:
         """Stop the matches in progress (their moves are stored) and close the model clients."""
@@ -346,11 +362,16 @@ def open_study(config_path: Path, run_dir: Path, check_models: bool = True) -> S
     if serve.rate == 0 and serve.matches == 0:
         raise InputError(f"{config_path}: serve.rate and serve.matches are both 0; "
                          "participants would have nothing to do")
-    # an [agents.a] or [agents.b] table of kind "human" names the person's seat
-    human_side = next((t for t in ("a", "b") if t in config.agents
+    seats = load_scenario(config.scenario, base).seats
+    # an [agents.X] table of kind "human" (X a seat letter) names the person's seat
+    human_side = next((t for t in SIDES[:seats] if t in config.agents
                        and config.agents[t].kind == "human"), None)
-    agent = _machine_agent(config, "b" if human_side != "b" else "a")
-    config = config.model_copy(update={"agents": {"default": agent}})
+    if serve.side != "random":
+        check_side(serve.side, seats, f"{config_path}: field 'serve.side':")
+    machine_side = ("b" if human_side != "b" else "a") if seats == 2 else \
+        first_other(human_side or ("a" if serve.side == "random" else serve.side), seats)
+    agent = _machine_agent(config, machine_side)
+    config = for_people(config.model_copy(update={"agents": {MACHINE_TEAM: agent}}), seats)
     scenario, pool, by_id = scenario_and_personas(config, base)
     if len(by_id) < 1:
         raise InputError(f"personas.pool: {pool} holds no personas")

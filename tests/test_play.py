@@ -129,3 +129,63 @@ kind = "surrogate"
     bad = play(config, "", "--out", str(tmp_path / "a-file"))
     assert bad.returncode == 2 and "is a file, expected a run folder" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+# -- games of more than two seats ---------------------------------------------------------------
+MAJORITY = '''scenario = "majority-division"
+condition = "none"
+[agents.default]
+kind = "concession"
+tactic = "conceder"
+'''
+
+
+def test_play_one_seat_of_a_three_seat_majority_division(tmp_path: Path,
+                                                         small_pool: Path) -> None:
+    """The person is player 2 of 3: both others are the config's agent, each with a persona of
+    its own; the hints, the echo and the person's share come from the game; every seat is
+    stored."""
+    from tests.helpers import table
+
+    config = write(tmp_path, small_pool, MAJORITY)
+    run_dir = tmp_path / "run"
+    lines = "maybe\n60/20\nyes\n"  # a vote first: seat a proposes in round 1
+    result = play(config, lines, "--side", "b", "--out", str(run_dir))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "You play seat b (player 2 of 3) as persona " in out
+    assert "every other player is concession:conceder:" in out
+    assert out.count("  player 1 (a): persona ") == 1 and out.count("  player 3 (c): persona ") == 1
+    assert "You are player 2 of 3. A proposal passes with 2 of 3 votes" in out
+    assert "Player 1 (proposer, round 1): I propose: player 1 gets $" in out
+    assert ('Could not use that: neither a yes nor a no vote found in the text. Try again '
+            '("yes" (accept) or "no" (reject)).') in out
+    assert "Read as: you accept player 1's proposal: player 1 gets $" in out
+    assert "for you, player 2)." in out
+    assert "Result: you " in out and "; player 1 " in out and ", player 3 " in out
+    db = run_dir / "arena.sqlite"
+    seats = table(db, "SELECT seat, agent, role FROM seats ORDER BY seat")
+    assert seats == [("a", "concession:conceder", "proposer"), ("b", "human", "voter"),
+                     ("c", "concession:conceder", "voter")]
+    personas = [p for (p,) in table(db, "SELECT persona_id FROM seats")]
+    assert len(set(personas)) == 3
+    assert table(db, "SELECT persona_a, payoff_a, status FROM matches") == [(None, None, "ok")]
+    assert table(db, "SELECT text, move_kind FROM turns WHERE speaker = 'b' ORDER BY "
+                     "turn_index")[0] == ("yes", "accept")  # "60/20" was no vote: asked again
+
+
+def test_play_proposes_in_a_majority_division_and_refuses_an_unknown_seat(
+        tmp_path: Path, small_pool: Path) -> None:
+    config = write(tmp_path, small_pool, MAJORITY)
+    lines = "60/40\n40/30/30\n" + "yes\n" * 3 + "20/40/40\n" + "yes\n" * 3  # round 1 fails
+    result = play(config, lines, "--side", "a", "--persona", "p0003", "--you", "p0004")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "  player 2 (b): persona p0003 (level " in out  # --persona: the next player's
+    assert "You play seat a (player 1 of 3) as persona p0004" in out
+    assert "Could not use that: no share for each of the 3 players found in the text" in out
+    assert ("Read as: you propose: player 1 gets $40, player 2 gets $30, player 3 gets $30 "
+            "($40 for you, player 1).") in out
+    bad = play(config, "", "--side", "d")
+    assert bad.returncode == 2 and "--side must be one of a, b, c (got 'd')" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -591,3 +591,152 @@ model = "loopback-vlm"''', serve="rate = 0")  # type: ignore[attr-defined]
     cached = table(run_dir / "arena.sqlite", "SELECT turn_index, cached FROM turns "
                                              "WHERE speaker = 'b' ORDER BY turn_index")
     assert cached == [(1, 1), (2, 1), (5, 0), (6, 0)]  # before the restart: from the cache
+
+
+# -- games of more than two seats ---------------------------------------------------------------
+def majority_config(tmp: Path, pool: Path, side: str = "c", matches: int = 1) -> Path:
+    path = tmp / "majority.toml"
+    path.write_text(f'''seed = 6
+scenario = "majority-division"
+condition = "both-images"
+[personas]
+pool = "{pool}"
+[agents.default]
+kind = "concession"
+tactic = "conceder"
+[serve]
+rate = 0
+matches = {matches}
+side = "{side}"
+''')
+    return path
+
+
+def test_a_participant_plays_one_seat_of_a_majority_division(tmp_path: Path,
+                                                             small_pool: Path) -> None:
+    """Player 3 of 3 against two machine seats: every other player's avatar is shown and
+    numbered, the game says what passes a proposal and what the person gets, and a restart
+    replays the match to the person's vote."""
+    config = majority_config(tmp_path, small_pool)
+    run_dir = tmp_path / "run"
+    with client_for(config, run_dir) as client:
+        page = client.post("/start", data={"consent": "yes"}).text
+        assert "Your turn: you are the voter, player 3 (accept / reject)" in page
+        assert page.count('class="persona"') == 3  # players 1 and 2, and you as they see you
+        assert "<strong>Player 1</strong>" in page and "<strong>Player 2</strong>" in page
+        assert "You, as the other players see you" in page
+        assert "You are player 3 of 3. A proposal passes with 2 of 3 votes" in page
+        assert "Player 1 <small>(proposer, round 1)</small>" in page
+        assert "Player 2 <small>(voter, round 1)</small>" in page
+        assert 'id="quick-accept"' in page and 'id="quick-reject"' in page
+        assert "&#34;yes&#34; (accept) or &#34;no&#34; (reject)" in page  # the game's hint
+        echo = client.post("/play/read", data={"turn": field(page, "turn"), "text": "no"})
+        assert "you reject player 1&#39;s proposal: player 1 gets $" in echo.text
+        assert "for you, player 3)" in echo.text
+        refused = client.post("/play/read", data={"turn": field(page, "turn"),
+                                                  "text": "40/30/30"})
+        assert refused.status_code == 422 and "neither a yes nor a no vote" in refused.text
+        page = move(client, page, "no")
+        assert "Player 2 <small>(proposer, round 2)</small>" in page
+        token = client.cookies[COOKIE]
+        before = re.findall(r'<span class="said">([^<]*)</span>', page)
+    db = run_dir / "arena.sqlite"
+    assert table(db, "SELECT COUNT(*) FROM matches")[0][0] == 0  # in progress
+    with client_for(config, run_dir, token) as again:
+        page = again.get("/play").text
+        assert re.findall(r'<span class="said">([^<]*)</span>', page) == before
+        for _ in range(20):  # vote yes, propose 40/30/30, until the match ends
+            if "The match is over" in page:
+                break
+            page = move(again, page, "40/30/30" if "you are the proposer" in page else "yes")
+        assert "The match is over" in page
+        assert re.search(r"You got <strong>\$\d+</strong>; player 1 \$\d+, player 2 \$\d+ "
+                         r"\(1 agreement\)", page), page
+        assert page.count('class="persona"') == 2
+    seats = table(db, "SELECT seat, agent, role FROM seats ORDER BY seat")
+    assert seats == [("a", "concession:conceder", "proposer"),
+                     ("b", "concession:conceder", "voter"), ("c", "human", "voter")]
+    stored = table(db, "SELECT seat, persona_id FROM participant_seats ORDER BY seat")
+    assert stored == table(db, "SELECT seat, persona_id FROM seats ORDER BY seat")
+    assert len({p for _, p in stored}) == 3
+    assert table(db, "SELECT text FROM turns WHERE speaker = 'c' ORDER BY turn_index")[0] == (
+        "no",)
+    assert sum(p for (p,) in table(db, "SELECT payoff FROM seats")) == 100
+
+
+def test_serve_refuses_a_seat_the_game_does_not_have(tmp_path: Path, small_pool: Path) -> None:
+    config = write_config(tmp_path, small_pool, serve='rate = 0\nside = "c"')
+    with pytest.raises(InputError, match=r"field 'serve.side': must be one of a, b \(got 'c'\)"):
+        open_study(config, tmp_path / "run")
+    result = cli("serve", str(config), "--out", str(tmp_path / "run2"), "--port", "1")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_participant_in_chromium_votes_in_a_majority_division(
+        browser: object, tmp_path: Path, small_pool: Path) -> None:
+    """The three-seat game through a real server and browser: the person (player 2) accepts
+    player 1's proposal with the one-click button, which passes it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    driver = browser
+    config = majority_config(tmp_path, small_pool, side="b")
+    run_dir = tmp_path / "run"
+    port = free_port()
+    server = Server(config, run_dir, port).start()
+
+    def find(css: str) -> object:
+        return driver.find_element(By.CSS_SELECTOR, css)  # type: ignore[attr-defined]
+
+    def submit(css: str) -> None:
+        old = find("html")
+        find(css).click()  # type: ignore[attr-defined]
+        WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+        WebDriverWait(driver, 20).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
+
+    def text() -> str:
+        return driver.find_element(By.TAG_NAME, "body").text  # type: ignore[attr-defined]
+
+    shot = Path(os.environ.get("PERSONA_ARENA_SCREENSHOTS") or tmp_path) / "majority.png"
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")  # type: ignore[attr-defined]
+        find("#consent").click()
+        submit("#start")
+        assert "Your turn: you are the voter, player 2" in text()
+        avatars = driver.find_elements(By.CSS_SELECTOR, "img.avatar")  # type: ignore[attr-defined]
+        assert len(avatars) == 3 and all(a.get_attribute("naturalWidth") != "0" for a in avatars)
+        driver.save_screenshot(str(shot))  # type: ignore[attr-defined]
+        submit("#quick-accept")
+        assert "you accept player 1's proposal: player 1 gets $" in text()
+        submit("#send")
+        assert "The match is over" in text()
+        assert "; player 1 $" in text() and ", player 3 $" in text()
+    finally:
+        server.stop()
+    assert shot.stat().st_size > 5000
+    assert table(run_dir / "arena.sqlite", "SELECT seat, agent FROM seats ORDER BY seat") == [
+        ("a", "concession:conceder"), ("b", "human"), ("c", "concession:conceder")]
+
+
+def test_a_random_seat_of_a_three_seat_game_is_drawn_from_all_three(tmp_path: Path,
+                                                                   small_pool: Path) -> None:
+    config = majority_config(tmp_path, small_pool, side="random", matches=6)
+    run_dir = tmp_path / "run"
+    with client_for(config, run_dir) as client:
+        page = client.post("/start", data={"consent": "yes"}).text
+        for _ in range(60):  # play all six matches: yes to every vote, 34/33/33 as proposer
+            if "Thank you!" in page:
+                break
+            if "The match is over" in page:
+                page = client.get("/play").text
+                continue
+            page = move(client, page, "34/33/33" if "you are the proposer" in page else "yes")
+        assert "Thank you!" in page
+    db = run_dir / "arena.sqlite"
+    sides = [s for (s,) in table(db, "SELECT side FROM participant_matches ORDER BY number")]
+    assert len(sides) == 6 and set(sides) <= {"a", "b", "c"} and len(set(sides)) > 1
+    humans = table(db, "SELECT s.seat FROM seats s JOIN participant_matches p USING (match_id) "
+                       "WHERE s.agent = 'human' ORDER BY p.number")
+    assert [s for (s,) in humans] == sides

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from scenarios.loader import Scenario
-from scenarios.moves import MoveKind, MoveRequest, Reply, Turn
+from scenarios.moves import SIDES, MoveKind, MoveRequest, Reply, Turn
 from scenarios.moves import ACCEPT, COUNTER, PROPOSE, REJECT, WALK_AWAY, Move
 
 MAX_INPUT = 1000  # characters: a person's move is a sentence or two, never a document
@@ -74,10 +74,10 @@ def read_input(scenario: Scenario, text: str, request: MoveRequest) -> Move:
         too_big = _out_of_range(scenario, text, request)
         if too_big is not None:
             return Move.invalid(too_big)
-        move = scenario.new_state().read(text, request)
+        move = _state_for(scenario, request).read(text, request)
     if move.kind is MoveKind.INVALID:
         return move
-    why = scenario.new_state().check(move, request)  # the rules' ranges; the request's legality
+    why = _state_for(scenario, request).check(move, request)  # the rules' ranges; the request's legality
     return Move.invalid(why) if why is not None else move
 
 
@@ -121,7 +121,7 @@ def _read_shorthand(scenario: Scenario, text: str, request: MoveRequest) -> Move
     if several and hasattr(spec, "price_min") and kind is not None:
         return Move.invalid(f"\"{text}\" names several numbers; give one price")
     split = _SPLIT.match(text)
-    if split and hasattr(spec, "pie") and kind is not None:
+    if split and _claims_a_pie(scenario) and kind is not None:
         mine, theirs = _number(split.group(1)), _number(split.group(2))
         if mine is None or theirs is None:
             return None
@@ -149,6 +149,17 @@ def _read_shorthand(scenario: Scenario, text: str, request: MoveRequest) -> Move
     return None
 
 
+def _claims_a_pie(scenario: Scenario) -> bool:
+    """An offer is the proposer's claim of a pie split between two (the paper's game family):
+    only then is "90/10" a split and "$90" a claim with the rest for the other."""
+    return scenario.rules.family == "ultimatum" and hasattr(scenario.spec, "pie")
+
+
+def _state_for(scenario: Scenario, request: MoveRequest) -> Any:
+    """A fresh state with the seats of `request`'s match, for its rules (read, check)."""
+    return scenario.new_state(scenario.rules.seats_of(request))
+
+
 def _out_of_range(scenario: Scenario, text: str, request: MoveRequest) -> str | None:
     """A number in prose larger than the pie (or a price outside the range) when an offer is
     due: an extractor would clamp or skip it, so say it could not be used."""
@@ -164,10 +175,13 @@ def _out_of_range(scenario: Scenario, text: str, request: MoveRequest) -> str | 
 
 def _range_reason(scenario: Scenario, value: float, bounds: tuple[float, float]) -> str:
     low, high = bounds
-    pie = hasattr(scenario.spec, "pie")
-    where = (f"above {money(scenario, high)}, the {'whole pie' if pie else 'highest price'}"
-             if value > high else f"below {money(scenario, low)}")
-    return (f"{value:g} is {where}: give a {'claim' if pie else 'price'} from "
+    pie = _claims_a_pie(scenario)
+    price = hasattr(scenario.spec, "price_min")
+    top = "the whole pie" if pie else "the highest price" if price else "the most there is"
+    where = (f"above {money(scenario, high)}, {top}" if value > high
+             else f"below {money(scenario, low)}")
+    what = "claim" if pie else "price" if price else "number"
+    return (f"{value:g} is {where}: give a {what} from "
             f"{money(scenario, low)} to {money(scenario, high)}")
 
 
@@ -179,7 +193,7 @@ def describe_move(scenario: Scenario, move: Move, request: MoveRequest) -> str:
     table = request.offer_on_table
     if kind in (PROPOSE, COUNTER) and move.offer is not None:
         verb = "propose" if kind is PROPOSE else "counter with"
-        if hasattr(spec, "pie"):
+        if _claims_a_pie(scenario):
             mine = float(move.offer)  # type: ignore[arg-type]
             rest = float(spec.pie) - mine  # type: ignore[attr-defined]
             return (f"you claim {money(scenario, mine)}: {money(scenario, mine)} for you, "
@@ -193,13 +207,15 @@ def describe_move(scenario: Scenario, move: Move, request: MoveRequest) -> str:
             theirs = ", ".join(f"{i.count - n} {i.name}" for n, i in zip(kept, items))
             return f"you {verb}: you keep {mine}; they get {theirs}"
         words = scenario.rules.offer_terms(move.offer)
-        return (f"you {verb}: {words}" if words is not None else
-                f"you {verb}: {scenario.new_state().describe_offer(move.offer, request.side)}")
+        if words is None:
+            words = _state_for(scenario, request).describe_offer(move.offer, request.side)
+        return f"you {verb}: {words}" + _for_you(scenario, move.offer, request.side,
+                                                 request.side, request)
     if kind is ACCEPT:
-        return "you accept " + _their_offer(scenario, table)
+        return "you accept " + _their_offer(scenario, table, request)
     if kind is REJECT:
-        extra = " (neither of you gets anything this round)" if hasattr(spec, "pie") else ""
-        return "you reject " + _their_offer(scenario, table) + extra
+        extra = " (neither of you gets anything this round)" if _claims_a_pie(scenario) else ""
+        return "you reject " + _their_offer(scenario, table, request) + extra
     if kind is WALK_AWAY:
         return "you walk away (no deal)"
     if kind is MoveKind.INVALID:
@@ -207,12 +223,35 @@ def describe_move(scenario: Scenario, move: Move, request: MoveRequest) -> str:
     return f"you {kind.value.replace('_', ' ')}"
 
 
-def _their_offer(scenario: Scenario, offer: Any) -> str:
+def _for_you(scenario: Scenario, offer: Any, side: str, by: str,
+             request: MoveRequest) -> str:
+    """", $30 for you" in a game of more than two seats, where an offer's terms name every
+    player and the person should not have to find their own; "" in two seats or where the
+    game cannot value an offer."""
+    if scenario.rules.seats_of(request) <= 2:
+        return ""
+    try:
+        value = scenario.rules.offer_value(offer, side, by, request)
+    except (NotImplementedError, LookupError, TypeError, ValueError):
+        return ""
+    return f" ({money(scenario, float(value))} for you, player {SIDES.index(side) + 1})"
+
+
+def _their_offer(scenario: Scenario, offer: Any, request: MoveRequest | None = None) -> str:
     """The offer on the table, seen from the person who answers it."""
     spec = scenario.spec
     if offer is None:
         return "their proposal"
-    if hasattr(spec, "pie"):
+    if request is not None and scenario.rules.seats_of(request) > 2:
+        by = next((t.side for t in reversed(request.history) if t.move.offer is not None
+                   and t.move.kind in (PROPOSE, COUNTER)), None)
+        who = f"player {SIDES.index(by) + 1}'s" if by is not None else "the"
+        words = scenario.rules.offer_terms(offer)
+        if words is None:
+            words = _state_for(scenario, request).describe_offer(offer, by or request.side)
+        return (f"{who} proposal: {words}" +
+                _for_you(scenario, offer, request.side, by or request.side, request))
+    if _claims_a_pie(scenario):
         theirs = float(offer)
         mine = float(spec.pie) - theirs  # type: ignore[attr-defined]
         return (f"their proposal: {money(scenario, mine)} for you, "
@@ -235,8 +274,14 @@ def legal_words(request: MoveRequest) -> str:
     return " / ".join(words.get(k, k.value) for k in kinds)
 
 
-def opponent_lines(turns: Iterable[Turn], side: str) -> list[str]:
-    return [f"Opponent ({t.role}, round {t.round}): {t.text}" for t in turns if t.side != side]
+def speaker(side: str, seats: int) -> str:
+    """Who spoke, as a person reads it: "Opponent" in two seats, else "Player 3"."""
+    return "Opponent" if seats <= 2 else f"Player {SIDES.index(side) + 1}"
+
+
+def opponent_lines(turns: Iterable[Turn], side: str, seats: int = 2) -> list[str]:
+    return [f"{speaker(t.side, seats)} ({t.role}, round {t.round}): {t.text}" for t in turns
+            if t.side != side]
 
 
 class HumanNegotiator:
@@ -253,7 +298,8 @@ class HumanNegotiator:
         self.seen = 0
 
     async def act(self, request: MoveRequest) -> Reply:
-        for line in opponent_lines(request.history[self.seen:], self.side):
+        seats = self.scenario.rules.seats_of(request)
+        for line in opponent_lines(request.history[self.seen:], self.side, seats):
             self.show(line)
         self.seen = len(request.history)
         label = f"[round {request.round}, you are the {request.role}: {legal_words(request)}] > "

@@ -14,17 +14,15 @@ of repair requests. A model that cannot answer at all raises, and the engine fai
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, ValidationError
+from typing import Literal
 
 from agents.personas.images import EncodedImage
 from agents.models.access import CUT, ModelAccess
 from agents.models.messages import ChatMessage, Completion
+from agents.negotiators.llm_extract import (JsonMove, extract, parse_json_move,  # noqa: F401
+                                          read_json_move)
 from agents.personas.persona import Persona
 from agents.prompts import fill, first_message, json_hints, lookup, seat_of
 from scenarios.loader import Scenario
@@ -36,71 +34,6 @@ from scenarios.state import EMPTY_REPLY  # a turn whose reply had no text (as th
 CUT_REPLY = "reply cut: far longer than max_tokens allows"
 
 REPAIR = "Your answer was not valid: {reason}. Answer again with the JSON object only."
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
-
-
-class JsonMove(BaseModel):
-    """A move in the JSON protocol; the amount may be called claim, price, offer or keep."""
-
-    model_config = ConfigDict(extra="allow")
-
-    move: str
-    claim: float | None = None
-    price: float | None = None
-    offer: Any = None  # the game's own (Game.offer_from_json): a number, counts, options ...
-    keep: list[int] | None = None
-    message: str = ""
-
-    def amount(self) -> float | list[int] | None:
-        for value in (self.claim, self.price, self.offer, self.keep):
-            if value is not None:
-                return value
-        return None
-
-
-def parse_json_move(text: str) -> JsonMove | str:
-    """The JSON move in a reply (bare, fenced, or inside prose), or why there is none."""
-    stripped = text.strip()
-    candidates = [stripped]
-    fenced = _FENCE.search(stripped)
-    if fenced:
-        candidates.append(fenced.group(1).strip())
-    start, end = stripped.find("{"), stripped.rfind("}")
-    if 0 <= start < end:
-        candidates.append(stripped[start:end + 1])
-    error = "no JSON object found"
-    for candidate in candidates:
-        try:
-            data = json.loads(candidate)
-        except ValueError as problem:
-            error = f"not valid JSON ({problem.msg} at character {problem.pos})"
-            continue
-        if not isinstance(data, dict):
-            error = "the JSON is not an object"
-            continue
-        try:
-            return JsonMove.model_validate(data)
-        except ValidationError as problem:
-            first = problem.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            return f'field "{where}": {first["msg"].lower()}'
-    return error if stripped else "the answer was empty"
-
-
-_AMOUNT = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d])|(?<![\d.])\d+(?:\.\d+)?")
-
-
-def _in_text(claim: float, text: str, pie: float | None) -> bool:
-    """Whether an extracted claim is a number of the reply, or the pie minus one (a reply that
-    states only what the other side gets), or that share of the pie given as a percentage."""
-    numbers = {float(n.replace(",", "")) for n in _AMOUNT.findall(text)}
-    if any(abs(claim - n) < 1e-6 for n in numbers):
-        return True
-    if pie is None:
-        return False
-    return any(abs(claim - (pie - n)) < 1e-6 or abs(claim - pie * n / 100.0) < 1e-6
-               or abs(claim - (pie - pie * n / 100.0)) < 1e-6 for n in numbers)
 
 
 def _call_seed(match_seed: int, side: str, index: int) -> int:
@@ -296,44 +229,15 @@ class LLMNegotiator:
             return None, f'"move" must be one of {legal} (got {parsed.move!r})'
         data = parsed.model_dump(exclude_none=True)
         data["move"] = kind.value
-        try:
-            move = self.scenario.rules.move_from_json(data)
-        except ValueError as problem:
-            return None, str(problem)
-        if isinstance(move, str):
-            return None, move
-        why = self.scenario.new_state().check(move, request)
-        if why is not None:
-            return None, why
-        return move, ""
+        return read_json_move(self.scenario, data, request)
 
     async def _extract(self, request: MoveRequest, text: str, tally: _Tally) -> Move:
-        """The paper's LLM extraction: a number for a proposal, 1/0 for a response."""
+        """The LLM extractor (agents/negotiators/llm_extract): the paper's prompts in its
+        games, the game's own JSON move everywhere else."""
         assert self.extractor is not None
-        proposing = request.role == "proposer"
-        key = "extract_claim" if proposing else "extract_acceptance"
-        system = self._prompt(key)
-        user = self._prompt("extract_user") or "Dialogue:\n{text}"
-        if system is None:
-            return Move.invalid(f"the scenario has no {key} prompt for the LLM extractor")
-        messages = [ChatMessage("system", system),
-                    ChatMessage("user", fill(user, "extract_user", {"text": text}))]
-        completion = await self.extractor.complete(messages, sample="extract", temperature=0.0)
-        tally.add(completion)
-        tally.extracted = completion.text
-        if completion.delivery is not None:
-            return Move.invalid(f"delivery failure (extractor): {completion.delivery}")
-        found = _NUMBER.search(completion.text)
-        if proposing:
-            if found is None:
-                return Move.invalid(f"the LLM extractor found no claim "
-                                    f"(answered {completion.text.strip()[:40]!r})")
-            claim = float(found.group())
-            if not _in_text(claim, text, getattr(self.scenario.spec, "pie", None)):
-                return Move.invalid(f"the LLM extractor's claim {found.group()} is not in the "
-                                    "reply, nor derivable from it")
-            return Move(MoveKind.PROPOSE, claim)
-        if found is not None and found.group() in ("0", "1"):
-            return Move(MoveKind.ACCEPT if found.group() == "1" else MoveKind.REJECT)
-        return Move.invalid(f"the LLM extractor read neither acceptance nor rejection "
-                            f"(answered {completion.text.strip()[:40]!r})")
+        move, completion = await extract(self.extractor, self.scenario, request, text,
+                                         self._prompt)
+        if completion is not None:
+            tally.add(completion)
+            tally.extracted = completion.text
+        return move

@@ -231,6 +231,15 @@ class MajorityDivisionGame(Game):
     def offer_terms(self, offer: Any) -> str:
         return shares_text(self.spec, offer)
 
+    def private_lines(self, request: MoveRequest) -> list[str]:
+        """Where the person sits and what passes a proposal (a person has no prompt to read
+        it in)."""
+        seats = self.seats_of(request)
+        quota = request.private.get("quota", self.spec.quota or seats // 2 + 1)
+        return [f"You are player {SIDES.index(request.side) + 1} of {seats}. A proposal passes "
+                f"with {quota} of {seats} votes, the proposer's included; "
+                f"{self.prompt_fields(request)['proposer_rule']}."]
+
     def offer_from_json(self, amount: Any) -> Any:
         if isinstance(amount, list) and all(isinstance(x, (int, float)) and
                                             not isinstance(x, bool) for x in amount):
