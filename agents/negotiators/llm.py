@@ -29,7 +29,7 @@ from agents.personas.persona import Persona
 from agents.prompts import fill, first_message, json_hints, lookup, seat_of
 from scenarios.loader import Scenario
 from scenarios.moves import SIDES, Move, MoveKind, MoveRequest, Reply
-from scenarios.reading.confidence import Reading
+from scenarios.reading.confidence import Reading, hint
 from scenarios.state import EMPTY_REPLY  # a turn whose reply had no text (as the engine's)
 
 # the reason of a turn whose reply ignored max_tokens and was cut (stored cut, never whole)
@@ -257,9 +257,9 @@ class LLMNegotiator:
         goes to the LLM extractor, and the turn keeps the offline evidence and its reason."""
         offline = self.scenario.new_state().read(text, request)
         reading = offline.reading
-        if offline.kind is not MoveKind.INVALID and (reading is None or reading.sure):
+        if offline.kind is not MoveKind.INVALID:  # the game's own threshold said it is sure
             return offline
-        move = await self._extract(request, text, tally)
+        move = await self._extract(request, text, tally, reading)
         note = reading.reason if reading is not None else offline.reason
         sent = Reading(reading.value if reading else None,
                        reading.confidence if reading else 0.0,
@@ -307,8 +307,11 @@ class LLMNegotiator:
             return None, why
         return move, ""
 
-    async def _extract(self, request: MoveRequest, text: str, tally: _Tally) -> Move:
-        """The paper's LLM extraction: a number for a proposal, 1/0 for a response."""
+    async def _extract(self, request: MoveRequest, text: str, tally: _Tally,
+                       unsure: Reading | None = None) -> Move:
+        """The paper's LLM extraction: a number for a proposal, 1/0 for a response; in hybrid
+        mode a third message carries what the offline reader was `unsure` of (its evidence,
+        best guess and reason), so the model settles that question rather than starting over."""
         assert self.extractor is not None
         proposing = request.role == "proposer"
         key = "extract_claim" if proposing else "extract_acceptance"
@@ -318,6 +321,8 @@ class LLMNegotiator:
             return Move.invalid(f"the scenario has no {key} prompt for the LLM extractor")
         messages = [ChatMessage("system", system),
                     ChatMessage("user", fill(user, "extract_user", {"text": text}))]
+        if unsure is not None:
+            messages.append(ChatMessage("user", hint(unsure, proposing)))
         completion = await self.extractor.complete(messages, sample="extract", temperature=0.0)
         tally.add(completion)
         tally.extracted = completion.text
