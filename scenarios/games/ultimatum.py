@@ -114,7 +114,7 @@ class UltimatumState(MatchState):
             if reading.confidence < threshold:
                 return Move.invalid(f"ambiguous: {reading.reason}", reading)
             return Move(MoveKind.PROPOSE, float(reading.value), reading=reading)
-        reading = read_acceptance(text)
+        reading = read_acceptance(text, self.spec.pie)
         if reading.value is None:
             return Move.invalid("neither an acceptance nor a rejection found in the text",
                                 reading)
