@@ -158,3 +158,9 @@ def test_the_reader_benchmark_says_which_targets_are_met() -> None:
     assert "5.00% (MISSED)" in rows[("gpt-4o", "acceptances")]
     assert "gpt-4o 2.0%, claude-3-haiku 1.5%" in table
     assert reader.headline(result).startswith("reader: confident agreement / abstention")
+
+
+def test_a_split_proposed_for_this_final_round_is_no_past_one() -> None:
+    reading = read_claim("In the spirit of our prior compromises, I believe a fair division for "
+                         "this final round would be a 60/40 split in my favor.")
+    _sure(reading, 60.0)

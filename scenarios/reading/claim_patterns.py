@@ -170,7 +170,7 @@ PROP = re.compile(
     r"|(?<!of )my (?!(?:initial|previous|last|original|earlier|first|prior|past|former)\b)"
     r"(?:[\w-]+ )?"
     r"(?:proposal|offer|suggestion|counteroffer|counter-offer|terms)|how about|what about"
-    r"|let us|proposal:|propose|here is|instead|this time|this round|now|revise"
+    r"|let us|proposal:|propose|here is|instead|this time|this (?:final |last |next |\w+th |third |second |first )?round|now|revise"
     r"|compromise on|settle on|go with|perhaps|maybe|consider a|i (?:will|shall) (?:take|keep)"
     r"|insist on)\b")
 SENT = re.compile(r"(?<=[.!?])\s+|\n+")
