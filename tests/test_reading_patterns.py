@@ -161,6 +161,7 @@ def test_the_reader_benchmark_says_which_targets_are_met() -> None:
 
 
 def test_a_split_proposed_for_this_final_round_is_no_past_one() -> None:
-    reading = read_claim("In the spirit of our prior compromises, I believe a fair division for "
-                         "this final round would be a 60/40 split in my favor.")
+    reading = read_claim("Building on our previous rounds, a fair division for this final round "
+                         "would be a 60/40 split, the larger share for me.")
     _sure(reading, 60.0)
+    assert reading.confidence >= 0.8 and "past one" not in reading.reason
