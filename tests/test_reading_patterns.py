@@ -165,3 +165,20 @@ def test_a_split_proposed_for_this_final_round_is_no_past_one() -> None:
                          "would be a 60/40 split, the larger share for me.")
     _sure(reading, 60.0)
     assert reading.confidence >= 0.8 and "past one" not in reading.reason
+
+
+# -- bare amounts: a list without currency, markdown's escaped dollar, "each" -----------------
+@pytest.mark.parametrize("text,right", [
+    ("I propose the following division: 80 me, 20 you. Do you accept?", 80.0),
+    ("My terms: 35 you, 65 me.", 65.0),
+    ("I propose I take \\$60, and you get \\$40.", 60.0),
+    ("Each of us shall take $50. Agreed?", 50.0),
+    ("For this last round I propose we each take $40, leaving $20 aside.", 40.0),
+])
+def test_bare_amounts_are_read(text: str, right: float) -> None:
+    _sure(read_claim(text), right)
+
+
+def test_a_share_beats_an_each_that_does_not_add_up() -> None:
+    reading = read_claim("I propose a 70-30 ratio. We each get $30, and I get $70.")
+    assert not reading.sure or reading.value == 70.0, reading

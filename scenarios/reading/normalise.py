@@ -80,6 +80,8 @@ def normalize(text: str) -> str:
     """Lower-case, plain-ASCII punctuation, no markdown, digits for written numbers, no
     contractions or stage dialect ("ye", "meself", "keepin'")."""
     text = str(text)[:MAX_CHARS].lower().translate(_TRANSLATE)
+    if "\\$" in text:
+        text = text.replace("\\$", "$")  # markdown's escaped dollar: "\$70"
     # each pass runs only when a cheap substring test says it may apply
     if any(stem in text for stem in _NUMBER_STEMS):
         text = _WORD_NUMBER.sub(_word_number, text)
