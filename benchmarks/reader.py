@@ -5,6 +5,13 @@ every text and never abstained), and the share of readings an `extractor = "hybr
 send to its LLM extractor. Targets: confident agreement >= 99% and abstention <= 3% for claims
 and for acceptances of each model, overall agreement no lower than the pre-confidence reader's.
 
+Most of what is left is where the paper's own labels disagree with each other on texts of one
+form, so the reader abstains: replies that accept and then run on into a next round proposing
+more than half for themselves (GPT-4o's labels call about half of them rejections), and Claude
+3 Haiku's proposer texts that read as responses ("I must decline your 70/30 offer ... I counter
+with 60/40 in your favor"), labelled sometimes with the answered split, sometimes with the
+counter. `read_threshold` moves the operating point (0.45 trades abstention for agreement).
+
 The results folder is `../shared/reference/kiss-up-kick-down` (never copied into the project);
 without it the benchmark is skipped.
 """
