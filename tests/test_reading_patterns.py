@@ -182,3 +182,13 @@ def test_bare_amounts_are_read(text: str, right: float) -> None:
 def test_a_share_beats_an_each_that_does_not_add_up() -> None:
     reading = read_claim("I propose a 70-30 ratio. We each get $30, and I get $70.")
     assert not reading.sure or reading.value == 70.0, reading
+
+
+def test_soft_cues_both_ways_with_a_counter_split_reject() -> None:
+    reading = read_acceptance("How about a 55/45 split in your favor instead? Your proposal is "
+                              "quite reasonable. Mine is fairer.")
+    _sure(reading, False)
+    assert reading.reason == COUNTER
+    # the soft cue of acceptance first: which proposal it likes is unclear
+    assert not read_acceptance("Your proposal is quite reasonable. Still, how about a 55/45 "
+                               "split in your favor instead?").sure

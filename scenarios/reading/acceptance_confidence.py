@@ -89,6 +89,8 @@ def judge(norm: str, found: Found, weak: Found, pie: float = 100.0) -> Reading:
             return Reading(None, 0.0, span(norm, counter.start(), counter.end()), COUNTER)
         return Reading(None, 0.0, "", NO_VERDICT)
     score, reason = _BASE[kind], kind
+    if kind == SOFT_BOTH and value is False and counter:
+        score = _BASE[SOFT]  # soft cues both ways, but it answers with terms of its own: no
     if counter:
         # "I accept. ===round3=== I propose 70/30. Do you accept?" asks for a verdict itself:
         # whether it accepted is arguable; a rejection followed by a counter is consistent
