@@ -44,8 +44,11 @@ def request_identity(plan: Plan) -> dict[str, Any]:
         {"seats"} if config.design.seats is None else None))
     if not design["factors"]:
         del design["factors"]
+    scenario = plan.scenario.spec.model_dump(mode="json")
+    if scenario.get("read_threshold", 0) is None:  # added later: counts only when set
+        del scenario["read_threshold"]
     identity = {"seed": config.seed, "condition": config.condition,
-                "scenario": plan.scenario.spec.model_dump(mode="json"),
+                "scenario": scenario,
                 "agents": {team: agent.model_dump(mode="json")
                            for team, agent in sorted(config.agents.items())},
                 "models": models, "design": design,

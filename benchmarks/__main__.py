@@ -18,12 +18,12 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from benchmarks import (analysis_speed, concurrency, negmas_bench, overhead, paper_scale, replay,
-                        report, tokens)
+from benchmarks import (analysis_speed, concurrency, negmas_bench, overhead, paper_scale, reader,
+                        replay, report, tokens)
 from benchmarks.support import ROOT, llm_status, log_to_stderr, machine, skipped
 
-BENCHMARKS = {m.NAME: m for m in (negmas_bench, paper_scale, analysis_speed, concurrency, replay,
-                                  overhead, tokens)}  # in running order: replay reuses concurrency's run
+BENCHMARKS = {m.NAME: m for m in (negmas_bench, paper_scale, analysis_speed, reader, concurrency,
+                                  replay, overhead, tokens)}  # in running order: replay reuses concurrency's run
 NEEDS_LLM = {"concurrency", "replay", "overhead", "tokens"}
 
 

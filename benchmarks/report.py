@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from benchmarks import (analysis_speed, concurrency, negmas_bench, overhead, paper_scale, replay,
-                        tokens)
+from benchmarks import (analysis_speed, concurrency, negmas_bench, overhead, paper_scale, reader,
+                        replay, tokens)
 
 SECTIONS = (negmas_bench, concurrency, overhead, paper_scale, analysis_speed, replay,
-            tokens)  # the issues' order
+            tokens, reader)  # the issues' order
 
 
 def headline(name: str, r: dict[str, Any]) -> str:
@@ -37,6 +37,8 @@ def headline(name: str, r: dict[str, Any]) -> str:
                 f"peak {r['peak_mib']:.0f} MiB (< 1024), store {r['store_mb']:.0f} MB (< 300)")
     if name == "analysis":
         return analysis_speed.headline(r)
+    if name == "reader":
+        return reader.headline(r)
     if name == "replay":
         return (f"replay: {r['requests']} requests sent (target 0), {r['seconds']:.1f} s against "
                 f"{r['first_run_seconds']:.1f} s")

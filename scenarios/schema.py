@@ -18,6 +18,7 @@ _ScenarioBase = GameSpec  # every built-in spec: name, description, units, promp
 
 MAX_STEPS = 1_000_000  # claims a pie holds; finer steps than this are no granularity at all
 MAX_AMOUNT = 1e12  # pies and prices: beyond this, float cents are lost
+MAX_READ_THRESHOLD = 0.95  # the surest reading scores 0.95: a higher threshold abstains on all
 
 
 class UltimatumSpec(_ScenarioBase):
@@ -28,6 +29,10 @@ class UltimatumSpec(_ScenarioBase):
     rounds: int = Field(ge=1, le=1000)
     alternate: bool = True  # the first player proposes in odd rounds, the second in even ones
     step: float = Field(default=1.0, gt=0)  # claims are rounded to this granularity
+    # free-text replies read offline with a confidence below this are "ambiguous" (invalid, or
+    # sent to the LLM extractor with extractor = "hybrid"); None: the reader's default
+    # (scenarios.reading.THRESHOLD). 0 trusts every reading; higher abstains more often.
+    read_threshold: float | None = Field(default=None, ge=0.0, le=MAX_READ_THRESHOLD)
 
     @model_validator(mode="after")
     def _check_step(self) -> "UltimatumSpec":

@@ -85,3 +85,68 @@ def test_offline_abstains_on_the_same_replies(tmp_path: Path, small_pool: Path,
             assert kind == "invalid" and reason == f"ambiguous: {note}" and confidence < 0.5
         else:
             assert kind in ("propose", "accept") and reason is None and confidence >= 0.5
+
+
+def _scenario_with(tmp_path: Path, line: str) -> Path:
+    """The built-in ultimatum-4 scenario with one more top-level key."""
+    from scenarios.loader import BUILTIN_DIR
+
+    text = (BUILTIN_DIR / "ultimatum-4.toml").read_text()
+    path = tmp_path / "ultimatum-threshold.toml"
+    path.write_text(text.replace('game = "ultimatum"\n', f'game = "ultimatum"\n{line}\n', 1))
+    return path
+
+
+def test_hybrid_prompt_carries_the_evidence_and_the_reason(tmp_path: Path, small_pool: Path,
+                                                           loopback_factory: Any) -> None:
+    server = loopback_factory(responder=_responder)
+    config = llm_config(tmp_path, small_pool, server.base_url, design=DESIGN,
+                        condition="self-only", agent='extractor = "hybrid"')
+    run_json(cli_here("run", str(config), "--out", str(tmp_path / "out"), "--json",
+                      env=env_for(tmp_path)))
+    sent = [b["messages"] for b in chats(server)
+            if b["messages"][0]["content"] in (PROMPTS["extract_claim"],
+                                               PROMPTS["extract_acceptance"])]
+    assert sent
+    turns = {t[3]: t for t in _llm_turns(tmp_path / "out" / "arena.sqlite")}
+    for messages in sent:
+        assert len(messages) == 3  # the paper's two, then what the offline reader was unsure of
+        text = messages[1]["content"].removeprefix("Dialogue:\n")
+        note = messages[2]["content"]
+        _, _, _, _, _, _, evidence, stored_note, _ = turns[text]
+        assert evidence and f'"{evidence}"' in note
+        reason = stored_note.removeprefix("unsure offline, read by the LLM extractor (")[:-1]
+        assert f"({reason})" in note
+        if messages[0]["content"] == PROMPTS["extract_claim"]:
+            assert "a claim of" in note or "It read nothing" in note
+        else:
+            assert "an acceptance (1)" in note or "a rejection (0)" in note
+
+
+def test_read_threshold_zero_trusts_every_reading(tmp_path: Path, small_pool: Path,
+                                                  loopback_factory: Any) -> None:
+    server = loopback_factory(responder=_responder)
+    config = llm_config(tmp_path, small_pool, server.base_url, design=DESIGN,
+                        condition="self-only")
+    scenario = _scenario_with(tmp_path, "read_threshold = 0")
+    config.write_text(config.read_text().replace('"ultimatum-4"', f'"{scenario}"'))
+    run_json(cli_here("run", str(config), "--out", str(tmp_path / "out"), "--json",
+                      env=env_for(tmp_path)))
+    turns = _llm_turns(tmp_path / "out" / "arena.sqlite")
+    unsure = [t for t in turns if t[3] in (UNSURE_PROPOSAL, UNSURE_ACCEPT)]
+    assert unsure
+    for role, kind, claim, text, answer, confidence, evidence, note, reason in unsure:
+        assert confidence < 0.5 and kind in ("propose", "accept", "reject") and reason is None
+
+
+def test_read_threshold_is_bounded(tmp_path: Path) -> None:
+    import pytest
+
+    from scenarios.errors import InputError
+    from scenarios.loader import load_scenario_file
+
+    assert load_scenario_file(_scenario_with(tmp_path, "read_threshold = 0.3")
+                              ).spec.read_threshold == 0.3
+    for bad in ("1.5", "-0.1", "nan"):
+        with pytest.raises(InputError, match="read_threshold"):
+            load_scenario_file(_scenario_with(tmp_path, f"read_threshold = {bad}"))

@@ -190,9 +190,9 @@ class LLMNegotiator:
         goes to the LLM extractor, and the turn keeps the offline evidence and its reason."""
         offline = self.scenario.new_state().read(text, request)
         reading = offline.reading
-        if offline.kind is not MoveKind.INVALID and (reading is None or reading.sure):
+        if offline.kind is not MoveKind.INVALID:  # the game's own threshold said it is sure
             return offline
-        move = await self._extract(request, text, tally)
+        move = await self._extract(request, text, tally, reading)
         note = reading.reason if reading is not None else offline.reason
         sent = Reading(reading.value if reading else None,
                        reading.confidence if reading else 0.0,
@@ -231,12 +231,14 @@ class LLMNegotiator:
         data["move"] = kind.value
         return read_json_move(self.scenario, data, request)
 
-    async def _extract(self, request: MoveRequest, text: str, tally: _Tally) -> Move:
+    async def _extract(self, request: MoveRequest, text: str, tally: _Tally,
+                       unsure: Reading | None = None) -> Move:
         """The LLM extractor (agents/negotiators/llm_extract): the paper's prompts in its
-        games, the game's own JSON move everywhere else."""
+        games, the game's own JSON move everywhere else; `unsure` is what the offline reader
+        was unsure of, in hybrid mode."""
         assert self.extractor is not None
         move, completion = await extract(self.extractor, self.scenario, request, text,
-                                         self._prompt)
+                                         self._prompt, unsure)
         if completion is not None:
             tally.add(completion)
             tally.extracted = completion.text

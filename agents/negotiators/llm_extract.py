@@ -22,6 +22,7 @@ from agents.models.access import ModelAccess
 from agents.models.messages import ChatMessage, Completion
 from agents.prompts import fill
 from scenarios.loader import Scenario
+from scenarios.reading.confidence import Reading, hint
 from scenarios.moves import OFFER_KINDS, PROPOSE, SIDES, Move, MoveKind, MoveRequest
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -122,23 +123,30 @@ def read_json_move(scenario: Scenario, data: dict[str, Any], request: MoveReques
 
 
 async def extract(access: ModelAccess, scenario: Scenario, request: MoveRequest, text: str,
-                  prompt: Prompt) -> tuple[Move, Completion | None]:
+                  prompt: Prompt, unsure: Reading | None = None
+                  ) -> tuple[Move, Completion | None]:
     """The move in `text`, read by the extractor model; (move, its completion). `prompt` looks
-    up the seat's prompt texts (seat, condition and style variants)."""
+    up the seat's prompt texts (seat, condition and style variants); in hybrid mode `unsure` is
+    what the offline reader was unsure of, sent along with the paper's prompts."""
     user = prompt("extract_user") or "Dialogue:\n{text}"
     if uses_paper_prompts(scenario, prompt):
-        return await _paper(access, scenario, request, text, prompt, user)
+        return await _paper(access, scenario, request, text, prompt, user, unsure)
     return await _generic(access, scenario, request, text, user)
 
 
 async def _paper(access: ModelAccess, scenario: Scenario, request: MoveRequest, text: str,
-                 prompt: Prompt, user: str) -> tuple[Move, Completion | None]:
-    """The paper's LLM extraction: a number for a proposal, 1/0 for a response."""
+                 prompt: Prompt, user: str, unsure: Reading | None
+                 ) -> tuple[Move, Completion | None]:
+    """The paper's LLM extraction: a number for a proposal, 1/0 for a response; in hybrid mode
+    a third message carries what the offline reader was `unsure` of (its evidence, best guess
+    and reason), so the model settles that question rather than starting over."""
     proposing = request.role == "proposer"
     system = prompt("extract_claim" if proposing else "extract_acceptance")
     assert system is not None
     messages = [ChatMessage("system", system),
                 ChatMessage("user", fill(user, "extract_user", {"text": text}))]
+    if unsure is not None:
+        messages.append(ChatMessage("user", hint(unsure, proposing)))
     completion = await access.complete(messages, sample="extract", temperature=0.0)
     if completion.delivery is not None:
         return Move.invalid(f"delivery failure (extractor): {completion.delivery}"), completion

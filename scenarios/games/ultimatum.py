@@ -104,20 +104,21 @@ class UltimatumState(MatchState):
     def read(self, text: str, request: MoveRequest) -> Move:
         """The offline reading of a free-text reply; an unsure one is an "ambiguous" invalid
         move (the reading rides along, so a hybrid extractor can send it to an LLM)."""
-        from scenarios.reading import read_acceptance, read_claim
+        from scenarios.reading import THRESHOLD, read_acceptance, read_claim
 
+        threshold = THRESHOLD if self.spec.read_threshold is None else self.spec.read_threshold
         if request.role == "proposer":
             reading = read_claim(text, self.spec.pie)
             if reading.value is None:
                 return Move.invalid("no proposal found in the text", reading)
-            if not reading.sure:
+            if reading.confidence < threshold:
                 return Move.invalid(f"ambiguous: {reading.reason}", reading)
             return Move(MoveKind.PROPOSE, float(reading.value), reading=reading)
-        reading = read_acceptance(text)
+        reading = read_acceptance(text, self.spec.pie)
         if reading.value is None:
             return Move.invalid("neither an acceptance nor a rejection found in the text",
                                 reading)
-        if not reading.sure:
+        if reading.confidence < threshold:
             return Move.invalid(f"ambiguous: {reading.reason}", reading)
         return Move(MoveKind.ACCEPT if reading.value else MoveKind.REJECT, reading=reading)
 

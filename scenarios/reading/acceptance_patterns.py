@@ -22,7 +22,7 @@ _ADV = (r"(?:,?\s+(?:\w+ly|will|shall|must|do|hereby|therefore|then|thus|hence|a
         r"|proud|grateful|thankful|again|once|more|with (?:all due |great )?(?:respect|regret)"
         r"|in good conscience)(?=[\s,]))*")
 _ACCEPT_VERB = (r"(?:accept(?:ing)?|agree to|agree with|agree on|settle for|take (?:it|the deal"
-                r"|this deal|your (?:[$\w]+ )?(?:offer|deal|proposal))|approve|consent to|acquiesce"
+                r"|this deal|your (?:[$\w/%-]+ )?(?:offer|deal|proposal|terms|split))|approve|consent to|acquiesce"
                 r"|concede to|embrace|welcome your|go along with|say yes|take you up on"
                 r"|accede to)")
 # "I refuse to be insulted", "I decline to argue" refuse something else than the proposal
@@ -44,8 +44,10 @@ I_NOT_AGREE = re.compile(_SUBJ + _ADV + r"\s+" + _NEG + r"\s(?:\w+ly\s)?agree(?=
                           r"(?:\$?\d|equal|even|half)"
                           r"|\bnot (?:\w+ ){0,3}?(?:i|we) (?:can|could|will|would|am willing to)"
                           r" (?:\w+ )?accept\b")
-I_AGREE = re.compile(_SUBJ + _ADV + r"\s+agree(?=\s*[.!,;]|\sthat\b)"
-                      r"|\bno reservations? (?:in|about) accepting\b|\b\d+\s?[-/:]\s?\d+ it is\b"
+I_AGREE = re.compile(_SUBJ + _ADV + r"\s+agree(?:\s\w+ly)?(?=\s*[.!,;]|\sthat\b)"
+                      r"|\bno (?:reservations?|hesitation) (?:in|about) accepting\b"
+                      r"|\b\d+\s?%?\s?[-/:]\s?\d+\s?%?(?: split| division| deal)? it is\b"
+                      r"|\b(?:my|an) (?:honou?r|pleasure|privilege) to accept (?:this|your|the)\b"
                       r"|\b(?:this|our) (?:accord|deal|agreement) is (?:sealed|settled|struck)\b")
 THIRD_PERSON = re.compile(r"(?<!\bor )\b(?:(?P<a>accepts)|(?P<r>rejects|declines|refuses))"
                            r" (?:your|the|this)\b")
@@ -90,7 +92,8 @@ AGREEMENT = re.compile(
     r"|reached an (?:accord|agreement)|it shall be|so be it|let it be so|you have my agreement"
     r"|i am satisfied with|i am content with|i am happy with|sounds (?:good|fair|reasonable"
     r"|great)|that works for me|this works for me|i will take it|i will take that|count me in"
-    r"|let us shake on it|we are in agreement|i concur|shake on it|a deal it is|deal it is)\b")
+    r"|let us shake on it|we are in agreement|i concur|shake on it|a deal it is|deal it is"
+    r"|(?:we|you) have got (?:ourselves |yourself )?(?:a|an) (?:deal|accord|agreement))\b")
 # what voids an acceptance: a condition after it, a hedge or doubt before it
 AFTER_ACCEPT_VOID = re.compile(
     r"(?:\s(?:it|this|that|your \w+|the \w+))?(?:\s\w+){0,6}?\s(?:only if|on the condition"

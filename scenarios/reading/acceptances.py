@@ -29,13 +29,13 @@ def extract_acceptance(text: str) -> bool | None:
     return read_acceptance(text).value  # type: ignore[return-value]
 
 
-def read_acceptance(text: str) -> Reading:
+def read_acceptance(text: str, pie: float = 100.0) -> Reading:
     """:func:`extract_acceptance` with its evidence and confidence (see
-    :mod:`.acceptance_confidence`)."""
+    :mod:`.acceptance_confidence`); `pie` sizes a proposal the reply runs on into."""
     try:
         if not isinstance(text, str):
             return unreadable()
-        return _read_acceptance(text)
+        return _read_acceptance(text, float(pie) if float(pie) > 0 else 100.0)
     except Exception:  # pragma: no cover - a parser must never take a match down
         return Reading(None, 0.0, "", "the reader failed on this text")
 
@@ -117,7 +117,7 @@ def _decisions(norm: str) -> list[tuple[int, int, bool]]:
     return found
 
 
-def _read_acceptance(text: str) -> Reading:
+def _read_acceptance(text: str, pie: float) -> Reading:
     if not text.strip():
         return Reading(None, 0.0, "", "empty text")
     text = drop_stage_directions(text[:MAX_CHARS])
@@ -126,4 +126,4 @@ def _read_acceptance(text: str) -> Reading:
     weak = [(m.start(), m.end(), True) for m in WEAK_ACCEPT.finditer(norm)]
     weak += [(m.start(), m.end(), False) for m in WEAK_REJECT.finditer(norm)]
     weak.sort()
-    return judge(norm, found, weak)
+    return judge(norm, found, weak, pie)

@@ -93,10 +93,13 @@ def judge(norm: str, sentences: list[str], chosen: Cand | None, pool: list[Cand]
     score = _BASE[kind] * (_NOT_PROPOSED if chosen.klass == NEUTRAL and kind == PLAIN
                            and uneven else 1.0)
     doubts: list[str] = []
-    if chosen.klass > NEUTRAL:
+    # "I accept your proposal of a 50/50 split": when every amount named is one even split,
+    # whose proposal it is does not change the claim
+    even_only = all(abs(c.claim - c.other) < 1e-6 for c in cands if c.klass != CONDITIONAL)
+    if chosen.klass > NEUTRAL and not even_only:
         doubts.append(ANSWERED_ONLY)
     replying = bool(_REPLY.search(norm))
-    if replying:
+    if replying and not even_only:
         doubts.append(READS_AS_REPLY)
     live = [c for c in pool if c.klass <= NEUTRAL and c.kind != EVEN_WORDS] or pool
     values = _values(live)
@@ -107,7 +110,7 @@ def judge(norm: str, sentences: list[str], chosen: Cand | None, pool: list[Cand]
         doubts.append(ANSWER_DIFFERS)
     if chosen.conflict:
         doubts.append(CONTRADICTS)
-    if chosen.side == "you" and replying:
+    if chosen.side == "you" and replying and not even_only:
         doubts.append(YOUR_TERMS)  # whose proposal is it, when the text reads as a reply?
     for doubt in doubts:
         score *= _FACTORS[doubt]

@@ -59,6 +59,9 @@ SELF_AFTER = re.compile(_num("x") + _POST + _GO + r"\s?(?:for|to)\s" + _ME
                          + r"|" + _num("y") + r"\s?\((?:for|to) (?:me|myself)\)")
 OTHER_AFTER = re.compile(_num("x") + _POST + _GO + r"\s?(?:for|to)\s" + _YOU
                           + r"|" + _num("y") + r"\s?\((?:for|to) (?:you|yourself)\)")
+# "80 me, 20 you": a bare amount and its owner, in a list
+SELF_BARE = re.compile(_num("x") + r"\s(?:for\s)?(?:me|myself)(?=\s?[,;/]|\s(?:and|while)\s)")
+OTHER_BARE = re.compile(_num("x") + r"\s(?:for\s)?(?:you|yourself)(?=\s?[,;/.!?]|\s(?:and|while)\s|$)")
 SELF_MINE = re.compile(_num("x") + _POST + r"\s(?:is|shall be|will be|would be|be|goes|should"
                         r" be|are)\s(?:all\s)?(?:mine|for me|to me|for myself)\b")
 SELF_VERB = re.compile(_I + _MODAL + _TAKE + _FILL + _num("x"))
@@ -90,7 +93,8 @@ EVEN = re.compile(
     r"|\bhalf (?:each|for each|to each|for me and half)")
 EACH = re.compile(_num("x") + _POST + _GO + r"\s?(?:(?:for|to)\s)?(?:each|apiece|a piece|both)\b")
 BOTH_GET = re.compile(
-    r"\b(?:each|both)(?: of us)?\s(?:get|gets|receive|receives|take|takes|walk away with|"
+    r"\b(?:each|both)(?: of us)?\s(?:(?:shall|will|would|can|could|should|must|then) )?"
+    r"(?:get|gets|receive|receives|take|takes|walk away with|"
     r"keep|keeps|end up with|having|getting|receiving|taking)\s" + _FILL + _num("x"))
 # where amounts start: the patterns that begin with an amount are only tried there
 NUMBER_START = re.compile(r"(?<![\w.$])\$?\d")
@@ -170,7 +174,7 @@ PROP = re.compile(
     r"|(?<!of )my (?!(?:initial|previous|last|original|earlier|first|prior|past|former)\b)"
     r"(?:[\w-]+ )?"
     r"(?:proposal|offer|suggestion|counteroffer|counter-offer|terms)|how about|what about"
-    r"|let us|proposal:|propose|here is|instead|this time|this round|now|revise"
+    r"|let us|proposal:|propose|here is|instead|this time|this (?:final |last |next |\w+th |third |second |first )?round|now|revise"
     r"|compromise on|settle on|go with|perhaps|maybe|consider a|i (?:will|shall) (?:take|keep)"
     r"|insist on)\b")
 SENT = re.compile(r"(?<=[.!?])\s+|\n+")

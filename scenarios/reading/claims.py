@@ -17,7 +17,7 @@ from scenarios.reading.claim_confidence import Cand, judge
 from scenarios.reading.confidence import Reading, unreadable
 from scenarios.reading.normalise import normalize
 from scenarios.reading.claim_patterns import (AFTER_PAST, AFTER_YOURS, AFTER_YOURS_STRONG,
-    ALL_MINE, BOTH_GET, COND, EACH, EVEN, FAVOR_ME, FAVOR_YOU, HAS_AMOUNT, HYPOTHETICAL, LATER,
+    ALL_MINE, BOTH_GET, OTHER_BARE, SELF_BARE, COND, EACH, EVEN, FAVOR_ME, FAVOR_YOU, HAS_AMOUNT, HYPOTHETICAL, LATER,
     LATER_REACH, NUMBER_START, OTHER_AFTER, OTHER_GIVE, OTHER_LIST, OTHER_VERB, OUR_FAVOR, PAST,
     POT_BEFORE, PROP, SELF_AFTER, SELF_GIVE, SELF_LIST, SELF_MINE, SELF_VERB, SENT, SPLIT,
     SPLIT_AFTER, SPLIT_BEFORE, YOURS)
@@ -52,7 +52,8 @@ def _anchored(regex: re.Pattern[str], sentence: str, starts: list[int]):
             yield m
 
 
-_AMOUNT_LED = ((SELF_AFTER, True), (SELF_MINE, True), (OTHER_AFTER, False))
+_AMOUNT_LED = ((SELF_AFTER, True), (SELF_MINE, True), (OTHER_AFTER, False), (SELF_BARE, True),
+               (OTHER_BARE, False))
 _WORD_LED = ((SELF_VERB, True), (SELF_LIST, True), (SELF_GIVE, True), (OTHER_VERB, False),
              (OTHER_GIVE, False), (OTHER_LIST, False))
 
@@ -126,8 +127,10 @@ def _candidates(sentence: str, following: str, pie: float) -> list[Cand]:
     each = [m for m in _anchored(EACH, sentence, starts)] + list(BOTH_GET.finditer(sentence))
     for m in each:
         value = _amount(m, "x", pie)
-        if value is not None and abs(value - half) < 1e-6:
-            found.append(Cand(m.start(), m.end(), _EXPLICIT, half, half))
+        # "$50 each"; "we each take $40, leaving $20 aside" claims 40 (more than half each: no)
+        if value is not None and value <= half + 1e-6:
+            kind = _EXPLICIT if abs(value - half) < 1e-6 else _PLAIN  # a share beats "$30 each"
+            found.append(Cand(m.start(), m.end(), kind, value, value))
     for m in EVEN.finditer(sentence):
         found.append(Cand(m.start(), m.end(), _EVENK, half, half))
     return found

@@ -43,3 +43,20 @@ def span(text: str, start: int, end: int, pad: int = 30) -> str:
 def unreadable(reason: str = "not a text") -> Reading:
     """A reading of something that is not text at all: nothing read."""
     return Reading(None, 0.0, "", reason)
+
+
+HINT = ("An automatic reader was unsure of this dialogue ({reason}). It read {value} from these "
+        "words: \"{evidence}\". Read the whole dialogue yourself and answer as instructed above.")
+
+
+def hint(reading: Reading, proposing: bool) -> str:
+    """What an unsure reading says, for the LLM extractor that settles it (hybrid mode): the
+    reason (with the candidates, when there were several), the best guess and its evidence."""
+    if reading.value is None:
+        value = "nothing"
+    elif proposing:
+        value = f"a claim of {float(reading.value):g}"  # type: ignore[arg-type]
+    else:
+        value = "an acceptance (1)" if reading.value else "a rejection (0)"
+    return HINT.format(reason=reading.reason or "no reason given", value=value,
+                       evidence=reading.evidence or "(none)")

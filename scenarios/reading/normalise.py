@@ -80,6 +80,8 @@ def normalize(text: str) -> str:
     """Lower-case, plain-ASCII punctuation, no markdown, digits for written numbers, no
     contractions or stage dialect ("ye", "meself", "keepin'")."""
     text = str(text)[:MAX_CHARS].lower().translate(_TRANSLATE)
+    if "\\$" in text:
+        text = text.replace("\\$", "$")  # markdown's escaped dollar: "\$70"
     # each pass runs only when a cheap substring test says it may apply
     if any(stem in text for stem in _NUMBER_STEMS):
         text = _WORD_NUMBER.sub(_word_number, text)
@@ -105,12 +107,29 @@ def normalize(text: str) -> str:
 _STAGE = re.compile(r"\*([^*\n]{1,600})\*")
 
 
+# an aside that acts out agreement: a handshake taken, an agreement sealed ("*grasps your hand
+# firmly*", "*accepts the handshake*", "*nods in agreement*"); not one refused or withdrawn
+_AGREEING_GESTURE = re.compile(
+    r"\b(?:shak\w*|grasp\w*|clasp\w*|grip\w*|accept\w*|return\w*|tak(?:e|es|ing)|seal\w*"
+    r"|meet\w*|join\w*)\b[^*]{0,30}?\b(?:(?:(?:your|the|his|her|their|[a-z]+'s)\s)?(?:[\w-]+\s)"
+    r"{0,2}?hand\b(?!\s(?:behind|on|to|over|in the air))|hands with\b)|\bshake hands\b|\bhandshake\b"
+    r"|\bin agreement\b|\bseal(?:s|ing)? (?:the|our) (?:deal|agreement|accord|bargain|pact)\b",
+    re.IGNORECASE)
+_REFUSED_GESTURE = re.compile(
+    r"\b(?:not|no|never|refus\w*|declin\w*|ignor\w*|withdraw\w*|pull\w*|without|instead"
+    r"|hesitat\w*|brush\w*|slap\w*|push\w*|rather than)\b", re.IGNORECASE)
+AGREEING_ASIDE = " (handshake). "  # what an agreeing aside is read as
+
+
 def _stage(m: re.Match[str]) -> str:
     """Drop a role-play aside ("*strokes beard*"); keep an emphasised word ("*accept*") and a
-    first-person line ("*I accept your offer.*")."""
+    first-person line ("*I accept your offer.*"); an aside that acts out agreement ("*shakes
+    your hand*") is read as a handshake, a soft cue of acceptance."""
     inner = m.group(1).strip()
     if " " not in inner or (inner[:2] in ("I ", "i ") and len(inner) < 120):
         return f" {inner} "
+    if _AGREEING_GESTURE.search(inner) and not _REFUSED_GESTURE.search(inner):
+        return AGREEING_ASIDE
     return " "
 
 
