@@ -227,8 +227,8 @@ def seats(frames: RunFrames) -> pd.DataFrame:
     out = out.merge(info, on="match_id", how="left")
     for column in ("deal", "agreements"):
         out[column] = pd.to_numeric(out[column], errors="coerce")
-    return out[SEAT_COLUMNS].sort_values(["match_id", "seat"], kind="stable").reset_index(
-        drop=True)
+    columns = SEAT_COLUMNS + (["team"] if "team" in out.columns else [])  # a game with teams
+    return out[columns].sort_values(["match_id", "seat"], kind="stable").reset_index(drop=True)
 
 
 def players(frames: RunFrames) -> pd.DataFrame:

@@ -52,7 +52,9 @@ def model_rows(name: str, fit: dict[str, Any]) -> str:
 def models_section(effects_by: dict[str, dict[str, Any]]) -> str:
     parts = ['<section id="models"><h2>Pairing-effect models</h2>'
              '<p class="note">Each behaviour from the acting player\'s side: own level, '
-             'opponent level and their difference. OLS with standard errors clustered by '
+             'opponent level (with more than two seats: the others\' mean level) and their '
+             'difference; the share is the behaviour the game declares (its claim read as a '
+             'share of what the proposer could win). OLS with standard errors clustered by '
              'persona (t intervals with clusters - 1 df); mixed model with a random intercept '
              'per persona (REML, z intervals). Bold: significant at 5% in a fit whose status is '
              'ok; singular, degenerate or unconverged fits are named and never bold.</p>']
@@ -60,17 +62,24 @@ def models_section(effects_by: dict[str, dict[str, Any]]) -> str:
         if len(effects_by) > 1:
             parts.append(f"<h3>{esc(agent)}</h3>")
         for behaviour, result in effects.items():
-            title = BEHAVIOUR_TITLES.get(behaviour, behaviour)
-            parts.append(f"<h3>{esc(title)} <span class=\"note\">{num(result['n'])} rows, "
-                         f"{num(result.get('personas', 0))} personas</span></h3>")
-            if "error" in result:
-                parts.append(f'<p class="note">{esc(result.get("status", ""))}: '
-                             f'{esc(result["error"])}</p>')
-                continue
-            rows = (model_rows("OLS", result.get("ols", {}))
-                    + (model_rows("OLS on difference", result["ols_diff"])
-                       if "ols_diff" in result else "")
-                    + model_rows("Mixed", result.get("mixed", {})))
-            parts.append(f"{HEADER}{rows}</table>")
+            title = BEHAVIOUR_TITLES.get(behaviour) or result.get("label", behaviour)
+            parts.append(_behaviour_table(title, result))
+            for team, fit in result.get("by_team", {}).items():
+                parts.append(_behaviour_table(f"{title}: team {team}", fit))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _behaviour_table(title: str, result: dict[str, Any]) -> str:
+    head = (f"<h3>{esc(title)} <span class=\"note\">{num(result['n'])} rows, "
+            f"{num(result.get('personas', 0))} personas</span></h3>")
+    if "error" in result:
+        return head + (f'<p class="note">{esc(result.get("status", ""))}: '
+                       f'{esc(result["error"])}</p>')
+    rows = (model_rows("OLS", result.get("ols", {}))
+            + (model_rows("OLS on difference", result["ols_diff"])
+               if "ols_diff" in result else "")
+            + model_rows("Mixed", result.get("mixed", {}))
+            + (model_rows("Mixed on difference", result["mixed_diff"])
+               if "mixed_diff" in result else ""))
+    return f"{head}{HEADER}{rows}</table>"

@@ -18,7 +18,7 @@ from pydantic import Field, model_validator
 
 from scenarios.game import Game, GameSpec, Strict
 from scenarios.moves import (ACCEPT, COUNTER, OFFER_KINDS, PROPOSE, WALK_AWAY, Move, MoveKind,
-                             MoveRequest, Turn)
+                             SIDES, MoveRequest, Turn)
 from scenarios.builtins import builtin
 from scenarios.state import MatchState, Outcome
 from scenarios.text import looks_like_acceptance, looks_like_walk_away
@@ -233,6 +233,7 @@ class JobOfferState(MatchState):
 @builtin
 class JobOfferGame(Game):
     name = "job-offer"
+    behaviour = "surplus share"
     Spec = JobOfferSpec
     moves = ("propose", "counter", "accept", "walk_away")
     placeholders = frozenset({"issues", "issue_names", "reservation", "other_role", "example"})
@@ -258,6 +259,14 @@ class JobOfferGame(Game):
 
     def offer_terms(self, offer: Any) -> str:
         return terms(self.spec, offer)
+
+    def claim_share(self, claim: Any, side: str, seats: int) -> Any:
+        """The surplus share: the points claimed above the seat's reservation, out of the most
+        it could gain above it (a claim below the reservation is negative)."""
+        role = self.spec.roles[SIDES.index(side)]
+        reservation = getattr(self.spec, f"{role}_reservation")
+        gain = sum(max(getattr(issue, role)) for issue in self.spec.issues) - reservation
+        return (claim - reservation) / gain if gain > 0 else None
 
     def frontier(self) -> list[tuple[int, int, tuple[int, ...]]]:
         return pareto_frontier(self.spec)
