@@ -214,5 +214,8 @@ def agents_of(frames: RunFrames) -> list[str]:
     for seat in ("a", "b"):
         rows = m[m[f"persona_{seat}"].notna()]
         labels.update(str(a) for a in rows[f"agent_{seat}"].dropna())
+    if frames.multi_seat:  # games of more seats: who sat where is in the seats table
+        s = frames.seats
+        labels.update(str(a) for a in s.loc[s["persona_id"].notna(), "agent"].dropna())
     labels.discard("confederate")
     return sorted(labels)

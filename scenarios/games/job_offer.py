@@ -20,7 +20,7 @@ from scenarios.game import Game, GameSpec, Strict
 from scenarios.moves import (ACCEPT, COUNTER, OFFER_KINDS, PROPOSE, WALK_AWAY, Move, MoveKind,
                              SIDES, MoveRequest, Turn)
 from scenarios.builtins import builtin
-from scenarios.state import MatchState, Outcome
+from scenarios.state import MatchState, Outcome, OutcomeSpace
 from scenarios.text import looks_like_acceptance, looks_like_walk_away
 
 ROLES = ("candidate", "recruiter")
@@ -191,6 +191,19 @@ class JobOfferState(MatchState):
             shares.append(pay / best if best > 0 else None)
         deal = self.deal is not None
         return Outcome(tuple(pays), deal, int(deal), tuple(shares), len(self.turns))
+
+    def outcome_space(self) -> OutcomeSpace:
+        """Every offer's points for (seat a, seat b), with no deal at the reservations: the
+        analysis measures each deal against this frontier (a discrete one: these are all the
+        deals there are)."""
+        roles = (self.roles["a"], self.roles["b"])
+        best = tuple(float(sum(max(getattr(i, r)) for i in self.spec.issues)) for r in roles)
+        return OutcomeSpace(tuple((float(points(self.spec, roles[0], o)),
+                                   float(points(self.spec, roles[1], o)))
+                                  for o in all_offers(self.spec)), convex=False,
+                            claim_scale=best, offer="offer",
+                            disagreement=tuple(float(getattr(self.spec, f"{r}_reservation"))
+                                               for r in roles))
 
     def read(self, text: str, request: MoveRequest) -> Move:
         if WALK_AWAY in request.legal and looks_like_walk_away(text):
