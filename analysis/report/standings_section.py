@@ -48,5 +48,10 @@ def standings_section(frames: RunFrames, run_dir: Any) -> str:
                      f"{more}</h3><table><tr><th>rank</th><th>{esc(kind)}</th><th>rating</th>"
                      "<th>95% CI</th><th>rank 95% CI</th><th>W-D-L</th><th>mean payoff</th>"
                      f"</tr>{_rows(part['standings'])}</table>")
+    if not any(part["standings"] for part in result["kinds"].values()):
+        parts.append('<p class="note">Nothing to rate: standings rate two-seat matches '
+                     "between two different personas, levels or agents"
+                     + (" (this run's matches have more seats)" if frames.multi_seat else "")
+                     + ".</p>")
     parts.append("</section>")
     return "".join(parts)
