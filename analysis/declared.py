@@ -68,7 +68,8 @@ def declared_shares(frames: "RunFrames", props: pd.DataFrame) -> Declared:
         at = (speakers == side) & (seats == n)
         try:
             values = game.claim_share(claims[at], side, int(n))
-        except (ValueError, IndexError, NotImplementedError, ZeroDivisionError):
+        except (ValueError, IndexError, TypeError, AttributeError, NotImplementedError,
+                ZeroDivisionError):  # a plugin game without a usable scale: no share
             values = None
         if values is not None:
             out[at] = np.asarray(values, dtype=float)

@@ -81,7 +81,14 @@ def test_the_declared_behaviour_is_in_analyze_and_the_report(runs) -> None:
     out = runs["planted"] / "r.html"
     assert cli("report", str(runs["planted"]), "--out", str(out)).returncode == 0
     page = out.read_text()
-    assert "claim share demanded by the proposer" in page and "Mixed on difference" in page
+    assert "Claim share demanded by the proposer" in page and "Mixed on difference" in page
+    # every seat has its tiles; the N-seat figures are there; the headline names the others
+    assert "seat c (third mover): mean payoff" in page
+    assert 'alt="Share by seat"' in page and 'alt="Share by level gap"' in page
+    assert "the others&#x27; mean aggressiveness" in page or \
+        "the others' mean aggressiveness" in page
+    assert 'alt="Acceptance by offer"' not in page  # votes: no one responder's offer
+    assert "personas played (pool 14)" in page and ">0</b><span>personas played" not in page
 
 
 def test_a_run_without_variation_reports_no_variation(runs) -> None:
@@ -111,3 +118,42 @@ def test_a_team_column_in_the_seats_table_gives_fits_by_team(runs, tmp_path: Pat
     assert teams["odd"]["n"] + teams["even"]["n"] == share["n"]
     assert teams["odd"]["personas"] == 8 and teams["even"]["personas"] == 6
     assert all(_within(teams[t]["mixed"], "own", OWN) for t in teams)
+
+
+def test_games_declare_their_behaviour_and_read_claims_as_shares() -> None:
+    import numpy as np
+
+    from scenarios.loader import load_scenario
+
+    expected = {"ultimatum-4": "claim share", "item-division": "claim share",
+                "majority-division": "claim share", "price-bargain": "surplus share",
+                "job-offer": "surplus share"}
+    for name, behaviour in expected.items():
+        assert load_scenario(name).rules.behaviour == behaviour, name
+    ultimatum = load_scenario("ultimatum-4").rules  # $ of the 100 pie
+    assert ultimatum.claim_share(np.array([60.0]), "b", 2) == pytest.approx([0.6])
+    majority = load_scenario("majority-division").rules  # the 100 pie, whatever the seat
+    assert majority.claim_share(np.array([40.0]), "c", 3) == pytest.approx([0.4])
+    bargain = load_scenario("price-bargain")  # the surplus between the reservations
+    surplus = bargain.spec.buyer_reservation - bargain.spec.seller_reservation
+    assert bargain.rules.claim_share(surplus / 4, "a", 2) == pytest.approx(0.25)
+    job = load_scenario("job-offer")  # points above the seat's reservation, of the most
+    spec, role = job.spec, job.spec.roles[0]
+    reservation = getattr(spec, f"{role}_reservation")
+    best = sum(max(getattr(i, role)) for i in spec.issues)
+    assert job.rules.claim_share(float(reservation), "a", 2) == 0.0
+    assert job.rules.claim_share(float(best), "a", 2) == pytest.approx(1.0)
+    space = job.new_state().outcome_space()  # the multi-issue game's frontier
+    assert space.disagreement == (reservation, getattr(spec, f"{spec.roles[1]}_reservation"))
+    assert max(p[0] for p in space.points) == best
+
+
+def test_model_tables_show_small_effects_with_enough_decimals() -> None:
+    from analysis.report.models import decimals, model_rows
+
+    fit = {"coef": {"intercept": 0.5, "own": 0.0123}, "se": {"intercept": 0.004,
+                                                           "own": 0.00042},
+           "ci": {"intercept": [0.49, 0.51], "own": [0.0115, 0.0131]},
+           "p": {"intercept": 0.0, "own": 0.0}, "status": "ok", "n": 10, "clusters": 5}
+    assert decimals(fit) == 5 and decimals({"se": {"own": 0.5}}) == 3
+    assert "0.01230" in model_rows("OLS", fit) and "0.00042" in model_rows("OLS", fit)
