@@ -15,6 +15,7 @@ than calling it once per match and replicate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -60,16 +61,24 @@ def rate_pairs(model: SkillModel, a: np.ndarray, b: np.ndarray, outcome: np.ndar
     sigma squared), read and written at precomputed flat indices, some 30 small calls
     a step (a paper-size run of 51,850 matches rates in about a second)."""
     reps, steps = a.shape
+    chunks = ((a[:, i:i + RATE_CHUNK], b[:, i:i + RATE_CHUNK], outcome[:, i:i + RATE_CHUNK])
+              for i in range(0, steps, RATE_CHUNK))
+    return _rate_chunks(model, chunks, reps, entities)
+
+
+def _rate_chunks(model: SkillModel, chunks: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                 reps: int, entities: int) -> tuple[np.ndarray, np.ndarray]:
+    """rate_pairs over consecutive blocks of steps (a, b, outcome: (replicates, block)), so
+    a caller can build each block when it is needed instead of all of them at once."""
     mu = np.full(reps * entities, model.mu)
     var = np.full(reps * entities, model.sigma ** 2)
     base = (np.arange(reps) * entities)[:, None]
     two_beta2, tau2, kappa = 2.0 * model.beta ** 2, model.tau ** 2, model.kappa
-    for first in range(0, steps, RATE_CHUNK):  # indices built a chunk at a time (memory)
-        block = slice(first, min(first + RATE_CHUNK, steps))
-        flat_a = np.ascontiguousarray((a[:, block] + base).T)
-        flat_b = np.ascontiguousarray((b[:, block] + base).T)
+    for a, b, outcome in chunks:
+        flat_a = np.ascontiguousarray((a + base).T)
+        flat_b = np.ascontiguousarray((b + base).T)
         # a's score: 1 won, 0 lost, 0.5 drew; b's is 1 minus it
-        score = np.ascontiguousarray(((np.sign(outcome[:, block]) + 1) / 2.0).T)
+        score = np.ascontiguousarray(((np.sign(outcome) + 1) / 2.0).T)
         for ia, ib, won in zip(flat_a, flat_b, score):
             ma, mb = mu[ia], mu[ib]
             s2a = var[ia] + tau2
@@ -135,11 +144,15 @@ def _record(table: pd.DataFrame, entities: int) -> pd.DataFrame:
 
 def _replicates(n: int, bootstrap: int, orders: int, seed: int) -> np.ndarray:
     """Match indices of every replicate: `orders` permutations of all matches, then
-    `bootstrap` resamples (with replacement), each in a random order."""
+    `bootstrap` resamples (with replacement), each in a random order (int32: a paper-size run
+    holds 110 x 51,850 of them per kind)."""
     rng = np.random.default_rng(seed)
-    rows = [rng.permutation(n) for _ in range(orders)]
-    rows += [rng.permutation(rng.integers(0, n, n)) for _ in range(bootstrap)]
-    return np.stack(rows)
+    out = np.empty((orders + bootstrap, n), dtype=np.int32)
+    for row in range(orders):
+        out[row] = rng.permutation(n)
+    for row in range(orders, orders + bootstrap):
+        out[row] = rng.permutation(rng.integers(0, n, n))
+    return out
 
 
 def _leaderboard(table: pd.DataFrame, names: list[str], idx: np.ndarray, mu: np.ndarray,
@@ -175,6 +188,33 @@ def _leaderboard(table: pd.DataFrame, names: list[str], idx: np.ndarray, mu: np.
     return out
 
 
+def _lockstep_blocks(kinds: dict[str, tuple[pd.DataFrame, list[str]]],
+                     parts: dict[str, tuple[np.ndarray, int]],
+                     steps: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Blocks of steps of every kind's replicates, stacked: a kind's entities are numbered
+    from its offset; a kind with fewer games plays draws between its two spare entities."""
+    codes = {kind: ((kinds[kind][0]["a"].to_numpy() + first).astype(np.int32),
+                    (kinds[kind][0]["b"].to_numpy() + first).astype(np.int32),
+                    kinds[kind][0]["outcome"].to_numpy().astype(np.int8),
+                    first + len(kinds[kind][1])) for kind, (_, first) in parts.items()}
+    for start in range(0, steps, RATE_CHUNK):
+        stop = min(start + RATE_CHUNK, steps)
+        blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for kind, (idx, _) in parts.items():
+            a, b, w, spare = codes[kind]
+            games = len(a)
+            part_a = np.full((len(idx), stop - start), spare, dtype=np.int32)
+            part_b = np.full_like(part_a, spare + 1)
+            part_w = np.zeros(part_a.shape, dtype=np.int8)
+            if start < games:
+                cols = idx[:, start:min(stop, games)]
+                part_a[:, :cols.shape[1]] = a[cols]
+                part_b[:, :cols.shape[1]] = b[cols]
+                part_w[:, :cols.shape[1]] = w[cols]
+            blocks.append((part_a, part_b, part_w))
+        yield tuple(np.concatenate(col) for col in zip(*blocks))  # type: ignore[misc]
+
+
 def standings(frames: RunFrames, bootstrap: int = 200, orders: int = 20,
               seed: int = 1) -> dict[str, Any]:
     """Leaderboards of personas, levels and agents (see the module docstring). The three
@@ -191,34 +231,24 @@ def standings(frames: RunFrames, bootstrap: int = 200, orders: int = 20,
     model = SkillModel.openskill()
     kinds = {kind: games(frames, kind) for kind in KINDS}
     steps = max((len(t) for t, _ in kinds.values()), default=0)
-    parts: dict[str, tuple[np.ndarray, int, np.ndarray, np.ndarray, np.ndarray]] = {}
+    parts: dict[str, tuple[np.ndarray, int]] = {}
     offset = 0
     for kind, (table, names) in kinds.items():
-        if not len(table):
-            continue
-        idx = _replicates(len(table), bootstrap, orders, seed)
-        # int32 codes and int8 outcomes: a paper-size run holds 330 x 51,850 of each
-        spare = np.full((len(idx), steps - len(table)), offset + len(names), dtype=np.int32)
-        a = np.concatenate([(table["a"].to_numpy() + offset).astype(np.int32)[idx], spare],
-                           axis=1)
-        b = np.concatenate([(table["b"].to_numpy() + offset).astype(np.int32)[idx], spare + 1],
-                           axis=1)
-        w = np.concatenate([table["outcome"].to_numpy().astype(np.int8)[idx],
-                            np.zeros_like(spare, dtype=np.int8)], axis=1)
-        parts[kind] = (idx, offset, a, b, w)
-        offset += len(names) + 2
+        if len(table):
+            parts[kind] = (_replicates(len(table), bootstrap, orders, seed), offset)
+            offset += len(names) + 2
     result: dict[str, Any] = {
         "model": "openskill Plackett-Luce (Weng-Lin), ranked by payoff; higher payoff wins",
         "mu0": model.mu, "sigma0": model.sigma, "bootstrap": bootstrap, "orders": orders,
         "seed": seed, "kinds": {}}
     if parts:
-        mu, sigma = rate_pairs(model, *(np.concatenate([p[i] for p in parts.values()])
-                                        for i in (2, 3, 4)), offset)
+        reps = sum(len(idx) for idx, _ in parts.values())
+        mu, sigma = _rate_chunks(model, _lockstep_blocks(kinds, parts, steps), reps, offset)
     start = 0
     for kind, (table, names) in kinds.items():
         rows: list[dict[str, Any]] = []
         if kind in parts:
-            idx, first = parts[kind][0], parts[kind][1]
+            idx, first = parts[kind]
             block = slice(start, start + len(idx))
             cols = slice(first, first + len(names))
             rows = _leaderboard(table, names, idx, mu[block, cols], sigma[block, cols], orders)
