@@ -1,7 +1,8 @@
 """Pairing effects: how own and opponent aggressiveness levels move behaviour.
 
-Each behaviour (a proposal's claim, a response's acceptance, a player's deal and payoff) is
-modelled on the acting player's own level, the opponent's level and their difference:
+Each behaviour (a proposal's claim, the share it demands as the game declares it, a response's
+acceptance, a player's deal and payoff) is modelled on the acting player's own level, the
+opponent's level (with more than two seats: the others' mean level) and their difference:
 - OLS with standard errors clustered by the acting persona (a persona plays many matches, so
   its observations are not independent);
 - a mixed model with a random intercept per persona (separates lasting persona differences from
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.declared import declared_shares
 from analysis.distributions import t_quantile
 from analysis.fit_status import DEGENERATE, TOO_FEW
 from analysis.frames import RunFrames
@@ -25,7 +27,7 @@ from analysis.ols import ols_clustered
 
 __all__ = ["ols_clustered", "mixed_model", "pairing_effects", "headline", "fit_behaviour"]
 
-BEHAVIOURS = ("claim", "acceptance", "deal", "payoff")
+BEHAVIOURS = ("claim", "share", "acceptance", "deal", "payoff")
 TERMS = ("own", "opp")
 
 
@@ -34,7 +36,7 @@ class BehaviourData:
     """What one behaviour is fitted on: outcome `y`, the levels, and the persona to cluster by."""
 
     name: str
-    frame: pd.DataFrame  # columns y, own, opp, diff, persona
+    frame: pd.DataFrame  # columns y, own, opp, diff, persona (and team, in a game with teams)
     label: str
 
 
@@ -63,6 +65,7 @@ def _behaviour_data(frames: RunFrames, agent: str | None) -> dict[str, Behaviour
     p = _persona_rows(props, "proposer", agent)
     out["claim"] = BehaviourData("claim", _tidy(p["claim"], p["own"], p["opp"], p["proposer"]),
                                  "proposer's claim")
+    out["share"] = _share_data(frames, p)
     # a response is acted by the responder: its own level is the proposal's `opp`
     r = props[props["responder"].notna() & props["accepted"].notna()].copy()
     r["agent"] = _responder_agent(frames, r)
@@ -76,6 +79,17 @@ def _behaviour_data(frames: RunFrames, agent: str | None) -> dict[str, Behaviour
     out["payoff"] = BehaviourData("payoff", _tidy(pl["payoff"], pl["own"], pl["opp"],
                                                   pl["persona"]), "player's payoff")
     return out
+
+
+def _share_data(frames: RunFrames, p: pd.DataFrame) -> BehaviourData:
+    """The game's declared behaviour of each persona's proposal (analysis.declared)."""
+    declared = declared_shares(frames, p)
+    frame = _tidy(declared.share, p["own"], p["opp"], p["proposer"],
+                  team=declared.team)
+    others = "the others' mean level" if frames.multi_seat else "the opponent's level"
+    return BehaviourData("share", frame, f"{declared.behaviour} demanded by the proposer "
+                                         f"(0..1; own level, {others}; from "
+                                         f"{declared.source})")
 
 
 def _responder_agent(frames: RunFrames, responses: pd.DataFrame) -> np.ndarray:
@@ -92,13 +106,15 @@ def _offer(frames: RunFrames, responses: pd.DataFrame) -> pd.Series:
 
 
 def _tidy(y: pd.Series, own: pd.Series, opp: pd.Series, persona: pd.Series,
-          offer: pd.Series | None = None) -> pd.DataFrame:
+          offer: pd.Series | None = None, team: pd.Series | None = None) -> pd.DataFrame:
     frame = pd.DataFrame({"y": pd.to_numeric(y, errors="coerce").to_numpy(dtype=float),
                           "own": pd.to_numeric(own, errors="coerce").to_numpy(dtype=float),
                           "opp": pd.to_numeric(opp, errors="coerce").to_numpy(dtype=float),
                           "persona": persona.astype(str).to_numpy()})
     if offer is not None:
         frame["offer"] = pd.to_numeric(offer, errors="coerce").to_numpy(dtype=float)
+    if team is not None:
+        frame["team"] = team.to_numpy(dtype=object)
     frame["diff"] = frame["own"] - frame["opp"]
     return frame[frame["y"].notna()].reset_index(drop=True)
 
@@ -135,10 +151,11 @@ def means_by(frame: pd.DataFrame, keys: list[str], y: str = "y",
     return pd.DataFrame(rows, columns=[*keys, "n", "mean", "ci_low", "ci_high"])
 
 
-def fit_behaviour(data: BehaviourData) -> dict[str, Any]:
+def fit_behaviour(data: BehaviourData, teams: bool = True) -> dict[str, Any]:
     """All models of one behaviour. Keys: n, personas, ols (y ~ own + opp), ols_diff
-    (y ~ diff), mixed (y ~ own + opp | persona), by_diff (means by own - opp) and by_own_opp
-    (means by own x opp level), means with 95% intervals."""
+    (y ~ diff), mixed (y ~ own + opp | persona), mixed_diff (y ~ diff | persona), by_diff
+    (means by own - opp) and by_own_opp (means by own x opp level), means with 95% intervals;
+    with a `team` column, by_team: the same per team."""
     frame = data.frame
     result: dict[str, Any] = {"label": data.label, "n": int(len(frame)),
                               "personas": int(frame["persona"].nunique())}
@@ -151,9 +168,16 @@ def fit_behaviour(data: BehaviourData) -> dict[str, Any]:
     if "diff" in _usable_terms(frame, ("diff",)) and terms == list(TERMS):
         result["ols_diff"] = ols_clustered(frame, "y", ["diff"], "persona")
     result["mixed"] = mixed_model(frame, "y", terms, "persona")
+    if "ols_diff" in result:
+        result["mixed_diff"] = mixed_model(frame, "y", ["diff"], "persona")
     if terms == list(TERMS):
         result["by_diff"] = means_by(frame, ["diff"]).to_dict("records")
         result["by_own_opp"] = means_by(frame, ["own", "opp"]).to_dict("records")
+    if "team" in frame.columns and teams:
+        result["by_team"] = {str(team): fit_behaviour(BehaviourData(
+            data.name, rows.drop(columns="team").reset_index(drop=True),
+            f"{data.label}; team {team}"), teams=False)
+            for team, rows in frame.dropna(subset=["team"]).groupby("team", sort=True)}
     return result
 
 
@@ -190,5 +214,8 @@ def agents_of(frames: RunFrames) -> list[str]:
     for seat in ("a", "b"):
         rows = m[m[f"persona_{seat}"].notna()]
         labels.update(str(a) for a in rows[f"agent_{seat}"].dropna())
+    if frames.multi_seat:  # games of more seats: who sat where is in the seats table
+        s = frames.seats
+        labels.update(str(a) for a in s.loc[s["persona_id"].notna(), "agent"].dropna())
     labels.discard("confederate")
     return sorted(labels)

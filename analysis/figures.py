@@ -76,9 +76,12 @@ def cell_labels(values: np.ndarray) -> list[str]:
 
 
 @styled
-def claim_heatmap(claims: pd.DataFrame, claim_label: str = "claim") -> bytes:
-    """Mean claim in each own x opponent level cell (claims: columns y, own, opp)."""
-    title = f"Mean claim by own and opponent level (n = {len(claims):,} proposals)"
+def claim_heatmap(claims: pd.DataFrame, claim_label: str = "claim",
+                  others: bool = False) -> bytes:
+    """Mean claim in each own x opponent level cell (claims: columns y, own, opp); `others`:
+    a game of more seats, where `opp` is the others' mean level (rounded to a whole level)."""
+    who = "the others' mean" if others else "opponent"
+    title = f"Mean claim by own and {who} level (n = {len(claims):,} proposals)"
     table = means_by(claims, ["own", "opp"])
     if table.empty:
         return _empty(title, "no proposals with both levels")
@@ -91,7 +94,8 @@ def claim_heatmap(claims: pd.DataFrame, claim_label: str = "claim") -> bytes:
     image = ax.imshow(values, cmap="RdYlBu_r", aspect="auto", vmin=lo, vmax=hi)
     ax.set_xticks(range(grid.shape[1]), [str(int(c)) for c in grid.columns])
     ax.set_yticks(range(grid.shape[0]), [str(int(i)) for i in grid.index])
-    ax.set_xlabel("opponent's aggressiveness level")
+    ax.set_xlabel("the others' mean aggressiveness level (rounded)" if others else
+                  "opponent's aggressiveness level")
     ax.set_ylabel("own aggressiveness level")
     ax.set_title(title, loc="left", color=INK, fontsize=9.5)
     if values.size <= 100:
@@ -124,13 +128,18 @@ def _means_plot(table: pd.DataFrame, key: str, title: str, xlabel: str, ylabel: 
 
 
 @styled
-def claim_by_difference(claims: pd.DataFrame, claim_label: str = "claim") -> bytes:
-    """Mean claim with 95% intervals at each level difference own - opponent."""
-    title = f"Claim by level difference (own - opponent; n = {len(claims):,} proposals)"
+def claim_by_difference(claims: pd.DataFrame, claim_label: str = "claim",
+                        others: bool = False) -> bytes:
+    """Mean claim with 95% intervals at each level difference own - opponent (`others`: own
+    - the others' mean, rounded)."""
+    who = "the others' mean" if others else "opponent"
+    title = f"Claim by level difference (own - {who}; n = {len(claims):,} proposals)"
     table = means_by(claims, ["diff"])
     if table.empty:
         return _empty(title, "no proposals with both levels")
-    return _means_plot(table, "diff", title, "own level - opponent level (kick down ->)",
+    xlabel = ("own level - the others' mean level (rounded; kick down ->)" if others else
+              "own level - opponent level (kick down ->)")
+    return _means_plot(table, "diff", title, xlabel,
                        f"mean {claim_label} (95% CI)", zero_line=True)
 
 

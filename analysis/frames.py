@@ -128,7 +128,7 @@ def _join_ratings(out: pd.DataFrame, wide: pd.DataFrame, key: str, prefix: str) 
 
 def proposals(frames: RunFrames) -> pd.DataFrame:
     """One row per proposal with the proposer's and responder's personas and levels, the claim,
-    whether the response accepted it, and the proposer's (`own_rating_<rater>`) and responder's
+    whether the response accepted it (a counter-offer or walk-away: 0), and the proposer's (`own_rating_<rater>`) and responder's
     (`opp_rating_<rater>`) ratings. Imported paper runs also carry the paper's own labels
     (`paper_claim`, `paper_accepted`)."""
     turns = frames.turns
@@ -184,12 +184,17 @@ def proposals(frames: RunFrames) -> pd.DataFrame:
     out["opp"] = pd.to_numeric(out["opp"], errors="coerce")
     out["claim"] = pd.to_numeric(out["claim"], errors="coerce")
     out["accepted"] = pd.to_numeric(out["accepted"], errors="coerce")
+    # a counter-offer or a walk-away answers a proposal too: it did not accept it (the store
+    # marks only accept / reject; a bargain's answers are mostly counters)
+    declined = out["accepted"].isna() & out["response_kind"].isin(DECLINING)
+    out.loc[declined, "accepted"] = 0.0
     wide = _ratings_wide(frames)
     out = _join_ratings(out, wide, "proposer", "own_rating_")
     out = _join_ratings(out, wide, "responder", "opp_rating_")
     return out.reset_index(drop=True)
 
 
+DECLINING = ("counter", "walk_away")  # responses that leave a proposal unaccepted
 SEAT_COLUMNS = ["match_id", "seat", "seats", "persona_id", "agent", "role", "level",
                 "others_level", "level_gap", "payoff", "share", "status", "deal", "agreements"]
 
@@ -227,8 +232,8 @@ def seats(frames: RunFrames) -> pd.DataFrame:
     out = out.merge(info, on="match_id", how="left")
     for column in ("deal", "agreements"):
         out[column] = pd.to_numeric(out[column], errors="coerce")
-    return out[SEAT_COLUMNS].sort_values(["match_id", "seat"], kind="stable").reset_index(
-        drop=True)
+    columns = SEAT_COLUMNS + (["team"] if "team" in out.columns else [])  # a game with teams
+    return out[columns].sort_values(["match_id", "seat"], kind="stable").reset_index(drop=True)
 
 
 def players(frames: RunFrames) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """Figures of what matches ended in (PNG bytes, drawn like analysis.figures): each seat's
 concession curve, the distribution of agreed offers (prices in a bargain, claims in an
-ultimatum) and the deals against the game's frontier with its Nash and Kalai-Smorodinsky
-points. Titles say how many rows each draws and whose they are; axes carry seat and role."""
+ultimatum), the deals against the game's frontier with its Nash and Kalai-Smorodinsky
+points, and (games of more seats) each seat's share and the share by level gap. Titles say how many rows each draws and whose they are; axes carry seat and role."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,18 +9,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.effects import mean_ci, means_by
 from analysis.figures import ACCENT, BLUE, INK, _empty, _png, _subplots, styled
 from analysis.frontier import Frontier
 
-SEAT_COLOURS = {"a": BLUE, "b": ACCENT}
+SEAT_COLOURS = {"a": BLUE, "b": ACCENT, "c": "#3e8e5e", "d": "#8e6c3e", "e": "#6c3e8e",
+                "f": "#3e7e8e", "g": "#8e3e6c", "h": "#5e5e5e"}
 MAX_SCATTER = 4000  # distinct deals drawn (more: the commonest)
+MIN_CURVE_N = 3  # a turn with fewer proposals is no point of a curve (its band is noise)
 
 
 @styled
 def concession_curves(curves: pd.DataFrame, labels: dict[str, str], scaled: bool) -> bytes:
     """Mean claim by turn for each seat, with 95% bands (curves: seat, turn, n, mean, ci_*)."""
     n = int(curves["n"].sum()) if len(curves) else 0
-    title = f"Concession curves: each seat's demand by turn (n = {n:,} proposals)"
+    thin = int(curves.loc[curves["n"] < MIN_CURVE_N, "n"].sum()) if len(curves) else 0
+    title = f"Concession curves: each seat's demand by turn (n = {n - thin:,} proposals)"
+    curves = curves[curves["n"] >= MIN_CURVE_N] if thin < n else curves
     if curves.empty:
         return _empty(title, "no proposals with a claim")
     fig, ax = _subplots(figsize=(5.8, 3.8))
@@ -30,10 +35,12 @@ def concession_curves(curves: pd.DataFrame, labels: dict[str, str], scaled: bool
         low, high = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
         ax.fill_between(x, np.where(np.isnan(low), y, low), np.where(np.isnan(high), y, high),
                         color=colour, alpha=0.15, lw=0)  # one proposal at a turn: no band
-        ax.plot(x, y, "o-", color=colour, ms=4, lw=1.6, label=labels.get(str(seat), seat))
+        ax.plot(x, y, "o-", color=colour, ms=4, lw=1.6,
+                label=labels.get(str(seat), f"seat {seat}"))
     if scaled:
         ax.axhline(0.5, color="#cbd2d9", lw=1, zorder=0)
-    ax.set_xlabel("turn of the match")
+    ax.set_xlabel("turn of the match" + (f" (turns with < {MIN_CURVE_N} proposals, {thin:,} "
+                                           "in all, left out)" if thin and thin < n else ""))
     ax.set_ylabel("claim / what the seat could claim" if scaled else "claim")
     ax.legend(frameon=False, fontsize=8.5)
     ax.set_title(title, loc="left", color=INK, fontsize=9.5)
@@ -101,3 +108,59 @@ def deals_against_frontier(outcomes: pd.DataFrame, front: Frontier, points: Any,
     ax.set_title(title, loc="left", color=INK, fontsize=9.5)
     ax.grid(color="#eef1f4")
     return _png(fig)
+
+
+@styled
+def seat_shares(seats: pd.DataFrame, labels: dict[str, str]) -> bytes:
+    """Games of any seat count: each seat's mean share of what it could win, with 95%
+    intervals and an equal split drawn dashed. seats: the seats frame's finished rows."""
+    data = seats.dropna(subset=["share"])
+    title = f"Share of what each seat could win (n = {len(data):,} seats)"
+    if data.empty:
+        return _empty(title, "no finished match with a share")
+    fig, ax = _subplots(figsize=(5.8, 3.8))
+    table = _seat_means(data)
+    x = np.arange(len(table))
+    y = table["mean"].to_numpy(float)
+    err = np.vstack([y - table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float) - y])
+    ax.bar(x, y, color=[SEAT_COLOURS.get(str(s), "#7b8794") for s in table["seat"]], width=0.6)
+    ax.errorbar(x, y, yerr=np.nan_to_num(err), fmt="none", ecolor=INK, capsize=4, lw=1.2)
+    names = [labels.get(str(s), f"seat {s}").replace(" (", "\n(") for s in table["seat"]]
+    ax.set_xticks(x, [f"{name}\nn = {n:,}" for name, n in zip(names, table["n"])],
+                  fontsize=8.5)
+    if len(table) > 1:
+        ax.axhline(1.0 / len(table), color="#7b8794", lw=1, ls="--", zorder=0)
+        title += f"; dashed: an equal split, 1/{len(table)}"
+    ax.set_ylabel("mean share (95% CI)")
+    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
+    ax.grid(axis="y", color="#eef1f4")
+    return _png(fig)
+
+
+@styled
+def share_by_gap(seats: pd.DataFrame) -> bytes:
+    """Every persona seat's share by its level gap (own level minus the others' mean,
+    rounded: the gap the groups design spreads), with 95% intervals."""
+    data = seats.dropna(subset=["share", "level_gap"])
+    title = f"Share by level gap (n = {len(data):,} persona seats)"
+    if data["level_gap"].nunique() < 2:
+        return _empty(title, "no variation in the level gap")
+    fig, ax = _subplots(figsize=(5.8, 3.8))
+    table = means_by(data.rename(columns={"share": "y"}), ["level_gap"])
+    x, y = table["level_gap"].to_numpy(), table["mean"].to_numpy(float)
+    err = np.vstack([y - table["ci_low"].to_numpy(float), table["ci_high"].to_numpy(float) - y])
+    ax.axvline(0, color="#cbd2d9", lw=1, zorder=0)
+    ax.errorbar(x, y, yerr=np.nan_to_num(err), fmt="o-", color=ACCENT, ecolor="#e3a39b",
+                capsize=3, lw=1.6, ms=5)
+    ax.set_xticks(x)
+    ax.set_xlabel("own level - the others' mean level (rounded; kick down ->)")
+    ax.set_ylabel("mean share of what it could win (95% CI)")
+    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
+    ax.grid(axis="y", color="#eef1f4")
+    return _png(fig)
+
+
+def _seat_means(data: pd.DataFrame) -> pd.DataFrame:
+    rows = [{"seat": seat, **mean_ci(rows["share"])}
+            for seat, rows in data.groupby("seat", sort=True)]
+    return pd.DataFrame(rows)

@@ -20,11 +20,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.declared import declared_shares
 from analysis.distributions import t_quantile
 from analysis.frames import RunFrames
 from analysis.frontier import Frontier, frontier_of
 
 SEATS = ("a", "b")
+SEAT_WORDS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 MAX_CURVE_TURNS = 40  # concession curves stop here (a 10,000-turn limit is no figure)
 
 
@@ -57,11 +59,16 @@ def run_frontier(frames: RunFrames) -> tuple[Any, Frontier | None]:
 
 
 def seat_roles(frames: RunFrames) -> dict[str, str]:
-    """Each seat's role when it keeps one (seller, buyer), else which seat moves first."""
+    """Each seat's role when it keeps one (seller, buyer), else which seat moves first (every
+    seat of the run: a, b, and c ... in games of more seats)."""
     t = frames.turns
+    seats = list(SEATS)
+    if frames.multi_seat:
+        seats = sorted(set(frames.seats["seat"].dropna().astype(str)) | set(SEATS))
     out = {}
-    for seat, fallback in zip(SEATS, ("first mover", "second mover")):
+    for i, seat in enumerate(seats):
         roles = t.loc[t["speaker"] == seat, "role"].dropna().unique() if len(t) else []
+        fallback = f"{SEAT_WORDS[i]} mover" if i < len(SEAT_WORDS) else f"seat {i + 1}"
         out[seat] = str(roles[0]) if len(roles) == 1 else fallback
     return out
 
@@ -145,15 +152,20 @@ def _mean_ci(values: Any) -> dict[str, Any]:
 
 
 def concession_curves(frames: RunFrames) -> pd.DataFrame:
-    """Each seat's mean claim (as a share of what it could claim) by turn number, with 95%
-    intervals: columns seat, turn, n, mean, ci_low, ci_high."""
+    """Each seat's mean claim (as a share of what it could claim: the game's declared frontier
+    scale, else its declared behaviour) by turn number, with 95% intervals: columns seat, turn,
+    n, mean, ci_low, ci_high; `attrs["scaled"]` says whether they are shares."""
     space, _ = run_frontier(frames)
     props = _proposals(frames)
     cols = ["seat", "turn", "n", "mean", "ci_low", "ci_high"]
     if props.empty:
         return pd.DataFrame(columns=cols)
     share = props["claim"].to_numpy(dtype=float) / _claim_scale(space, props["speaker"])
-    if np.isnan(share).all():  # no declared scale: the claim itself
+    scaled = not np.isnan(share).all()
+    if not scaled:  # no declared frontier (N seats ...): the game's declared behaviour
+        share = declared_shares(frames, props).share.to_numpy(dtype=float)
+        scaled = not np.isnan(share).all()
+    if not scaled:  # nothing declared: the claim itself
         share = props["claim"].to_numpy(dtype=float)
     data = pd.DataFrame({"seat": props["speaker"].to_numpy(), "y": share,
                          "turn": props["turn_index"].to_numpy(dtype=int) + 1})
@@ -161,9 +173,11 @@ def concession_curves(frames: RunFrames) -> pd.DataFrame:
     g = data.groupby(["seat", "turn"])["y"].agg(["count", "mean", "std"]).reset_index()
     half = np.array([t_quantile(0.975, n - 1) if n > 1 else np.nan for n in g["count"]])
     half = half * g["std"].to_numpy() / np.sqrt(g["count"].to_numpy())
-    return pd.DataFrame({"seat": g["seat"], "turn": g["turn"], "n": g["count"],
-                         "mean": g["mean"], "ci_low": g["mean"] - half,
-                         "ci_high": g["mean"] + half})[cols]
+    out = pd.DataFrame({"seat": g["seat"], "turn": g["turn"], "n": g["count"],
+                        "mean": g["mean"], "ci_low": g["mean"] - half,
+                        "ci_high": g["mean"] + half})[cols]
+    out.attrs["scaled"] = scaled  # True: shares of what each seat could claim
+    return out
 
 
 def anchoring(outcomes: pd.DataFrame) -> dict[str, Any]:
@@ -205,11 +219,12 @@ def outcome_summary(frames: RunFrames) -> dict[str, Any]:
     result: dict[str, Any] = {
         "matches": int(len(outcomes)),
         "deal_rate": float(outcomes["deal"].mean()) if len(outcomes) else None,
-        "seats": {s: {"role": roles[s], "label": seat_label(s, roles),
-                      "payoff": _mean_ci(outcomes[f"payoff_{s}"]),
-                      "share": _mean_ci(outcomes[f"share_{s}"]),
-                      "share_in_deals": _mean_ci(deals[f"share_{s}"])} for s in SEATS},
-        "players": _by_agent(outcomes),
+        "seats": (_seat_table(frames, roles) if frames.multi_seat else
+                  {s: {"role": roles[s], "label": seat_label(s, roles),
+                       "payoff": _mean_ci(outcomes[f"payoff_{s}"]),
+                       "share": _mean_ci(outcomes[f"share_{s}"]),
+                       "share_in_deals": _mean_ci(deals[f"share_{s}"])} for s in SEATS}),
+        "players": _by_agent(outcomes) if not frames.multi_seat else _seat_agents(frames),
         "turns_to_agreement": {**_mean_ci(outcomes["turns_to_agreement"]),
                                "median": _median(outcomes["turns_to_agreement"])},
         "offer": space.offer if space is not None else "offer",
@@ -237,6 +252,33 @@ def outcome_summary(frames: RunFrames) -> dict[str, Any]:
             "ks_distance": _mean_ci(outcomes["ks_distance"]),
         }
     return result
+
+
+def _ok_seats(frames: RunFrames) -> pd.DataFrame:
+    s = frames.seats
+    return s[s["status"] == "ok"]
+
+
+def _seat_table(frames: RunFrames, roles: dict[str, str]) -> dict[str, Any]:
+    """Each seat's payoff and share from the seats frame (games of any seat count)."""
+    s = _ok_seats(frames)
+    out = {}
+    for seat, rows in s.groupby("seat", sort=True):
+        deals = rows[rows["deal"] > 0]
+        out[str(seat)] = {"role": roles.get(str(seat), "?"), "label": seat_label(str(seat),
+                                                                                   roles),
+                          "matches": int(len(rows)), "payoff": _mean_ci(rows["payoff"]),
+                          "share": _mean_ci(rows["share"]),
+                          "share_in_deals": _mean_ci(deals["share"])}
+    return out
+
+
+def _seat_agents(frames: RunFrames) -> dict[str, Any]:
+    s = _ok_seats(frames)
+    return {str(agent): {"seats": int(len(g)), "payoff": _mean_ci(g["payoff"]),
+                         "share": _mean_ci(g["share"])}
+            for agent, g in s.assign(agent=s["agent"].fillna("?").astype(str)).groupby(
+                "agent", sort=True)}
 
 
 def _by_agent(outcomes: pd.DataFrame) -> dict[str, Any]:

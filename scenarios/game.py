@@ -63,6 +63,9 @@ class Game:
     placeholders: ClassVar[frozenset[str]] = frozenset()  # instructions placeholders it adds
     hints: ClassVar[dict[str, str]] = {}  # what a person types, per role ("" for every role)
     family: ClassVar[str] = ""  # "ultimatum": the paper's claim-of-a-pie protocol (surrogate ...)
+    # what the pairing-effect models fit for this game: a proposal's `claim` read by
+    # `claim_share` (the proposer's demand as a share of what it could win)
+    behaviour: ClassVar[str] = "demanded share"
 
     def __init__(self, spec: GameSpec) -> None:
         self.spec = spec
@@ -230,3 +233,22 @@ class Game:
     def reservation_value(self, side: str, request: MoveRequest) -> float:
         """What `side` is paid without an agreement."""
         return 0.0
+
+    # -- what the analysis models -------------------------------------------------------
+    def claim_scale(self, side: str, seats: int) -> float | None:
+        """What one proposal's claim by `side` is out of: the game's declared `claim_scale`
+        (two seats), else the most a seat can be paid. None when it has no positive scale."""
+        space = self.new_state(seats).outcome_space() if seats == 2 else None
+        if space is not None:
+            scale = float(space.claim_scale[SIDES.index(side)])
+        else:
+            scale = float(self.payoff_range(seats)[1])
+        return scale if math.isfinite(scale) and scale > 0 else None
+
+    def claim_share(self, claim: Any, side: str, seats: int) -> float | None:
+        """The declared `behaviour` of one proposal: what `side` demands for itself as a share
+        of what it could win (0..1 in most games). `claim` may be a numpy array (the analysis
+        reads all of a seat's proposals at once). Games whose claim counts from a
+        reservation (points) override it to read the surplus share."""
+        scale = self.claim_scale(side, seats)
+        return None if scale is None else claim / scale

@@ -64,6 +64,9 @@ def _frontier_table(result: dict[str, Any]) -> str:
 
 def _anchoring_note(result: dict[str, Any]) -> str:
     a = result["anchoring"]
+    if len(result["seats"]) > 2:
+        return ('<p class="note">Anchoring (the first mover\'s final share on its first '
+                "offer's share) is measured in two-seat games.</p>")
     if a.get("slope") is None or a.get("ci", [None])[0] is None:
         why = a.get("status_reason") or a.get("status", "")
         return (f'<p class="note">Anchoring (the first mover\'s final share on its first '
@@ -112,9 +115,10 @@ def outcome_figures(frames: RunFrames, result: dict[str, Any]) -> list[tuple[str
     units = frames.units.units
     pngs = []
     curves = concession_curves(frames)
-    if len(curves) and curves["turn"].nunique() > 1:  # one turn is a point, not a curve
+    drawn = curves[curves["n"] >= figs.MIN_CURVE_N]
+    if len(drawn) and drawn.groupby("seat")["turn"].nunique().max() > 1:  # a point is no curve
         pngs.append(("Concession curves", figs.concession_curves(
-            curves, labels, scaled=space is not None)))
+            curves, labels, scaled=bool(curves.attrs.get("scaled")))))
     props = frames.proposals
     accepted = props.loc[(props["response_kind"] == "accept") & (props["status"] == "ok"),
                          "offer"]
@@ -122,6 +126,11 @@ def outcome_figures(frames: RunFrames, result: dict[str, Any]) -> list[tuple[str
     if len(numeric) and numeric.notna().mean() > 0.5:
         what = result["offer"]
         pngs.append((f"Agreed {what}s", figs.agreed_offers(numeric, what, units)))
+    if frames.multi_seat:
+        seats = frames.seats
+        done = seats[seats["status"] == "ok"]
+        pngs += [("Share by seat", figs.seat_shares(done, labels)),
+                 ("Share by level gap", figs.share_by_gap(done))]
     if front is not None:
         pngs.append(("Outcomes against the frontier", figs.deals_against_frontier(
             frame_outcomes(frames), front, space.points, labels, units)))

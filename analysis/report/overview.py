@@ -39,9 +39,12 @@ def _tiles(frames: RunFrames, summary: dict[str, Any]) -> list[tuple[str, str]]:
             (f"LLM calls ({tokens:,} tokens)", num(calls))]
 
 
-def _headline(agent: str, head: dict[str, Any], several: bool) -> str | None:
+def _headline(agent: str, head: dict[str, Any], several: bool,
+              others: bool = False) -> str | None:
     parts = []
-    for term, words in TERMS:
+    terms = TERMS if not others else (TERMS[0], ("opp", "each level of the others' mean "
+                                                        "aggressiveness"))
+    for term, words in terms:
         fit = head.get(term, {}).get("ols")
         if fit and fit.get("ci", [None])[0] is None:
             parts.append(f"{words}: no estimate (the fit is {esc(fit['status'])})")
@@ -73,7 +76,7 @@ def summary_section(frames: RunFrames, summary: dict[str, Any], run_dir: Path) -
              f'<p class="note">Players: {esc(agents)}. Store: {esc(store_path(run_dir))}.</p>']
     heads = summary.get("headlines", {})
     for agent, head in heads.items():
-        line = _headline(agent, head, len(heads) > 1)
+        line = _headline(agent, head, len(heads) > 1, others=frames.multi_seat)
         if line:
             lines.append(line)
     if any(h.get("opp") for h in heads.values()):

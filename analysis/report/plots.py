@@ -22,19 +22,22 @@ def figure_list(data: dict[str, BehaviourData], frames: RunFrames) -> list[tuple
     units = frames.units
     claims = data["claim"].frame
     pngs: list[tuple[str, bytes]] = []
+    many = frames.multi_seat  # `opp` is the others' mean level
     if _varies(claims, "opp") and _varies(claims, "own"):
         pngs += [("Mean claim by own and opponent level",
-                  figures.claim_heatmap(claims, units.claim_label)),
+                  figures.claim_heatmap(claims, units.claim_label, others=many)),
                  ("Claim by level difference",
-                  figures.claim_by_difference(claims, units.claim_label))]
+                  figures.claim_by_difference(claims, units.claim_label, others=many))]
     elif _varies(claims, "opp"):
         pngs.append(("Claim by level difference",
-                     figures.claim_by_difference(claims, units.claim_label)))
+                     figures.claim_by_difference(claims, units.claim_label, others=many)))
     else:
         pngs.append(("Claim by own level", figures.claim_by_own(claims, units.claim_label)))
-    pngs += [("Acceptance by offer", figures.acceptance_by_offer(
-                  data["acceptance"].frame, units.stake, units.offer_label)),
-             ("Rating distributions", figures.rating_distributions(frames.ratings))]
+    responses = data["acceptance"].frame
+    if len(responses) or not many:  # a game of more seats votes: no one responder's offer
+        pngs.append(("Acceptance by offer", figures.acceptance_by_offer(
+            responses, units.stake, units.offer_label)))
+    pngs.append(("Rating distributions", figures.rating_distributions(frames.ratings)))
     return pngs
 
 

@@ -15,6 +15,8 @@ def personas_that_played(frames: RunFrames) -> pd.DataFrame:
     """The personas table restricted to those seated in at least one match."""
     m = frames.matches
     seated = set(m["persona_a"].dropna().astype(str)) | set(m["persona_b"].dropna().astype(str))
+    if frames.multi_seat:  # games of more seats keep who sat where in the seats table only
+        seated |= set(frames.seats["persona_id"].dropna().astype(str))
     personas = frames.personas
     return personas[personas["persona_id"].astype(str).isin(seated)]
 

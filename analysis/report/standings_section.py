@@ -1,7 +1,8 @@
 """The standings section: leaderboards of personas, levels and agents (analysis.standings)
 with their 95% intervals, so a tournament between personas ends with a leaderboard. Rating is
-one step per match; a large run points to `persona-arena standings` instead of slowing the
-page down."""
+one step per match (about 30 us each, for all replicates at once: a paper-size Study 1 of 51,850
+matches adds a second or two); a run beyond MAX_MATCHES points to `persona-arena standings`
+instead of slowing the page down."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from analysis.frames import RunFrames
 from analysis.report.markup import esc, num
 
-MAX_MATCHES = 10_000  # beyond this (~1 s of rating) the report names the command instead
+MAX_MATCHES = 120_000  # beyond this (~4 s of rating) the report names the command instead
 BOOTSTRAP, ORDERS, TOP = 100, 10, 10
 
 
@@ -47,5 +48,10 @@ def standings_section(frames: RunFrames, run_dir: Any) -> str:
                      f"{more}</h3><table><tr><th>rank</th><th>{esc(kind)}</th><th>rating</th>"
                      "<th>95% CI</th><th>rank 95% CI</th><th>W-D-L</th><th>mean payoff</th>"
                      f"</tr>{_rows(part['standings'])}</table>")
+    if not any(part["standings"] for part in result["kinds"].values()):
+        parts.append('<p class="note">Nothing to rate: standings rate two-seat matches '
+                     "between two different personas, levels or agents"
+                     + (" (this run's matches have more seats)" if frames.multi_seat else "")
+                     + ".</p>")
     parts.append("</section>")
     return "".join(parts)

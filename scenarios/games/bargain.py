@@ -136,6 +136,7 @@ class PriceBargainState(MatchState):
 @builtin
 class PriceBargainGame(Game):
     name = "price-bargain"
+    behaviour = "surplus share"
     Spec = PriceBargainSpec
     moves = ("propose", "counter", "accept", "walk_away")
     placeholders = frozenset({"reservation", "reservation_meaning"})

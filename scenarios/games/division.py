@@ -149,6 +149,7 @@ class ItemDivisionState(MatchState):
 @builtin
 class ItemDivisionGame(Game):
     name = "item-division"
+    behaviour = "claim share"
     Spec = ItemDivisionSpec
     moves = ("propose", "counter", "accept", "reject")
     placeholders = frozenset({"inventory", "values"})

@@ -18,9 +18,9 @@ from pydantic import Field, model_validator
 
 from scenarios.game import Game, GameSpec, Strict
 from scenarios.moves import (ACCEPT, COUNTER, OFFER_KINDS, PROPOSE, WALK_AWAY, Move, MoveKind,
-                             MoveRequest, Turn)
+                             SIDES, MoveRequest, Turn)
 from scenarios.builtins import builtin
-from scenarios.state import MatchState, Outcome
+from scenarios.state import MatchState, Outcome, OutcomeSpace
 from scenarios.text import looks_like_acceptance, looks_like_walk_away
 
 ROLES = ("candidate", "recruiter")
@@ -192,6 +192,19 @@ class JobOfferState(MatchState):
         deal = self.deal is not None
         return Outcome(tuple(pays), deal, int(deal), tuple(shares), len(self.turns))
 
+    def outcome_space(self) -> OutcomeSpace:
+        """Every offer's points for (seat a, seat b), with no deal at the reservations: the
+        analysis measures each deal against this frontier (a discrete one: these are all the
+        deals there are)."""
+        roles = (self.roles["a"], self.roles["b"])
+        best = tuple(float(sum(max(getattr(i, r)) for i in self.spec.issues)) for r in roles)
+        return OutcomeSpace(tuple((float(points(self.spec, roles[0], o)),
+                                   float(points(self.spec, roles[1], o)))
+                                  for o in all_offers(self.spec)), convex=False,
+                            claim_scale=best, offer="offer",
+                            disagreement=tuple(float(getattr(self.spec, f"{r}_reservation"))
+                                               for r in roles))
+
     def read(self, text: str, request: MoveRequest) -> Move:
         if WALK_AWAY in request.legal and looks_like_walk_away(text):
             return Move(WALK_AWAY)
@@ -233,6 +246,7 @@ class JobOfferState(MatchState):
 @builtin
 class JobOfferGame(Game):
     name = "job-offer"
+    behaviour = "surplus share"
     Spec = JobOfferSpec
     moves = ("propose", "counter", "accept", "walk_away")
     placeholders = frozenset({"issues", "issue_names", "reservation", "other_role", "example"})
@@ -258,6 +272,14 @@ class JobOfferGame(Game):
 
     def offer_terms(self, offer: Any) -> str:
         return terms(self.spec, offer)
+
+    def claim_share(self, claim: Any, side: str, seats: int) -> Any:
+        """The surplus share: the points claimed above the seat's reservation, out of the most
+        it could gain above it (a claim below the reservation is negative)."""
+        role = self.spec.roles[SIDES.index(side)]
+        reservation = getattr(self.spec, f"{role}_reservation")
+        gain = sum(max(getattr(issue, role)) for issue in self.spec.issues) - reservation
+        return (claim - reservation) / gain if gain > 0 else None
 
     def frontier(self) -> list[tuple[int, int, tuple[int, ...]]]:
         return pareto_frontier(self.spec)

@@ -194,6 +194,7 @@ class MajorityState(MatchState):
 @builtin
 class MajorityDivisionGame(Game):
     name = "majority-division"
+    behaviour = "claim share"
     Spec = MajoritySpec
     min_seats, max_seats = MIN_SEATS, MAX_SEATS
     roles = ("proposer", "voter")

@@ -139,6 +139,7 @@ class UltimatumGame(Game):
     paper's LLM extractor play it (and any plugin game that keeps its protocol)."""
 
     name = "ultimatum"
+    behaviour = "claim share"
     Spec = UltimatumSpec
     roles = ("proposer", "responder")
     moves = ("propose", "accept", "reject")
