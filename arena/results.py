@@ -9,6 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from agents.negotiators.planted import SIMULATED_NOTE
 from arena.store import STORE_NAME
 
 # proposals made by personas (a scripted confederate has none), by agent and proposer's level
@@ -74,7 +75,9 @@ def format_results(results: dict[str, Any], run_dir: Path) -> str:
     """The lines `run` prints after its own count of the matches it played."""
     ok = results["ok"]
     deal_rate = f" ({results['deals'] / ok:.1%} of ok matches)" if ok else ""
-    lines = [f"  stored: {ok:,} ok, {results['failed']:,} failed; {results['deals']:,} deals"
+    simulated = [a for a in results["by_agent"] if "SIMULATED" in a]
+    lines = [f"  SIMULATED ({', '.join(simulated)}): {SIMULATED_NOTE}"] if simulated else []
+    lines += [f"  stored: {ok:,} ok, {results['failed']:,} failed; {results['deals']:,} deals"
              f"{deal_rate}; {results['invalid_turns']:,} invalid turns"]
     several = len(results["by_agent"]) > 1
     indent = "    " if several else "  "
