@@ -298,10 +298,12 @@ class PlantedKind(AgentKind):
             if factory.config.shows_opponent else []
         effect = 0.0
         if shown is not None and params.persona_sd:
+            # a property of the persona (its image), as a model's reaction to it would be: the
+            # same in every run, seed and condition, so paired comparisons of runs cancel it;
             # variants of one identity share it: they differ only in what is planted
-            key = shown.identity or shown.persona_id
-            effect = rng_for(factory.config.seed, "planted-persona", team, key).gauss(
-                0.0, params.persona_sd)
+            key = shown.identity or f"{shown.persona_id}#{shown.image_sha256}"
+            effect = rng_for("planted-persona", agent.planted.name if agent.planted else "",
+                             key).gauss(0.0, params.persona_sd)
         mid = (factory.config.design.levels + 1) / 2
         demand = mean_demand(params, condition, mid,
                              float(shown.level) if shown and shown.level is not None else None,
