@@ -320,10 +320,13 @@ def format_planted_power(result: dict[str, Any]) -> str:
     a, b = result["labels"]
     what = _WHAT[result["study"]].format(a=a, b=b, effect=result["effect"],
                                          margin=result["margin"] or 0)
-    unit = {"equivalence": f"{result['personas']} personas, the same in both runs",
+    unit = {"equivalence": f"{result['personas']} personas, the same in both runs; matches "
+                           "of both runs together, half in each",
             "anchoring": f"{result['personas']} personas x {len(result['openings'] or [])} "
-                         "openings",
-            "attribute": f"{result['identities']} identities x 2 variants"}[result["study"]]
+                         f"openings: matches in blocks of {result['block']:,}",
+            "attribute": f"{result['identities']} identities x 2 variants meeting the same "
+                         f"opponents: matches in blocks of {result['block']:,}"
+            }[result["study"]]
     lines = [f"SIMULATED power (planted agent; {result['source']}): to {what}",
              f"  ({unit}; alpha {result['alpha']:g}; {result['sims']} simulated studies)",
              f"  {'matches':>9} {'LLM calls':>10} {'power':>7}  95% MC interval"]

@@ -1,0 +1,87 @@
+"""The experiments' example configs work as written: the commands in each file's header run, in
+order, in a folder laid out like a checkout (examples/ beside runs/), and give what the comments
+and the README say they give (the planted effects recovered, the power line)."""
+from __future__ import annotations
+
+import json
+import shlex
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ROOT, cli
+
+PREFIX = "#   persona-arena "
+
+
+def header_commands(name: str) -> list[list[str]]:
+    lines = (ROOT / "examples" / name).read_text().splitlines()
+    found = [shlex.split(line[len(PREFIX):].split("  #")[0]) for line in lines
+             if line.startswith(PREFIX)]
+    assert found, f"examples/{name}: no commands in its header"
+    return found
+
+
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("checkout")
+    (root / "examples").mkdir()
+    for path in (ROOT / "examples").glob("*.toml"):
+        shutil.copy(path, root / "examples" / path.name)
+    return root
+
+
+def run_header(checkout: Path, name: str) -> dict[str, str]:
+    """Every command of the header, as written; the output of each by its first words."""
+    outputs = {}
+    for args in header_commands(name):
+        if args[:2] == ["avatars", "generate"] and (checkout / "examples" / "pool").exists():
+            continue  # one pool serves every example (each header makes it)
+        result = cli(*args, cwd=checkout)
+        assert result.returncode == 0, (args, result.stderr)
+        outputs[" ".join(args[:2])] = result.stdout
+    return outputs
+
+
+def _json(checkout: Path, *args: str) -> dict:
+    result = cli(*args, "--json", cwd=checkout)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_the_planted_pilot_recovers_what_it_plants(checkout: Path) -> None:
+    run_header(checkout, "planted-pilot.toml")
+    both = _json(checkout, "analyze", "runs/pilot-both")
+    assert both["simulated"].startswith("SIMULATED")
+    own, opp = (both["headline"][k]["ols"] for k in ("own", "opp"))
+    assert own["ci"][0] < 1.6 < own["ci"][1] and opp["ci"][0] < -0.6 < opp["ci"][1]
+    test = _json(checkout, "analyze", "runs/pilot-text", "--with", "runs/pilot-both",
+                 "--equivalence", "text:both-images", "--margin", "1")["equivalence"]
+    assert not test["equivalent"] and test["ci95"][0] < 3 < test["ci95"][1]  # the planted 3
+    text_config = header_commands("planted-pilot-text.toml")
+    assert ["run", "examples/planted-pilot-text.toml", "--out", "runs/pilot-text"] in text_config
+    pilot = (ROOT / "examples" / "planted-pilot.toml").read_text().splitlines()
+    other = (ROOT / "examples" / "planted-pilot-text.toml").read_text().splitlines()
+    body = lambda lines: [x for x in lines if not x.startswith(("#", "seed", "condition"))]  # noqa
+    assert body(pilot) == body(other)  # the same pilot in another condition
+
+
+def test_the_anchoring_examples_work_as_written(checkout: Path) -> None:
+    outputs = run_header(checkout, "anchoring-planted.toml")
+    assert "80% power needs" in outputs["power --study"]
+    found = _json(checkout, "analyze", "runs/anchoring-planted")
+    counter = found["outcomes"]["anchoring_by_condition"]["self-only"]["counter"]
+    assert counter["ci"][0] < -0.4 < counter["ci"][1]
+    run_header(checkout, "anchoring.toml")  # the surrogate's, the same design
+
+
+def test_the_attribute_example_sizes_and_refuses_a_pool_without_the_attribute(
+        checkout: Path) -> None:
+    if not (checkout / "examples" / "pool").exists():
+        run_header(checkout, "planted-pilot.toml")
+    outputs = run_header(checkout, "planted-attribute.toml")
+    assert "80% power needs" in outputs["power --study"]
+    result = cli("run", "examples/planted-attribute.toml", "--out", "runs/attr", cwd=checkout)
+    assert result.returncode == 2
+    assert "agents.default.planted.attribute.skin" in result.stderr  # as its header says
