@@ -85,3 +85,33 @@ def test_the_attribute_example_sizes_and_refuses_a_pool_without_the_attribute(
     result = cli("run", "examples/planted-attribute.toml", "--out", "runs/attr", cwd=checkout)
     assert result.returncode == 2
     assert "agents.default.planted.attribute.skin" in result.stderr  # as its header says
+
+
+def _body(name: str) -> list[str]:
+    return [x for x in (ROOT / "examples" / name).read_text().splitlines()
+            if x.strip() and not x.startswith(("#", "condition", "style"))]
+
+
+def test_the_image_versus_text_examples_work_as_written(tmp_path: Path, loopback) -> None:
+    """The LLM examples against the loopback server (its address in place of
+    http://127.0.0.1:8000/v1, the one thing a user changes): the text-as-image header, dry run,
+    both runs and the equivalence test; image+text's dry run. The three configs are one
+    design in three conditions."""
+    assert _body("text.toml") == _body("text-as-image.toml") == _body("image-text.toml")
+    (tmp_path / "examples").mkdir()
+    for name in ("text.toml", "text-as-image.toml", "image-text.toml"):
+        text = (ROOT / "examples" / name).read_text()
+        assert 'base_url = "http://127.0.0.1:8000/v1"' in text
+        (tmp_path / "examples" / name).write_text(
+            text.replace("http://127.0.0.1:8000/v1", loopback.base_url))
+    env = {"OPENAI_API_KEY": "sk-loopback", "PERSONA_ARENA_CACHE": str(tmp_path / "cache")}
+    outputs = {}
+    for args in header_commands("text-as-image.toml"):
+        result = cli(*args, cwd=tmp_path, env=env)
+        assert result.returncode == 0, (args, result.stderr[-2000:])
+        outputs[" ".join(args[:3])] = result.stdout
+    assert "LLM calls" in outputs["run examples/text-as-image.toml --dry-run"]
+    assert "equivalence of mean claim, text-as-image - text" in outputs[
+        "analyze runs/text-as-image --with"]
+    dry = cli("run", "examples/image-text.toml", "--dry-run", cwd=tmp_path, env=env)
+    assert dry.returncode == 0 and "image+text" in dry.stdout
