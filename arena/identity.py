@@ -46,7 +46,8 @@ def request_identity(plan: Plan) -> dict[str, Any]:
         del design["factors"]
     identity = {"seed": config.seed, "condition": config.condition,
                 "scenario": plan.scenario.spec.model_dump(mode="json"),
-                "agents": {team: agent.model_dump(mode="json")
+                "agents": {team: agent.model_dump(mode="json", exclude=(
+                    {"planted"} if agent.planted is None else None))
                            for team, agent in sorted(config.agents.items())},
                 "models": models, "design": design,
                 "personas": {"rating": config.personas.rating, "pool_sha256": personas}}

@@ -4,6 +4,7 @@ and the README say they give (the planted effects recovered, the power line)."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import shutil
 from pathlib import Path
@@ -115,3 +116,22 @@ def test_the_image_versus_text_examples_work_as_written(tmp_path: Path, loopback
         "analyze runs/text-as-image --with"]
     dry = cli("run", "examples/image-text.toml", "--dry-run", cwd=tmp_path, env=env)
     assert dry.returncode == 0 and "image+text" in dry.stdout
+
+
+@pytest.mark.parametrize("command, needed, calls", [
+    ("power --study equivalence --config examples/planted-pilot.toml --between "
+     "text:both-images --margin 2 --effect 0", "252", "2,016"),
+    ("power --study anchoring --config examples/anchoring-planted.toml --effect -0.1",
+     "280", "1,120"),
+    ("power --study attribute --config examples/planted-attribute.toml --attribute "
+     "skin=light:dark --identities 20 --effect -1", "1,600", "12,800"),
+])
+def test_the_readme_power_figures_are_what_power_prints(command: str, needed: str,
+                                                        calls: str) -> None:
+    readme = " ".join((ROOT / "README.md").read_text().replace("\\\n", " ").split())
+    assert f"persona-arena {command}" in readme  # the README shows this very command
+    row = re.search(rf"\| {re.escape(needed)} \(.*?\) \| {re.escape(calls)} \|", readme)
+    assert row, f"README: no row with {needed} matches and {calls} calls"
+    result = cli(*shlex.split(command))
+    assert result.returncode == 0, result.stderr
+    assert f"80% power needs {needed} matches ({calls} LLM calls" in result.stdout

@@ -104,11 +104,13 @@ def test_tost_and_the_condition_difference_of_planted_behaviour(condition_runs) 
     runs = condition_runs
     same = _analyze(runs["text"], "--with", str(runs["image+text"]), "--equivalence",
                     "text:image+text", "--margin", "2")["equivalence"]
-    assert same["paired"] and same["equivalent"] and _within(same["ci"], 0.0)
+    # identical behaviour: equivalent, and the 95% interval holds the true difference 0
+    assert same["paired"] and same["equivalent"] and _within(same["ci95"], 0.0)
+    assert not same["different"]
     differ = _analyze(runs["text"], "--with", str(runs["both-images"]), "--equivalence",
                       "text:both-images", "--margin", "2")["equivalence"]
     assert not differ["equivalent"] and differ["different"]
-    assert _within(differ["ci"], 5.0)  # the planted difference, recovered
+    assert _within(differ["ci95"], 5.0)  # the planted difference, recovered
 
 
 @pytest.mark.parametrize("scenario, design, extra", [
@@ -132,6 +134,7 @@ def test_every_game_is_played_with_the_planted_levels(tmp_path: Path, small_pool
     result = cli("run", str(config), "--out", str(out), "--json", env=env)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)["results"]
+    assert data["simulated"].startswith("SIMULATED (planted:SIMULATED)")
     assert data["ok"] > 0 and data["failed"] == 0 and data["invalid_turns"] == 0
     claims = data["by_agent"]["planted:SIMULATED"]["claim_by_level"]
     assert float(claims["7"]) > float(claims["1"])
