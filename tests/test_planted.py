@@ -226,3 +226,23 @@ def test_planted_applies_to_the_planted_kind_only(tmp_path: Path, small_pool: Pa
     result = cli("run", str(path), "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "planted" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["ultimatum-4", "price-bargain", "item-division", "job-offer",
+                                  "majority-division"])
+def test_the_offers_a_game_lists_are_legal_moves(name: str) -> None:
+    """What the planted agent picks from (offer_space) is always a move the state accepts."""
+    from scenarios.loader import load_scenario
+    from scenarios.moves import COUNTER, PROPOSE, Move
+
+    scenario = load_scenario(name)
+    state = scenario.rules.new_state(scenario.seats)
+    request = state.request()
+    kind = PROPOSE if PROPOSE in request.legal else COUNTER
+    offers = scenario.rules.offer_space(request)
+    assert offers
+    step = max(1, len(offers) // 200)  # a sample of big spaces (job offers)
+    for offer in offers[::step] + offers[-1:]:
+        assert state.check(Move(kind, offer), request) is None, offer
+    values = [scenario.rules.offer_value(o, request.side, request.side, request) for o in offers]
+    assert max(values) > scenario.rules.reservation_value(request.side, request)

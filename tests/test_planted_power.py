@@ -42,6 +42,8 @@ def test_attribute_power_matches_the_paired_t_test_by_hand() -> None:
     assert found["power"] == pytest.approx(expected, abs=0.04)  # MC sd ~0.013
     assert found["mean_estimate"] == pytest.approx(-2.0, abs=0.1)
     assert found["matches"] == units * 2 * 20
+    null = simulate(replace(study, effect=0.0), units, sims=1000, seed=5)
+    assert null["power"] < 0.05 + 0.025  # nothing planted: flagged at about alpha only
 
 
 def test_tost_power_rises_for_identical_behaviour_and_stays_at_alpha_at_the_margin() -> None:
