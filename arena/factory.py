@@ -270,8 +270,11 @@ class PlantedKind(AgentKind):
                                          f"{', '.join(sorted(seen))})")
         rules = factory.scenario.rules
         state = rules.new_state(design_seats(factory.config, factory.scenario))
+        request = state.request()
         try:
-            offers = rules.offer_space(state.request())
+            offers = rules.offer_space(request)
+            if offers:
+                rules.offer_value(offers[0], request.side, request.side, request)
         except (NotImplementedError, KeyError, TypeError) as error:
             offers, why = [], f" ({error})"
         else:

@@ -246,3 +246,17 @@ def test_the_offers_a_game_lists_are_legal_moves(name: str) -> None:
         assert state.check(Move(kind, offer), request) is None, offer
     values = [scenario.rules.offer_value(o, request.side, request.side, request) for o in offers]
     assert max(values) > scenario.rules.reservation_value(request.side, request)
+
+
+def test_a_game_that_lists_no_offers_is_refused_in_one_line(tmp_path: Path,
+                                                            small_pool: Path) -> None:
+    source = (ROOT / "examples" / "game-plugin" / "nash-demand.toml").read_text()
+    scenario = tmp_path / "listless.toml"
+    scenario.write_text(source.replace('game = "demand_game:NashDemand"',
+                                       'game = "tests.listless_game:Listless"'))
+    config = _config(tmp_path, small_pool, "run", "base = 50", scenario=str(scenario))
+    env = {"PYTHONPATH": f"{ROOT}:{ROOT / 'examples' / 'game-plugin'}"}
+    result = cli("run", str(config), "--out", str(tmp_path / "out"), env=env)
+    assert result.returncode == 2, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "agents.default.kind" in lines[0] and "offer" in lines[0]
