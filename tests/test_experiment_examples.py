@@ -124,7 +124,7 @@ def test_the_image_versus_text_examples_work_as_written(tmp_path: Path, loopback
     ("power --study anchoring --config examples/anchoring-planted.toml --effect -0.1",
      "280", "1,120"),
     ("power --study attribute --config examples/planted-attribute.toml --attribute "
-     "skin=light:dark --identities 20 --effect -1", "1,600", "12,800"),
+     "skin=light:dark_brown --identities 20 --effect -1", "1,600", "12,800"),
 ])
 def test_the_readme_power_figures_are_what_power_prints(command: str, needed: str,
                                                         calls: str) -> None:

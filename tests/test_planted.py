@@ -205,7 +205,7 @@ def test_variants_of_an_identity_share_their_persona_effect(small_pool: Path) ->
     ("opp = 1e9", "agents.default.planted.opp"),
     ("noise_sd = -1", "agents.default.planted.noise_sd"),
     ("condition = { colour = 2 }", "agents.default.planted.condition"),
-    ("attribute = { skin = { dark = -3 } }", "agents.default.planted.attribute.skin"),
+    ("attribute = { skin = { dark_brown = -3 } }", "agents.default.planted.attribute.skin"),
     ("wobble = 1", "agents.default.planted.wobble"),
     ("anchor = nan", "agents.default.planted.anchor"),
 ])

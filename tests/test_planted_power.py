@@ -90,7 +90,7 @@ def _power(*args: str) -> tuple[dict, str]:
     (("--study", "anchoring", "--config", "examples/anchoring-planted.toml", "--effect",
       "-0.05"), 4),  # one model seat against the confederate
     (("--study", "attribute", "--config", "examples/planted-attribute.toml", "--attribute",
-      "skin=light:dark", "--effect", "-1"), 8),
+      "skin=light:dark_brown", "--effect", "-1"), 8),
 ])
 def test_the_numbers_agree_with_the_tables_wording(args: tuple[str, ...], calls: int) -> None:
     result, text = _power(*args)
@@ -135,9 +135,9 @@ def test_a_difference_beyond_the_margin_is_never_sized() -> None:
     (["--study", "attribute", "--config", "examples/planted-attribute.toml", "--attribute",
       "skin"], "--attribute"),
     (["--study", "attribute", "--config", "examples/planted-attribute.toml", "--attribute",
-      "skin=light:dark", "--margin", "1"], "--margin"),
+      "skin=light:dark_brown", "--margin", "1"], "--margin"),
     (["--study", "attribute", "--config", "examples/planted-attribute.toml", "--attribute",
-      "skin=light:dark", "--identities", "1"], "--identities"),
+      "skin=light:dark_brown", "--identities", "1"], "--identities"),
     (["--study", "anchoring", "--config", "examples/anchoring-planted.toml", "--effect",
       "9"], "--effect"),
     (["--margin", "1"], "--margin"),
