@@ -95,8 +95,14 @@ def cmd_replicate(args: argparse.Namespace) -> int:
 def cmd_power(args: argparse.Namespace) -> int:
     from analysis.power import Design, format_power, power_analysis
 
+    if args.study or args.config:
+        return _planted_power(args)
+    for flag, value in (("--between", args.between), ("--margin", args.margin),
+                        ("--attribute", args.attribute), ("--identities", args.identities)):
+        if value is not None:
+            raise InputError(f"{flag}: applies to --study with --config only")
     if args.agent and not args.pilot:
-        raise InputError("--agent: only with --pilot RUN_DIR")
+        raise InputError("--agent: only with --pilot RUN_DIR or --config CONFIG.toml")
     pie = 100.0
     if args.pilot:
         from analysis.surrogate_fit import entry_params, fit_run
@@ -116,6 +122,29 @@ def cmd_power(args: argparse.Namespace) -> int:
         _print_json(_clean(result))
     else:
         print(format_power(result))
+    return 0
+
+
+def _planted_power(args: argparse.Namespace) -> int:
+    """`power --study KIND --config CONFIG.toml`: size an experiment by its planted agent."""
+    from analysis.planted_power import format_planted_power, planted_power, with_effect
+    from analysis.planted_study import study_from_config
+
+    if not args.study or not args.config:
+        raise InputError("--study and --config go together: --study equivalence|anchoring|"
+                         "attribute --config CONFIG.toml (a config with a planted agent)")
+    if args.study != "equivalence" and args.margin is not None:
+        raise InputError("--margin: applies to --study equivalence only")
+    if args.study != "attribute" and args.identities is not None:
+        raise InputError("--identities: applies to --study attribute only")
+    study = study_from_config(Path(args.config), args.study, args.agent, args.between,
+                              args.margin, args.attribute, args.identities or 20)
+    result = planted_power(with_effect(study, args.effect), args.sims, args.alpha, args.seed,
+                           args.power, tuple(args.matches or ()), source=str(args.config))
+    if args.json:
+        _print_json(_clean(result))
+    else:
+        print(format_planted_power(result))
     return 0
 
 
@@ -222,8 +251,21 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     source = p.add_mutually_exclusive_group()
     source.add_argument("--fit", default="gpt-4o", help="surrogate fit (default gpt-4o)")
     source.add_argument("--pilot", help="fit the surrogate on this pilot RUN_DIR instead")
+    source.add_argument("--config", help="with --study: a run config whose planted agent "
+                                         "(SIMULATED) sizes the experiment")
+    p.add_argument("--study", choices=("equivalence", "anchoring", "attribute"),
+                   help="with --config: size an equivalence (TOST), anchoring or "
+                        "attribute (counterfactual) study instead of the opponent effect")
+    p.add_argument("--between", metavar="A:B", help="--study equivalence: the two conditions "
+                                                    "(e.g. text:both-images)")
+    p.add_argument("--margin", type=bounded(float, 0, 100, open_low=True),
+                   help="--study equivalence: the margin, in points of the demand share")
+    p.add_argument("--attribute", metavar="NAME=A:B", help="--study attribute: the attribute "
+                                                           "and its two values (skin=light:dark)")
+    p.add_argument("--identities", type=bounded(int, 2, 10_000),
+                   help="--study attribute: identities in the counterfactual set (20)")
     p.add_argument("--agent", help="with --pilot: the agent label to fit when several played "
-                                   "(e.g. llm:gpt-4o)")
+                                   "(e.g. llm:gpt-4o); with --config: the [agents.X] team")
     p.add_argument("--effect", type=bounded(float, -1e6, 1e6),
                    help="opponent effect per level to detect, in the pie's units (default: "
                         "the fit's own)")

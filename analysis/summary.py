@@ -46,6 +46,8 @@ def summary_from_frames(frames: RunFrames, run_dir: Path | str, effects: bool = 
                   "game": frames.units.game, "source": frames.units.source},
         "counting": COUNTING,
     }
+    if frames.meta.get("simulated"):  # planted agents: no model played (arena.run_dir)
+        summary["simulated"] = frames.meta["simulated"]
     for key, column in (("claim_by_own", "own"), ("claim_by_opp", "opp")):
         sub = props.dropna(subset=[column, "claim"])
         if len(sub):
@@ -109,6 +111,8 @@ def _json_safe(data: Any) -> Any:
 
 def format_summary(summary: dict[str, Any], title: str) -> str:
     lines = [f"{title}: {summary['scenario']}, {summary['condition']}, design {summary['design']}"]
+    if summary.get("simulated"):
+        lines.append(f"  {summary['simulated']}")
     deal = summary.get("deal_rate")
     acc = summary.get("acceptance_rate")
     lines.append(f"  matches {summary['matches']:,} (ok {summary['ok']:,}, failed "

@@ -65,6 +65,7 @@ class AgentKind:
     another (in worker processes for big runs) instead of concurrently."""
 
     offline = True
+    simulated = False  # True: its players are no model at all (labelled SIMULATED everywhere)
 
     def check(self, factory: AgentFactory, team: str, agent: AgentConfig) -> None:
         """Refuse, with one line, a config this kind cannot play (before anything is written)."""

@@ -14,6 +14,7 @@ from pydantic import (BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from agents.conditions import STYLED, resolve_style, shows_opponent
 from agents.models.config import ModelConfig
+from arena.planted_config import PlantedConfig
 from scenarios.errors import InputError
 from scenarios.loader import format_validation_error, read_toml
 from scenarios.prompt_keys import check_prompts
@@ -23,7 +24,8 @@ Style = Literal["self-only", "both-images"]
 DesignKind = Literal["confederate", "factorial", "delta", "round-robin", "swiss", "groups"]
 # built-in agent kinds; a user's negotiator is `kind = "package.module:Class"` or the name of an
 # entry point in the group `persona_arena.agents` (see arena.agent_kinds)
-BUILTIN_AGENT_KINDS = ("llm", "surrogate", "confederate", "concession", "human", "random")
+BUILTIN_AGENT_KINDS = ("llm", "surrogate", "confederate", "concession", "human", "random",
+                       "planted")
 
 
 MAX_PLANNED = 5_000_000  # matches a run may plan (the paper's Study 2: 2,450 per model)
@@ -160,6 +162,7 @@ class AgentConfig(_Strict):
     extractor: Literal["offline", "llm", "hybrid"] = "offline"
     extractor_model: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)  # a user's kind: keyword arguments
+    planted: PlantedConfig | None = None  # planted (SIMULATED): its formula; None: the defaults
 
     @field_validator("kind")
     @classmethod
@@ -178,7 +181,8 @@ class AgentConfig(_Strict):
                             "extractor": ("llm",), "extractor_model": ("llm",),
                             "fit": ("surrogate",), "tactic": ("concession",),
                             "exponent": ("concession",), "reservation_share": ("concession",),
-                            "claims": ("confederate",)}, self.kind, "agents.<team>")
+                            "claims": ("confederate",), "planted": ("planted",)}, self.kind,
+                           "agents.<team>")
         return self
 
 

@@ -14,12 +14,15 @@ from agents.base import Negotiator
 from agents.personas.persona import Persona
 from arena.agent_kinds import AgentKind, builtin, resolve_kind
 from arena.config import AgentConfig, RunConfig
+from arena.planted_config import PlantedConfig
 from arena.designs import CONFEDERATE, opening_of
 from arena.match import MatchSpec
 from arena.seeds import derive_seed, rng_for
 from scenarios.errors import InputError
 from scenarios.loader import Scenario
 from scenarios.moves import SIDES
+
+_DEFAULT_PLANTED = PlantedConfig()  # `kind = "planted"` without a table: the base alone
 
 
 class AgentFactory:
@@ -33,6 +36,7 @@ class AgentFactory:
         self.llm = llm  # the LLM context (clients, cache, images), built once by the runner
         self._persona_effects: dict[tuple[str, str], float] = {}
         self._surrogate_params: dict[str, Any] = {}
+        self._planted: dict[str, Any] = {}
         self._confederate = AgentConfig(kind="confederate")  # built once, not per match
         self._labels: dict[str, str] = {}
         self._kinds: dict[str, AgentKind] = {CONFEDERATE: resolve_kind("confederate", CONFEDERATE)}
@@ -82,6 +86,19 @@ class AgentFactory:
             rng = rng_for(self.config.seed, "persona-effect", fit, persona_id)
             self._persona_effects[key] = rng.gauss(0.0, sd)
         return self._persona_effects[key]
+
+    def planted_params(self, team: str, planted: PlantedConfig) -> Any:
+        """A team's planted formula, converted once per run (not per seat)."""
+        found = self._planted.get(team)
+        if found is None:
+            found = self._planted[team] = planted.params()
+        return found
+
+    @property
+    def simulated(self) -> list[str]:
+        """Labels of the run's SIMULATED agents (planted): every summary says so."""
+        return sorted({self.label(t) for t in self.teams()
+                       if getattr(self.kind(t), "simulated", False)})
 
     def build(self, team: str, side: str, persona_id: str | None, opponent_id: str | None,
               match_seed: int, others: Sequence[str | None] = ()) -> Negotiator:
@@ -218,3 +235,86 @@ class HumanKind(AgentKind):
 
     def label(self, agent: AgentConfig) -> str:
         return "human"
+
+
+@builtin("planted")
+class PlantedKind(AgentKind):
+    """SIMULATED behaviour with planted effects (agents.negotiators.planted), for every game."""
+
+    simulated = True
+
+    def check(self, factory: AgentFactory, team: str, agent: AgentConfig) -> None:
+        from arena.config import design_seats
+
+        planted = agent.planted or _DEFAULT_PLANTED
+        levels = factory.config.design.levels
+        for key in ("own", "opp"):
+            table = getattr(planted, key)
+            if isinstance(table, dict):
+                for level in table:
+                    if int(level) > levels:
+                        raise InputError(f"agents.{team}.planted.{key}.{level}: level {level} "
+                                         f"is beyond the design's {levels} levels")
+        for key in ("attribute", "opp_attribute"):
+            for name, shifts in getattr(planted, key).items():
+                seen = {p.attributes[name] for p in factory.personas.values()
+                        if name in p.attributes}
+                if not seen:
+                    raise InputError(f"agents.{team}.planted.{key}.{name}: no persona of the "
+                                     f"pool has attribute '{name}' (a manifest column; see "
+                                     "`avatars generate --vary`)")
+                for value in shifts:
+                    if value not in seen:
+                        raise InputError(f"agents.{team}.planted.{key}.{name}.{value}: no "
+                                         f"persona has {name} = {value!r} (the pool has "
+                                         f"{', '.join(sorted(seen))})")
+        rules = factory.scenario.rules
+        state = rules.new_state(design_seats(factory.config, factory.scenario))
+        request = state.request()
+        try:
+            offers = rules.offer_space(request)
+            if offers:
+                rules.offer_value(offers[0], request.side, request.side, request)
+        except (NotImplementedError, KeyError, TypeError) as error:
+            offers, why = [], f" ({error})"
+        else:
+            why = ""
+        if not offers:
+            raise InputError(f"agents.{team}.kind: 'planted' needs a game that lists its offers "
+                             f"(offer_space and offer_value of scenarios.game); "
+                             f"{factory.scenario.game} lists none{why}")
+
+    def label(self, agent: AgentConfig) -> str:
+        name = agent.planted.name if agent.planted else None
+        return "planted:SIMULATED" + (f":{name}" if name else "")
+
+    def build(self, factory: AgentFactory, team: str, agent: AgentConfig, side: str,
+              persona: Persona | None, opponent: Persona | None, match_seed: int,
+              others: tuple[Persona | None, ...] = ()) -> Negotiator:
+        from agents.negotiators.planted import PlantedNegotiator, mean_demand
+
+        planted = agent.planted or _DEFAULT_PLANTED
+        params = factory.planted_params(team, planted)
+        condition = factory.config.condition
+        shown = persona if condition != "none" else None
+        seen = [o for o in (opponent, *others) if o is not None] \
+            if factory.config.shows_opponent else []
+        effect = 0.0
+        if shown is not None and params.persona_sd:
+            # a property of the persona (its image), as a model's reaction to it would be: the
+            # same in every run, seed and condition, so paired comparisons of runs cancel it;
+            # variants of one identity share it: they differ only in what is planted
+            key = shown.identity or f"{shown.persona_id}#{shown.image_sha256}"
+            effect = rng_for("planted-persona", agent.planted.name if agent.planted else "",
+                             key).gauss(0.0, params.persona_sd)
+        mid = (factory.config.design.levels + 1) / 2
+        demand = mean_demand(params, condition, mid,
+                             float(shown.level) if shown and shown.level is not None else None,
+                             [float(o.level) for o in seen if o.level is not None],
+                             shown.attributes if shown else None,
+                             [o.attributes for o in seen], effect)
+        # the noise of one persona is its own: variants of an identity never share draws
+        rng = random.Random(derive_seed(match_seed, side, "planted",
+                                        persona.persona_id if persona else "-"))
+        return PlantedNegotiator(factory.scenario.rules, 2 + len(others), demand, params, rng,
+                                 factory.label(team))

@@ -49,7 +49,8 @@ def request_identity(plan: Plan) -> dict[str, Any]:
         del scenario["read_threshold"]
     identity = {"seed": config.seed, "condition": config.condition,
                 "scenario": scenario,
-                "agents": {team: agent.model_dump(mode="json")
+                "agents": {team: agent.model_dump(mode="json", exclude=(
+                    {"planted"} if agent.planted is None else None))
                            for team, agent in sorted(config.agents.items())},
                 "models": models, "design": design,
                 "personas": {"rating": config.personas.rating, "pool_sha256": personas}}

@@ -58,6 +58,7 @@ def run_results(run_dir: Path) -> dict[str, Any]:
         invalid = conn.execute(
             "SELECT COUNT(*) FROM turns WHERE move_kind = 'invalid'").fetchone()[0]
         by_agent: dict[str, dict[str, dict[str, float]]] = {}
+        note = conn.execute("SELECT value FROM meta WHERE key = 'simulated'").fetchone()
         has_seats = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
                                  "name = 'seats'").fetchone() is not None
         for key, sql in _MEANS + (_SEAT_MEANS if has_seats else ()):
@@ -66,15 +67,19 @@ def run_results(run_dir: Path) -> dict[str, Any]:
                 table["none" if level is None else str(level)] = round(mean, 2)
     finally:
         conn.close()
-    return {"store": str(path), "ok": ok, "failed": failed, "deals": deals,
-            "invalid_turns": invalid, "by_agent": by_agent}
+    found = {"store": str(path), "ok": ok, "failed": failed, "deals": deals,
+             "invalid_turns": invalid, "by_agent": by_agent}
+    if note:  # planted agents (arena.run_dir): no model played
+        found["simulated"] = note[0]
+    return found
 
 
 def format_results(results: dict[str, Any], run_dir: Path) -> str:
     """The lines `run` prints after its own count of the matches it played."""
     ok = results["ok"]
     deal_rate = f" ({results['deals'] / ok:.1%} of ok matches)" if ok else ""
-    lines = [f"  stored: {ok:,} ok, {results['failed']:,} failed; {results['deals']:,} deals"
+    lines = [f"  {results['simulated']}"] if results.get("simulated") else []
+    lines += [f"  stored: {ok:,} ok, {results['failed']:,} failed; {results['deals']:,} deals"
              f"{deal_rate}; {results['invalid_turns']:,} invalid turns"]
     several = len(results["by_agent"]) > 1
     indent = "    " if several else "  "

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agents.negotiators.planted import SIMULATED_NOTE
 from arena.config import resolved_json
 from arena.identity import META_KEY as IDENTITY_KEY, canonical, check_resume, request_identity
 from arena.store import STORE_NAME, Store
@@ -106,7 +107,14 @@ def _initialise(store: Store, plan: Plan) -> None:
                     "config": resolved_json(plan.config, plan.base),
                     # the rules' numbers (pie, prices, items) for the analysis, without prompts
                     "scenario_spec": plan.scenario.spec.model_dump_json(exclude={"prompts"}),
+                    **_simulated(plan),
                     IDENTITY_KEY: canonical(request_identity(plan))})
+
+
+def _simulated(plan: Plan) -> dict[str, str]:
+    """A run of planted (SIMULATED) agents says so in its meta, which every summary reads."""
+    labels = plan.factory.simulated
+    return {"simulated": f"SIMULATED ({', '.join(labels)}): {SIMULATED_NOTE}"} if labels else {}
 
 
 def _write_ratings(store: Store, personas: Any) -> None:

@@ -89,6 +89,8 @@ def summary_section(frames: RunFrames, summary: dict[str, Any], run_dir: Path) -
     if any(a.startswith("surrogate") for a in agents_of(frames)):
         lines.append('<p class="note">These players are a <b>surrogate</b>: a statistical '
                      'model fitted to the paper\'s released data, not an LLM.</p>')
+    if frames.meta.get("simulated"):
+        lines.append(f'<p class="note simulated"><b>{esc(frames.meta["simulated"])}</b>.</p>')
     agreement = frames.meta.get("extractor_agreement")
     if agreement:
         data = json.loads(agreement)

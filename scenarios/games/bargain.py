@@ -184,3 +184,19 @@ class PriceBargainGame(Game):
                 return Reply(Move(ACCEPT), f"I accept ${float(table):,.2f}.")
         kind = PROPOSE if PROPOSE in request.legal else COUNTER
         return Reply(Move(kind, price), f"I offer ${price:,.2f}.")
+
+    # the game-generic view offline agents share: a price on a grid of the legal range, worth
+    # its surplus over the seat's own reservation (no deal pays 0)
+    PRICE_GRID = 1000
+
+    def offer_space(self, request: MoveRequest) -> list[float]:
+        low, high = float(self.spec.price_min), float(self.spec.price_max)
+        return sorted({round(low + (high - low) * k / self.PRICE_GRID, 2)
+                       for k in range(self.PRICE_GRID + 1)})
+
+    def offer_value(self, offer: object, side: str, by: str, request: MoveRequest) -> float:
+        price = float(offer)  # type: ignore[arg-type]
+        role = self.spec.roles[0 if side == "a" else 1]
+        if role == "buyer":
+            return float(self.spec.buyer_reservation) - price
+        return price - float(self.spec.seller_reservation)

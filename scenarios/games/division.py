@@ -209,3 +209,15 @@ class ItemDivisionGame(Game):
         items = request.private["items"]
         text = "I take " + ", ".join(f"{n} {name}" for n, name in zip(choice, items))
         return Reply(Move(kind, choice), text)
+
+    # the game-generic view offline agents share: an offer is what its maker keeps, worth the
+    # asked seat's private values (the rest, when the other side made it)
+    def offer_space(self, request: MoveRequest) -> list[tuple[int, ...]]:
+        counts = request.private["counts"]
+        return [tuple(b) for b in itertools.product(*(range(c + 1) for c in counts))]
+
+    def offer_value(self, offer: object, side: str, by: str, request: MoveRequest) -> float:
+        values, counts = request.private["values"], request.private["counts"]
+        bundle = tuple(offer)  # type: ignore[arg-type]
+        mine = bundle if by == side else tuple(c - n for c, n in zip(counts, bundle))
+        return float(sum(v * n for v, n in zip(values, mine)))

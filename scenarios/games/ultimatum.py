@@ -174,3 +174,13 @@ class UltimatumGame(Game):
         if offer_to_me >= pie - claim:
             return Reply(Move(MoveKind.ACCEPT), "I accept.")
         return Reply(Move(MoveKind.REJECT), "I reject.")
+
+    # the game-generic view offline agents share (a planted agent's demand share): a claim is
+    # what its proposer keeps, the responder gets the rest
+    def offer_space(self, request: MoveRequest) -> list[float]:
+        steps = round(self.spec.pie / self.spec.step)
+        return [k * self.spec.step for k in range(steps + 1)]
+
+    def offer_value(self, offer: object, side: str, by: str, request: MoveRequest) -> float:
+        claim = float(offer)  # type: ignore[arg-type]
+        return claim if by == side else float(self.spec.pie) - claim
