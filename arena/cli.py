@@ -178,6 +178,15 @@ def cmd_avatars_generate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if (out / "manifest.csv").exists():
         raise InputError(f"{out}: already holds a pool (manifest.csv); choose another --out")
+    if args.vary:
+        from agents.personas.avatar_variants import check_bound, parse_vary
+
+        vary = parse_vary(args.vary)
+        check_bound(args.n, vary, args.levels)  # before any work: one line past the bound
+        entries = generate_pool(args.n, args.levels, out, args.seed, size=args.size, vary=vary)
+        print(f"{out}: {len(entries):,} avatars: {args.n:,} identities, each with every value "
+              f"of {', '.join(vary)}")
+        return 0
     entries = generate_pool(args.n, args.levels, out, args.seed, size=args.size)
     print(f"{out}: {len(entries):,} avatars over {args.levels} levels")
     return 0
@@ -331,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "(default 1)")
     g.add_argument("--size", type=bounded(int, 16, 4096), default=256,
                    help="image side in pixels (default 256)")
+    g.add_argument("--vary", metavar="ATTR[,ATTR...]", default="",
+                   help="counterfactual sets: --n identities, each rendered with every value of "
+                        "these attributes (skin, hair, hair_color, facial_hair, glasses, "
+                        "clothing_color, background, level), all else fixed")
     g.set_defaults(func=cmd_avatars_generate)
     i = avatars.add_parser("import", help="import images; subfolders named 1..7 become levels")
     i.add_argument("src", help="a folder of images (subfolders named 1..N give their level)")
