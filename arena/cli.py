@@ -277,14 +277,30 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from analysis.equivalence import format_equivalence
 
         summary["equivalence"] = run_equivalence(Path(args.run_dir), test)
+    counterfactual = counterfactual_summary(Path(args.run_dir))
+    if counterfactual is not None:
+        summary["counterfactual"] = counterfactual
     if args.json:
         print_json(summary)
     else:
         text = format_summary(summary, str(args.run_dir))
         if test is not None:
             text += "\n" + "\n".join(format_equivalence(summary["equivalence"]))
+        if counterfactual is not None:
+            from analysis.counterfactual import format_counterfactual
+
+            text += "\n" + "\n".join(format_counterfactual(counterfactual))
         print(text)
     return 0
+
+
+def counterfactual_summary(run_dir: Path) -> dict | None:
+    """The attribute contrasts of a run that holds identity sets (None for any other run)."""
+    from analysis.counterfactual import counterfactual_effects, has_identity_sets
+    from analysis.frames import load_run
+
+    frames = load_run(run_dir, texts=False)
+    return counterfactual_effects(frames) if has_identity_sets(frames) else None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
