@@ -6,6 +6,7 @@ its interval and an unplanted one is not flagged beyond the nominal rate."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections import defaultdict
@@ -118,6 +119,7 @@ def test_vary_is_checked_and_bounded(tmp_path: Path) -> None:
 
 # -- the design and the planted effect, end to end ------------------------------------------
 PLANTED = 8.0  # dollars of $100: skin "black" claims 8 more than skin "tanned"; glasses nothing
+RATED = 1.0  # the panel rates round glasses 1 point higher; skin not at all
 
 
 def _config(tmp: Path, pool: Path, seed: int = 1, agents: str = "") -> Path:
@@ -127,6 +129,7 @@ scenario = "ultimatum-4"
 condition = "text"
 [personas]
 pool = "{pool}"
+ratings_file = "ratings.csv"
 [design]
 kind = "counterfactual"
 levels = 7
@@ -148,6 +151,14 @@ def cf_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     made = cli("avatars", "generate", "--n", "8", "--levels", "7", "--vary", "skin,glasses",
                "--out", str(pool), "--size", "32")
     assert made.returncode == 0, made.stderr
+    # a panel's ratings: 1 point higher with round glasses, an identity's own level, noise
+    lines = ["persona_id,rater,score"]
+    for e in read_manifest(pool, verify="none"):
+        u = int(hashlib.sha256(e.persona_id.encode()).hexdigest()[:8], 16) / 2 ** 32
+        own = int(e.extra["identity"][1:]) % 3 * 0.5
+        score = 3.0 + own + (RATED if e.extra["attr_glasses"] == "round" else 0.0) + u - 0.5
+        lines.append(f"{e.persona_id},panel,{score:.4f}")
+    (tmp / "ratings.csv").write_text("\n".join(lines) + "\n")
     run = tmp / "run"
     result = cli("run", str(_config(tmp, pool)), "--out", str(run))
     assert result.returncode == 0, result.stderr
@@ -186,9 +197,23 @@ def test_a_planted_attribute_effect_is_recovered_and_an_unplanted_one_is_not(cf_
     black = next(r for r in rows if r["outcome"] == "claim_share" and r["value"] == "black")
     assert black["status"] == "ok" and black["ci_low"] < PLANTED / 100 < black["ci_high"]
     assert black["significant"]
-    glasses = [r for r in rows if r["attribute"] == "glasses"]
+    glasses = [r for r in rows if r["attribute"] == "glasses" and r["outcome"] != "rating:panel"]
     assert glasses and not any(r["significant"] for r in glasses)
     assert summary["counterfactual"]["identities"] == 8
+    rated = {(r["attribute"], r["value"]): r for r in rows if r["outcome"] == "rating:panel"}
+    assert rated[("glasses", "round")]["ci_low"] < RATED < rated[("glasses", "round")]["ci_high"]
+    assert rated[("glasses", "round")]["significant"]
+    assert not any(r["significant"] for (a, _), r in rated.items() if a == "skin")
+
+
+def test_the_report_shows_the_contrasts(cf_run) -> None:
+    run, _ = cf_run
+    assert cli("report", str(run)).returncode == 0
+    page = (run / "report.html").read_text()
+    section = page[page.index('<section id="counterfactual">'):]
+    section = section[:section.index("</section>")]
+    assert "8 identities" in section and "rating:panel" in section and "skin" in section
+    assert section.count("<tr>") == 1 + 3 * (6 + 3)  # header, 3 outcomes x (6 skin + 3 glasses)
 
 
 def _simulated(rng: np.random.Generator, identities: int, shift: float) -> tuple[pd.DataFrame,

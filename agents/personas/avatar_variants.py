@@ -89,7 +89,12 @@ def count_variants(n: int, vary: Sequence[str], levels: int) -> int:
 
 
 def check_bound(n: int, vary: Sequence[str], levels: int) -> int:
-    """The number of variants, or one line when it passes MAX_VARIANTS."""
+    """The number of variants, or one line when it passes MAX_VARIANTS (or when an
+    attribute would have a single value: nothing to contrast)."""
+    for name in vary:
+        if len(values_of(name, levels)) < 2:
+            raise InputError(f"--vary: {name} has one value with --levels {levels} (expected "
+                             "--levels 2 or more to vary the level)")
     total = count_variants(n, vary, levels)
     if total > MAX_VARIANTS:
         sizes = " x ".join(f"{len(values_of(v, levels))} {v}" for v in vary)
