@@ -178,6 +178,15 @@ def cmd_avatars_generate(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if (out / "manifest.csv").exists():
         raise InputError(f"{out}: already holds a pool (manifest.csv); choose another --out")
+    if args.vary:
+        from agents.personas.avatar_variants import check_bound, parse_vary
+
+        vary = parse_vary(args.vary)
+        check_bound(args.n, vary, args.levels)  # before any work: one line past the bound
+        entries = generate_pool(args.n, args.levels, out, args.seed, size=args.size, vary=vary)
+        print(f"{out}: {len(entries):,} avatars: {args.n:,} identities, each with every value "
+              f"of {', '.join(vary)}")
+        return 0
     entries = generate_pool(args.n, args.levels, out, args.seed, size=args.size)
     print(f"{out}: {len(entries):,} avatars over {args.levels} levels")
     return 0
@@ -268,14 +277,30 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         from analysis.equivalence import format_equivalence
 
         summary["equivalence"] = run_equivalence(Path(args.run_dir), test)
+    counterfactual = counterfactual_summary(Path(args.run_dir))
+    if counterfactual is not None:
+        summary["counterfactual"] = counterfactual
     if args.json:
         print_json(summary)
     else:
         text = format_summary(summary, str(args.run_dir))
         if test is not None:
             text += "\n" + "\n".join(format_equivalence(summary["equivalence"]))
+        if counterfactual is not None:
+            from analysis.counterfactual import format_counterfactual
+
+            text += "\n" + "\n".join(format_counterfactual(counterfactual))
         print(text)
     return 0
+
+
+def counterfactual_summary(run_dir: Path) -> dict | None:
+    """The attribute contrasts of a run that holds identity sets (None for any other run)."""
+    from analysis.counterfactual import counterfactual_effects, has_identity_sets
+    from analysis.frames import load_run
+
+    frames = load_run(run_dir, texts=False)
+    return counterfactual_effects(frames) if has_identity_sets(frames) else None
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -331,6 +356,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                        "(default 1)")
     g.add_argument("--size", type=bounded(int, 16, 4096), default=256,
                    help="image side in pixels (default 256)")
+    g.add_argument("--vary", metavar="ATTR[,ATTR...]", default="",
+                   help="counterfactual sets: --n identities, each rendered with every value of "
+                        "these attributes (skin, hair, hair_color, facial_hair, glasses, "
+                        "clothing_color, background, level), all else fixed")
     g.set_defaults(func=cmd_avatars_generate)
     i = avatars.add_parser("import", help="import images; subfolders named 1..7 become levels")
     i.add_argument("src", help="a folder of images (subfolders named 1..N give their level)")

@@ -21,7 +21,8 @@ from scenarios.prompt_keys import check_prompts
 
 Condition = Literal["self-only", "both-images", "text", "image+text", "text-as-image", "none"]
 Style = Literal["self-only", "both-images"]
-DesignKind = Literal["confederate", "factorial", "delta", "round-robin", "swiss", "groups"]
+DesignKind = Literal["confederate", "factorial", "delta", "round-robin", "swiss", "groups",
+                     "counterfactual"]
 # built-in agent kinds; a user's negotiator is `kind = "package.module:Class"` or the name of an
 # entry point in the group `persona_arena.agents` (see arena.agent_kinds)
 BUILTIN_AGENT_KINDS = ("llm", "surrogate", "confederate", "concession", "human", "random",
@@ -123,9 +124,13 @@ class DesignConfig(_Strict):
     def _check_kind(self) -> "DesignConfig":
         self._inapplicable({"include_self": ("factorial",),
                             "counterbalance": ("factorial", "delta", "groups"),
-                            "matches": ("delta", "groups"), "opponents": ("delta",),
+                            "matches": ("delta", "groups"),
+                            "opponents": ("delta", "counterfactual"),
                             "target": ("delta",), "rounds": ("swiss",),
                             "seats": ("groups", "round-robin")}, self.kind, "design")
+        if self.kind == "counterfactual" and self.per_level is not None:
+            raise ValueError("field 'design.per_level': does not apply to kind 'counterfactual' "
+                             "(every identity set of the pool plays; see design.opponents)")
         if self.per_level is not None:  # the most matches the design can plan, known up front
             n = self.levels * self.per_level
             cross = 1

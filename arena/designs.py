@@ -34,6 +34,7 @@ def opening_of(team: str) -> float | None:
 class Entrant:
     persona_id: str
     level: int
+    identity: str = ""  # the counterfactual identity set it belongs to ("" for none)
 
 
 def select_per_level(entrants: Sequence[Entrant], levels: int, per_level: int | None,
@@ -73,6 +74,12 @@ def expand(design: DesignConfig, entrants: Sequence[Entrant], seed: int,
     """The full, ordered match list of a design; `seats` players a match (groups, and a
     round-robin over groups of more than two)."""
     kind = design.kind
+    if kind == "counterfactual":
+        from arena.config import MAX_PLANNED
+        from arena.counterfactual import expand_counterfactual
+
+        return expand_counterfactual(entrants, design.opponents, design.repetitions, seed,
+                                     teams_differ, MAX_PLANNED)
     if kind == "groups" or (kind == "round-robin" and seats > 2):
         return _expand_groups(design, entrants, seed, seats)
     if kind == "confederate":

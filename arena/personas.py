@@ -148,5 +148,5 @@ def load_personas(pool: Path, rating: str, levels: int, ratings_file: Path | Non
         if e.level is not None:
             scores.setdefault("design", float(e.level))
         personas.append(Persona(e.persona_id, e.image, e.sha256, level_of.get(e.persona_id),
-                                scores, e.description))
+                                scores, e.description, e.identity, e.attributes))
     return personas

@@ -6,6 +6,7 @@ the request identity) is written last, so a folder killed while being made is ma
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sqlite3
 import time
@@ -98,7 +99,9 @@ def storage_error(error: BaseException) -> bool:
 def _initialise(store: Store, plan: Plan) -> None:
     """Personas, ratings, and last the meta that marks the store as this run's."""
     store.write_personas((p.persona_id, p.image_sha256, str(p.image) if p.image else None,
-                          p.level, p.description) for p in plan.personas.values())
+                          p.level, p.description, p.identity or None,
+                          json.dumps(p.attributes, sort_keys=True) if p.attributes else None)
+                         for p in plan.personas.values())
     _write_ratings(store, plan.personas.values())
     store.set_meta({"match_list_sha256": plan.match_list_sha256,
                     "planned_matches": str(plan.planned),

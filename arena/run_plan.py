@@ -130,7 +130,8 @@ def _plan_run(config: RunConfig, base: Path, llm: Any, check_models: bool,
 
         llm = build_llm_context(config, base, scenario, by_id, check=check_models, probe=probe)
     _check_descriptions(config, personas)
-    entrants = [Entrant(p.persona_id, p.level) for p in personas if p.level is not None]
+    entrants = [Entrant(p.persona_id, p.level, p.identity) for p in personas  # type: ignore[arg-type]
+                if p.level is not None or (config.design.kind == "counterfactual" and p.identity)]
     factory = AgentFactory(config, scenario, by_id, llm, config_dir=base)
     swiss = config.design.kind == "swiss"
     if swiss:

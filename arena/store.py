@@ -20,7 +20,8 @@ STORE_NAME = "arena.sqlite"  # RUN_DIR/STORE_NAME: every run's store (and analys
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS personas(
-  persona_id TEXT PRIMARY KEY, image_sha256 TEXT, image TEXT, level INTEGER, description TEXT);
+  persona_id TEXT PRIMARY KEY, image_sha256 TEXT, image TEXT, level INTEGER, description TEXT,
+  identity TEXT, attributes TEXT);
 CREATE TABLE IF NOT EXISTS ratings(
   persona_id TEXT NOT NULL, rater TEXT NOT NULL, score REAL, raw TEXT, model TEXT,
   prompt_sha256 TEXT, created_at REAL, PRIMARY KEY(persona_id, rater));
@@ -132,7 +133,9 @@ _PARSE_OK = TURN_COLUMNS.index("parse_ok")
 # columns added after the first release: a store made before gets them when it is opened
 # (read_*: how a free-text move was read: confidence 0..1, the evidence span, the reason)
 _ADDED = {"turns": (("extractor_answer", "TEXT"), ("read_confidence", "REAL"),
-                    ("read_evidence", "TEXT"), ("read_note", "TEXT"))}
+                    ("read_evidence", "TEXT"), ("read_note", "TEXT")),
+          # counterfactual sets: the identity a persona is a variant of, its attributes (JSON)
+          "personas": (("identity", "TEXT"), ("attributes", "TEXT"))}
 _INSERT_MATCH = (f"INSERT OR REPLACE INTO matches({', '.join(MATCH_COLUMNS)}) "
                  f"VALUES ({', '.join('?' * len(MATCH_COLUMNS))})")
 _INSERT_SEATS = (f"INSERT INTO seats({', '.join(SEAT_COLUMNS)}) "
@@ -230,11 +233,14 @@ class Store:
                                   list(values.items()))
 
     # -- personas and ratings ---------------------------------------------------------------
-    def write_personas(self, rows: Iterable[tuple[str, str, str, int | None, str]]) -> None:
+    def write_personas(self, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Rows of (persona_id, image_sha256, image, level, description[, identity,
+        attributes JSON]); the last two are empty for personas of no counterfactual set."""
+        rows = [tuple(r) + (None,) * (7 - len(r)) for r in rows]
         with self._transaction():
             self.conn.executemany(
                 "INSERT OR REPLACE INTO personas(persona_id, image_sha256, image, level, "
-                "description) VALUES (?, ?, ?, ?, ?)", list(rows))
+                "description, identity, attributes) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
     def write_rating(self, persona_id: str, rater: str, score: float | None, raw: str,
                      model: str = "", prompt_sha256: str = "") -> None:

@@ -10,7 +10,7 @@ The public names of drawing and rendering stay importable from here.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -20,6 +20,8 @@ from agents.personas.avatar_traits import (
     EYEBROW_STAGES, EYEPATCH, FACIAL_HAIR, FRIENDLY_GRAPHICS, GLASSES, HAIR, HAIR_COLORS, HATS,
     MAX_ATTEMPTS, MAX_SCORE, MOUTH_STAGES, NO_FACIAL_HAIR_SLOT, P_FACIAL_HAIR, P_GLASSES, SKIN_COLORS,
     SKULL, AvatarTraits, draw_pool_traits, draw_traits, level_of, level_position)
+from agents.personas.avatar_variants import (
+    ATTR_PREFIX, IDENTITY_COLUMN, check_bound, identity_traits, identity_variants)
 from agents.personas.image_files import sha256_bytes
 from agents.personas.manifest import PoolEntry, write_manifest
 from agents.personas.pool_import import check_output_folder, staged_folder
@@ -45,6 +47,7 @@ def generate_pool(
     *,
     workers: int | None = None,
     overwrite: bool = False,
+    vary: Sequence[str] = (),
 ) -> list[PoolEntry]:
     """Draw `n` avatars over design levels 1..`levels` into the pool folder `out`.
 
@@ -54,6 +57,10 @@ def generate_pool(
     replaces `out` only when complete. `workers` processes render in parallel (default: all
     CPUs for pools of 200+, else 1); the bytes do not depend on it. `out` must be new or empty
     unless `overwrite`.
+
+    With `vary` (attribute names of `avatar_variants.ATTRIBUTES`), `n` counts identities and
+    each is rendered with every value of the varied attributes (a counterfactual set); the
+    manifest then also has `identity` and an `attr_<name>` column per varied attribute.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise InputError(f"--n: {n!r} is not a positive integer (expected the number of avatars)")
@@ -67,34 +74,66 @@ def generate_pool(
     check_output_folder(out, overwrite)
     if workers is None:
         workers = (os.cpu_count() or 1) if n >= 200 else 1
-    workers = max(1, min(int(workers), n))
-    jobs = [(traits, size) for traits in draw_pool_traits(n, levels, seed)]
+    if vary:
+        check_bound(n, vary, levels)
+        named = counterfactual_traits(n, levels, seed, vary)
+    else:
+        named = [(persona_id(t.index, n), t, {}) for t in draw_pool_traits(n, levels, seed)]
+    workers = max(1, min(int(workers), len(named)))
+    jobs = [(traits, size) for _, traits, _ in named]
 
     final_root = out.resolve()
     entries: list[PoolEntry] = []
     with staged_folder(out, overwrite) as stage:
         if workers == 1:
             results = map(_render_job, jobs)
-            _write_all(results, n, stage, final_root, entries)
+            _write_all(results, named, stage, final_root, entries)
         else:
             with ProcessPoolExecutor(max_workers=workers) as ex:
-                results = ex.map(_render_job, jobs, chunksize=max(1, min(64, n // (workers * 8) or 1)))
-                _write_all(results, n, stage, final_root, entries)
+                chunk = max(1, min(64, len(jobs) // (workers * 8) or 1))
+                results = ex.map(_render_job, jobs, chunksize=chunk)
+                _write_all(results, named, stage, final_root, entries)
         write_manifest(stage, entries, image_root=final_root)
     return entries
 
 
+def counterfactual_traits(n: int, levels: int, seed: int,
+                          vary: Sequence[str]) -> list[tuple[str, AvatarTraits, dict[str, str]]]:
+    """(persona id, traits, identity columns) of every variant of `n` identities. No two
+    avatars of the pool look alike: an identity any of whose variants would look like an
+    earlier avatar (or like another of its own) is drawn again with the next attempt."""
+    seen: set[tuple[str, ...]] = set()
+    out = []
+    for i in range(n):
+        identity = f"i{i + 1:0{max(4, len(str(n)))}d}"
+        first = 0
+        while True:
+            variants = identity_variants(seed, i, vary, levels, identity, first)
+            looks = [v.traits.look() for v in variants]
+            if len(set(looks)) == len(looks) and not seen.intersection(looks):
+                break
+            first = identity_traits(seed, i, vary, levels, first)[1] + 1
+        seen.update(looks)
+        for v in variants:
+            labels = dict(v.values)
+            pid = "-".join([identity, *labels.values()])
+            columns = {IDENTITY_COLUMN: identity,
+                       **{ATTR_PREFIX + name: label for name, label in labels.items()}}
+            out.append((pid, v.traits, columns))
+    return out
+
+
 def _write_all(
-    results: Iterable[tuple[AvatarTraits, bytes]], n: int, stage: Path, final_root: Path, entries: list[PoolEntry]
+    results: Iterable[tuple[AvatarTraits, bytes]], named: Sequence[tuple[str, AvatarTraits, dict[str, str]]],
+    stage: Path, final_root: Path, entries: list[PoolEntry]
 ) -> None:
-    """Write PNGs in index order as they arrive (into the staging folder) and collect entries."""
-    for traits, png in results:
-        pid = persona_id(traits.index, n)
+    """Write PNGs in order as they arrive (into the staging folder) and collect entries."""
+    for (traits, png), (pid, _, columns) in zip(results, named):
         name = f"{pid}.png"
         (stage / name).write_bytes(png)
         entries.append(PoolEntry(
             persona_id=pid, image=final_root / name, sha256=sha256_bytes(png), level=traits.level,
-            description=traits.description, extra=traits.manifest_columns(),
+            description=traits.description, extra={**columns, **traits.manifest_columns()},
         ))
 
 

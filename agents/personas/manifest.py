@@ -34,6 +34,30 @@ _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
 MAX_LEVEL = 100  # the most levels a design has (design.levels)
+# counterfactual sets: the identity a persona is a variant of, and its attributes (attr_<name>)
+IDENTITY_COLUMN = "identity"
+ATTR_PREFIX = "attr_"
+_ATTR_NAME_RE = re.compile(r"^attr_[a-z][a-z0-9_]*$")
+
+
+def check_identity_columns(where: str, header: Iterable[str]) -> None:
+    """Attribute columns are `attr_` and a lower-case name (analysis and configs use it)."""
+    for col in header:
+        if col.startswith(ATTR_PREFIX) and not _ATTR_NAME_RE.match(col):
+            raise InputError(f"{where}: column '{col}' is not an attribute name (expected "
+                             "attr_ and lower-case letters, digits or '_', e.g. attr_skin)")
+
+
+def check_identity_values(where: str, rec: Mapping[str, str]) -> None:
+    """An identity is an id like a persona's; a variant with attributes names its identity."""
+    identity = rec.get(IDENTITY_COLUMN, "")
+    if identity and not _ID_RE.match(identity):
+        raise InputError(f"{where}: identity '{identity}' has unsupported characters (expected "
+                         "letters, digits, '.', '_' or '-')")
+    attrs = [k for k, v in rec.items() if k.startswith(ATTR_PREFIX) and v != ""]
+    if attrs and not identity:
+        raise InputError(f"{where}: {attrs[0]} is set but identity is empty (a variant names "
+                         "the identity it is a variant of)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +72,17 @@ class PoolEntry:
     description: str = ""
     extra: Mapping[str, str] = field(default_factory=dict, hash=False)
 
+    @property
+    def identity(self) -> str:
+        """The counterfactual identity set this persona belongs to ("" for none)."""
+        return self.extra.get(IDENTITY_COLUMN, "")
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """The `attr_<name>` columns by name: the values that tell an identity's variants apart."""
+        return {k[len(ATTR_PREFIX):]: v for k, v in self.extra.items()
+                if k.startswith(ATTR_PREFIX) and v != ""}
+
     def to_persona(self) -> Persona:
         """The negotiator-side view of this entry (imported lazily: no import cycle)."""
         from agents.personas.persona import Persona
@@ -58,6 +93,8 @@ class PoolEntry:
             image_sha256=self.sha256,
             level=self.level,
             description=self.description,
+            identity=self.identity,
+            attributes=self.attributes,
         )
 
 
@@ -114,6 +151,7 @@ def read_manifest(pool: Path, verify: bool | str = "full",
     for col in REQUIRED_COLUMNS:
         if col not in seen_cols:
             raise InputError(f"{mpath}: missing column '{col}' (expected {', '.join(REQUIRED_COLUMNS)})")
+    check_identity_columns(str(mpath), header)
 
     entries: list[PoolEntry] = []
     first_line: dict[str, int] = {}
@@ -132,6 +170,7 @@ def read_manifest(pool: Path, verify: bool | str = "full",
         if len(row) != len(header):
             raise _manifest_error(where, f"expected {len(header)} fields, found {len(row)}")
         rec = dict(zip(header, (c.strip() for c in row)))
+        check_identity_values(where, rec)
         pid = rec["persona_id"]
         if not pid:
             raise _manifest_error(where, "empty persona_id")

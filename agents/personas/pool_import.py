@@ -14,7 +14,9 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 from agents.personas.image_files import IMAGE_SUFFIXES, ImageInfo, load_image_checked, sha256_bytes
-from agents.personas.manifest import _INT_RE, PoolEntry, write_manifest
+from agents.personas.manifest import (
+    _INT_RE, ATTR_PREFIX, IDENTITY_COLUMN, MANIFEST, PoolEntry, check_identity_columns,
+    check_identity_values, write_manifest)
 from scenarios.errors import InputError
 
 
@@ -88,6 +90,41 @@ def _collect(src: Path) -> list[tuple[Path, int | None, str]]:
     return found
 
 
+def source_columns(src: Path) -> dict[str, dict[str, str]]:
+    """Columns for the imported images from `SRC/manifest.csv`, if there is one: `image` (the
+    file's path under SRC) with any of `identity`, `attr_<name>` and `description`, so a
+    counterfactual set made elsewhere keeps its identities and attributes."""
+    import csv
+
+    path = src / MANIFEST
+    if not path.is_file():
+        return {}
+    try:
+        reader = csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig"), newline=""))
+        header = [h.strip() for h in reader.fieldnames or []]
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise InputError(f"{path}: not a readable CSV ({error})") from None
+    if "image" not in header:
+        raise InputError(f"{path}: missing column 'image' (the file under {src}, with "
+                         f"identity, attr_<name> or description columns)")
+    for col in header:
+        if col not in ("image", IDENTITY_COLUMN, "description") and not col.startswith(ATTR_PREFIX):
+            raise InputError(f"{path}: unknown column '{col}' (expected image, identity, "
+                             "attr_<name> and description)")
+    check_identity_columns(str(path), header)
+    out: dict[str, dict[str, str]] = {}
+    for line, row in enumerate(reader, start=2):
+        if None in row:
+            raise InputError(f"{path} line {line}: more fields than the header's columns")
+        rec = {k.strip(): (v or "").strip() for k, v in row.items()}
+        check_identity_values(f"{path} line {line}", rec)
+        image = rec.pop("image")
+        if not (src / image).is_file():
+            raise InputError(f"{path} line {line}: image '{image}' is not a file under {src}")
+        out[Path(image).as_posix()] = rec
+    return out
+
+
 def skipped_files(src: Path) -> list[Path]:
     """Files under `src` that `avatars import` leaves out for their suffix (.gif, .tiff, .svg,
     notes ...), so that the command can name them rather than drop them without a word."""
@@ -97,7 +134,7 @@ def skipped_files(src: Path) -> list[Path]:
             continue
         files = sorted(child.iterdir(), key=lambda p: p.name) if child.is_dir() else [child]
         found += [f for f in files if not f.name.startswith(".") and f.is_file()
-                  and f.suffix.lower() not in IMAGE_SUFFIXES]
+                  and f.suffix.lower() not in IMAGE_SUFFIXES and f != Path(src) / MANIFEST]
     return found
 
 
@@ -178,6 +215,7 @@ def import_pool(src: Path, out: Path, *, overwrite: bool = False) -> list[PoolEn
     if not items:
         raise InputError(f"{src}: no images found (expected .png, .jpg, .jpeg or .webp files, optionally in subfolders 1..7)")
     ids = _assign_ids(items)
+    columns = source_columns(src)
     src_root = src.resolve()
     prepared: list[tuple[str, int | None, bytes, str, str]] = []
     first_seen: dict[str, Path] = {}  # sha256 of the source bytes -> first file with them
@@ -197,6 +235,9 @@ def import_pool(src: Path, out: Path, *, overwrite: bool = False) -> list[PoolEn
         for pid, level, data, suffix, rel_src in prepared:
             name = f"{pid}{suffix}"
             (stage / name).write_bytes(data)
-            entries.append(PoolEntry(pid, final_root / name, sha256_bytes(data), level, "", {"source": rel_src}))
+            extra = dict(columns.get(rel_src, {}))
+            description = extra.pop("description", "")
+            entries.append(PoolEntry(pid, final_root / name, sha256_bytes(data), level,
+                                     description, {"source": rel_src, **extra}))
         write_manifest(stage, entries, image_root=final_root)
     return entries

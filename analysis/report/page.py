@@ -17,6 +17,7 @@ from typing import Any
 from analysis.effects import agents_of, behaviour_data
 from analysis.frames import RunFrames, load_run
 from analysis.progress import quiet
+from analysis.report.counterfactual_section import counterfactual_section
 from analysis.report.equivalence_section import equivalence_section
 from analysis.report.health_section import health_section
 from analysis.report.markup import esc
@@ -65,7 +66,7 @@ def render_report(frames: RunFrames, run_dir: Path,
         summary_section(frames, summary, Path(run_dir)), pool_section(frames, thumbs),
         figures_section(behaviour_data(frames), frames), outcomes_section(frames,
                                                                           summary["outcomes"]),
-        equivalence_section(equivalence),
+        equivalence_section(equivalence), counterfactual_section(frames),
         standings_section(frames, run_dir), models_section(effects_by),
         health_section(summary["health"]), agreement_section(summary.get("rater_agreement")),
         transcripts_section(frames, thumbs)])
