@@ -148,3 +148,15 @@ class Reply(NamedTuple):
     calls: int = 0
     cached: bool = False
     extracted: str | None = None  # an LLM extractor's answer, kept with the turn it produced
+
+
+# -- the hot path's makers: the same values as the constructors, without their checks -----------
+def made_move(kind: MoveKind, offer: Any = None) -> Move:
+    """`Move(kind, offer)` for a caller whose kind is a MoveKind and whose offer kinds always
+    carry an offer (a game's or scripted agent's own move): a third of the cost."""
+    return _new(Move, (kind, offer, "", None))
+
+
+def made_reply(move: Move, text: str) -> Reply:
+    """`Reply(move, text)` without parsing keywords (a scripted agent's answer, every turn)."""
+    return _new(Reply, (move, text, None, None, None, 0, False, None))
