@@ -41,6 +41,13 @@ class MatchSpec:
     agents: tuple[str, ...] = ()
     levels: tuple[int | None, ...] = ()
 
+    def __reduce__(self) -> tuple:
+        # pickled to every worker process by the thousand: a slots dataclass's own pickling
+        # walks dataclasses.fields() for every spec, both ways (~10x the cost of this)
+        return (MatchSpec, (self.match_id, self.design, self.repetition, self.persona_a,
+                            self.persona_b, self.agent_a, self.agent_b, self.seed, self.level_a,
+                            self.level_b, self.personas, self.agents, self.levels))
+
     @property
     def n_seats(self) -> int:
         return len(self.agents) if self.agents else 2
