@@ -128,22 +128,21 @@ async def play_match(spec: MatchSpec, scenario: Scenario, negotiators: Sequence[
             request = ask()
             reply: Reply = await acts[request.side](request)
             turn = step(reply.move, reply.text, request)  # the game's rules, in one place
-            played = turn.move
-            kind, offer, reading = played.kind, played.offer, played.reading
+            # unpacked, not read field by field: a turn and its move are NamedTuples
+            index, round_, side, role, played, text, claim = turn
+            kind, offer, reason, reading = played
             accepted = 1 if kind is ACCEPT else 0 if kind is REJECT else None
             if reading is None:
                 confidence = evidence = note = None
             else:
                 confidence, evidence, note = _reading_columns(reading)
             add(_record(TurnRecord, (
-                match_id, turn.index, turn.round, turn.side, turn.role, personas[turn.side],
-                _KIND_TEXT[kind],
+                match_id, index, round_, side, role, personas[side], _KIND_TEXT[kind],
                 None if offer is None else float.__repr__(offer)  # encode_offer's fast path
                 if type(offer) is float and offer - offer == 0.0 else encode_offer(offer),
-                turn.claim, accepted, turn.text, 0 if kind is INVALID else 1,
-                played.reason or None, reply.latency_ms, reply.prompt_tokens,
-                reply.completion_tokens, reply.calls, int(reply.cached), reply.extracted,
-                confidence, evidence, note,
+                claim, accepted, text, 0 if kind is INVALID else 1, reason or None,
+                reply.latency_ms, reply.prompt_tokens, reply.completion_tokens, reply.calls,
+                int(reply.cached), reply.extracted, confidence, evidence, note,
             )))
             calls += reply.calls
             prompt_tokens += reply.prompt_tokens or 0
