@@ -39,6 +39,8 @@ class AgentFactory:
         self._planted: dict[str, Any] = {}
         self._confederate = AgentConfig(kind="confederate")  # built once, not per match
         self._labels: dict[str, str] = {}
+        self._teams: dict[str, tuple[AgentKind, AgentConfig]] = {}  # kind and config, per team
+        self._views: tuple[bool, bool] | None = None
         self._kinds: dict[str, AgentKind] = {CONFEDERATE: resolve_kind("confederate", CONFEDERATE)}
         for team in self.teams():
             agent = config.agent(team)
@@ -68,6 +70,13 @@ class AgentFactory:
     @property
     def offline(self) -> bool:
         return all(self.kind(t).offline for t in self.teams())
+
+    @property
+    def views(self) -> tuple[bool, bool]:
+        """(a seat sees its own persona, it sees its opponent's): asked for every seat."""
+        if self._views is None:
+            self._views = (self.config.condition != "none", self.config.shows_opponent)
+        return self._views
 
     def label(self, team: str) -> str:
         found = self._labels.get(team)
@@ -104,11 +113,16 @@ class AgentFactory:
               match_seed: int, others: Sequence[str | None] = ()) -> Negotiator:
         """A negotiator for one seat. `opponent_id` is the first other seat's persona (the
         next seat after this one); `others` every other seat's, that one first (N seats)."""
-        persona = self.personas.get(persona_id) if persona_id else None
-        opponent = self.personas.get(opponent_id) if opponent_id else None
-        more = tuple(self.personas.get(o) if o else None for o in others[1:])
-        return self.kind(team).build(self, team, self.agent_config(team), side, persona,
-                                     opponent, match_seed, more)
+        personas = self.personas
+        persona = personas.get(persona_id) if persona_id else None
+        opponent = personas.get(opponent_id) if opponent_id else None
+        more = tuple(personas.get(o) if o else None for o in others[1:]) if len(others) > 1 \
+            else ()
+        found = self._teams.get(team)  # the same for every match of the run
+        if found is None:
+            found = self._teams[team] = (self.kind(team), self.agent_config(team))
+        kind, agent = found
+        return kind.build(self, team, agent, side, persona, opponent, match_seed, more)
 
     def seats(self, spec: MatchSpec) -> tuple[list[Negotiator], list[str]]:
         """A fresh negotiator and the agent's label for each seat of `spec`. Each seat's
@@ -168,10 +182,9 @@ class SurrogateKind(AgentKind):
               others: tuple[Persona | None, ...] = ()) -> Negotiator:
         from agents.negotiators.surrogate import SurrogateNegotiator
 
-        shows_own = factory.config.condition != "none"  # `none`: no persona at all
+        shows_own, sees_opponent = factory.views  # `none`: no persona at all
         own = (float(persona.level) if shows_own and persona and persona.level is not None
                else None)
-        sees_opponent = factory.config.shows_opponent
         opp = (float(opponent.level) if sees_opponent and opponent and
                opponent.level is not None else None)
         effect = (factory.persona_effect(agent.fit, persona.persona_id)

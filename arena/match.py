@@ -41,6 +41,13 @@ class MatchSpec:
     agents: tuple[str, ...] = ()
     levels: tuple[int | None, ...] = ()
 
+    def __reduce__(self) -> tuple:
+        # pickled to every worker process by the thousand: a slots dataclass's own pickling
+        # walks dataclasses.fields() for every spec, both ways (~10x the cost of this)
+        return (MatchSpec, (self.match_id, self.design, self.repetition, self.persona_a,
+                            self.persona_b, self.agent_a, self.agent_b, self.seed, self.level_a,
+                            self.level_b, self.personas, self.agents, self.levels))
+
     @property
     def n_seats(self) -> int:
         return len(self.agents) if self.agents else 2
@@ -82,6 +89,9 @@ def _reading_columns(reading: Reading | None) -> tuple[float | None, str | None,
 
 def _unusable_seat(records: list[TurnRecord]) -> str | None:
     """Why a match is no evidence: a seat none of whose turns could be used, or None."""
+    usable = {record.speaker for record in records if record.parse_ok != 0}
+    if len(usable) == len({record.speaker for record in records}):
+        return None  # every seat that moved has a usable turn: the common case, in two passes
     by_seat: dict[str, list[TurnRecord]] = {}
     for record in records:
         by_seat.setdefault(record.speaker, []).append(record)
@@ -118,16 +128,21 @@ async def play_match(spec: MatchSpec, scenario: Scenario, negotiators: Sequence[
             request = ask()
             reply: Reply = await acts[request.side](request)
             turn = step(reply.move, reply.text, request)  # the game's rules, in one place
-            played = turn.move
-            reading = played.reading
-            kind = played.kind
+            # unpacked, not read field by field: a turn and its move are NamedTuples
+            index, round_, side, role, played, text, claim = turn
+            kind, offer, reason, reading = played
             accepted = 1 if kind is ACCEPT else 0 if kind is REJECT else None
+            if reading is None:
+                confidence = evidence = note = None
+            else:
+                confidence, evidence, note = _reading_columns(reading)
             add(_record(TurnRecord, (
-                match_id, turn.index, turn.round, turn.side, turn.role, personas[turn.side],
-                _KIND_TEXT[kind], encode_offer(played.offer), turn.claim, accepted, turn.text,
-                0 if kind is INVALID else 1, played.reason or None, reply.latency_ms,
-                reply.prompt_tokens, reply.completion_tokens, reply.calls, int(reply.cached),
-                reply.extracted, *_reading_columns(reading),
+                match_id, index, round_, side, role, personas[side], _KIND_TEXT[kind],
+                None if offer is None else float.__repr__(offer)  # encode_offer's fast path
+                if type(offer) is float and offer - offer == 0.0 else encode_offer(offer),
+                claim, accepted, text, 0 if kind is INVALID else 1, reason or None,
+                reply.latency_ms, reply.prompt_tokens, reply.completion_tokens, reply.calls,
+                int(reply.cached), reply.extracted, confidence, evidence, note,
             )))
             calls += reply.calls
             prompt_tokens += reply.prompt_tokens or 0
@@ -156,8 +171,8 @@ async def play_match(spec: MatchSpec, scenario: Scenario, negotiators: Sequence[
         shares[0] if two else None, shares[1] if two else None,
         len(records), error, calls, prompt_tokens, completion_tokens, elapsed_ms,
         time.time()))
-    roles = scenario.rules.seat_roles(n)
+    roles, levels = scenario.rules.seat_roles(n), spec.seat_levels
     seats = [_record(SeatRecord, (spec.match_id, side, personas[side], labels[i], roles[i],
-                                  spec.seat_levels[i], payoffs[i], shares[i]))
+                                  levels[i], payoffs[i], shares[i]))
              for i, side in enumerate(sides)]
     return MatchRow(match, records, seats)

@@ -7,7 +7,7 @@ import random
 
 def derive_seed(*parts: object) -> int:
     """A 63-bit seed from any parts (run seed, match id, side ...), stable across platforms."""
-    text = "\x1f".join(str(part) for part in parts).encode()
+    text = "\x1f".join(map(str, parts)).encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
 
 

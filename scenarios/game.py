@@ -73,7 +73,13 @@ class Game:
     # -- seats and roles ---------------------------------------------------------------
     @property
     def default_seats(self) -> int:
-        return int(getattr(self.spec, "seats", None) or self.min_seats)
+        # read once per spec (a frozen model): a spec without `seats` costs pydantic an
+        # exception on every getattr, and the engine asks this for every match
+        spec, cached = self.spec, self.__dict__.get("_default_seats")
+        if cached is None or cached[0] is not spec:
+            cached = self.__dict__["_default_seats"] = (
+                spec, int(getattr(spec, "seats", None) or self.min_seats))
+        return cached[1]
 
     def seat_roles(self, seats: int | None = None) -> tuple[str, ...]:
         """The role name of each seat at the start of a match."""

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from scenarios.moves import SIDES, Move, MoveKind, MoveRequest, Turn
@@ -130,7 +130,7 @@ class MatchState:
         turn = self.apply(move, text)
         if move.reading is not None and turn.move.reading is None:  # a game's apply may
             # normalise the move; the returned turn keeps how its text was read (for the store)
-            turn = replace(turn, move=replace(turn.move, reading=move.reading))
+            turn = turn._replace(move=turn.move._replace(reading=move.reading))
         return turn
 
 

@@ -5,7 +5,9 @@ exact lines the paper sent (taken from the scenario's prompts when it has them).
 """
 from __future__ import annotations
 
-from scenarios.moves import ACCEPT, PROPOSE, Move, MoveRequest, Reply
+from scenarios.moves import ACCEPT, PROPOSE, Move, MoveRequest, Reply, made_reply
+
+_ACCEPT = Move(ACCEPT)  # immutable: one for every acceptance
 
 
 class Confederate:
@@ -22,7 +24,7 @@ class Confederate:
     async def act(self, request: MoveRequest) -> Reply:
         if request.role != "proposer":
             text = self.prompts.get("confederate_accept", "As the responder, I accept your proposal.")
-            return Reply(Move(ACCEPT), text)
+            return made_reply(_ACCEPT, text)
         k = self._proposals
         self._proposals += 1
         claim = self.claims[min(k, len(self.claims) - 1)]
@@ -33,4 +35,4 @@ class Confederate:
         if self.claims[:2] == (50.0, 75.0):  # the paper's script: use its exact lines
             text = self.prompts.get(f"confederate_propose_{k + 1}_{seat}",
                                     self.prompts.get(f"confederate_propose_{k + 1}", default))
-        return Reply(Move(PROPOSE, claim), text)
+        return made_reply(Move(PROPOSE, claim), text)  # checked: a user's claims

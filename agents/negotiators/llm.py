@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 from agents.personas.images import EncodedImage
@@ -198,7 +198,7 @@ class LLMNegotiator:
                        reading.confidence if reading else 0.0,
                        reading.evidence if reading else "",
                        f"unsure offline, read by the LLM extractor ({note})")
-        return replace(move, reading=sent)
+        return move._replace(reading=sent)
 
     async def _act_json(self, request: MoveRequest, tally: _Tally) -> Reply:
         text = await self._ask(tally, json_mode=True)

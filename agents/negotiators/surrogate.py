@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from scenarios.moves import ACCEPT, PROPOSE, REJECT, Move, MoveRequest, Reply
+from scenarios.moves import (ACCEPT, PROPOSE, REJECT, Move, MoveRequest, Reply, made_move,
+                             made_reply)
 
 PARAMS_FILE = Path(__file__).resolve().parents[1] / "data" / "surrogate.json"
 GAMES = frozenset({"ultimatum"})  # the rules the parameters were fitted on
 FIT_PIE = 100.0  # the fits' claims are dollars of the paper's $100
 MID_LEVEL = 4.0  # a level the player is not shown counts as mid-scale: no effect of its own
+_ACCEPT, _REJECT = Move(ACCEPT), Move(REJECT)  # immutable: one for every answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +90,10 @@ class SurrogateNegotiator:
     async def act(self, request: MoveRequest) -> Reply:
         if request.role == "proposer":
             claim = self.claim()
-            return Reply(Move(PROPOSE, claim),
-                         f"I propose ${claim:g} for me and ${self.pie - claim:g} for you.")
+            return made_reply(made_move(PROPOSE, claim),
+                              f"I propose ${claim:g} for me and ${self.pie - claim:g} for you.")
         offer = request.offer_on_table
         to_me = self.pie - float(offer) if offer is not None else 0.0  # type: ignore[arg-type]
         if self.rng.random() < self.accept_probability(to_me):
-            return Reply(Move(ACCEPT), "I accept your proposal.")
-        return Reply(Move(REJECT), "I reject your proposal.")
+            return made_reply(_ACCEPT, "I accept your proposal.")
+        return made_reply(_REJECT, "I reject your proposal.")

@@ -187,7 +187,10 @@ def read_manifest(pool: Path, verify: bool | str = "full",
         normal = os.path.normpath(os.path.join(root_str, img))
         if os.path.isabs(img) or not _inside_str(normal, root_str):
             raise _manifest_error(where, f"image '{img}' is outside the pool")
-        real = os.path.realpath(normal)
+        # an image right in the (resolved) pool folder that is no symlink is its own real
+        # path: one lstat instead of realpath's walk over every folder above it
+        real = (normal if os.path.dirname(normal) == root_str and not os.path.islink(normal)
+                else os.path.realpath(normal))
         if not _inside_str(real, root_str):
             raise _manifest_error(where, f"image '{img}' resolves outside the pool (symlink to {real})")
         sha = rec["sha256"].lower()

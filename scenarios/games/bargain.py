@@ -5,8 +5,8 @@ import random
 import re
 
 from scenarios.game import Game
-from scenarios.moves import (ACCEPT, COUNTER, PROPOSE, WALK_AWAY, Move, MoveKind, MoveRequest,
-                             Reply, Turn)
+from scenarios.moves import (ACCEPT, COUNTER, INVALID, PROPOSE, WALK_AWAY, Move, MoveKind,
+                             MoveRequest, Reply, Turn, made_move, made_reply)
 from scenarios.builtins import builtin
 from scenarios.schema import PriceBargainSpec
 from scenarios.state import MatchState, Outcome, OutcomeSpace
@@ -15,6 +15,8 @@ from scenarios.text import looks_like_acceptance, looks_like_walk_away
 _OPEN = frozenset({PROPOSE, WALK_AWAY})
 _REPLY = frozenset({ACCEPT, COUNTER, WALK_AWAY})
 _NUMBER = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?")
+_ACCEPT = Move(ACCEPT)  # immutable: one for every acceptance
+_new = tuple.__new__  # requests and turns from the state's own constants: no checks to repeat
 
 
 class PriceBargainState(MatchState):
@@ -28,8 +30,11 @@ class PriceBargainState(MatchState):
         self.price: float | None = None  # the price on the table
         self.deal_price: float | None = None
         self.ended = False
-        self._max_turns = spec.max_turns  # read every turn: plain attributes, not the spec's
+        # read every turn: plain attributes, not the spec's
+        self._max_turns = spec.max_turns
+        self._lo, self._hi = spec.price_min, spec.price_max
         self._reserve = {side: self._reservation(side) for side in "ab"}
+        self._buyer = {side: self.roles[side] == "buyer" for side in "ab"}
 
     def _reservation(self, side: str) -> float:
         if self.roles[side] == "buyer":
@@ -53,19 +58,20 @@ class PriceBargainState(MatchState):
         role = self.roles[side]
         legal = _OPEN if self.price is None else _REPLY
         private = {"reservation": self._reserve[side], "role": role}
-        return MoveRequest(self.scenario_name, side, role, n + 1, n, legal, tuple(turns),
-                           self.price, private, self._max_turns)
+        return _new(MoveRequest, (self.scenario_name, side, role, n + 1, n, legal, tuple(turns),
+                                  self.price, private, self._max_turns))
 
     def check(self, move: Move, request: MoveRequest) -> str | None:
-        why = request.validate(move)
-        if why is None and (move.kind is PROPOSE or move.kind is COUNTER):
+        kind = move.kind
+        if kind is INVALID or kind not in request.legal:
+            return request.validate(move)
+        if kind is PROPOSE or kind is COUNTER:
             price = move.offer
             if not isinstance(price, (int, float)) or isinstance(price, bool):
                 return f"an offer must be a price, got {price!r}"
-            if not self.spec.price_min <= price <= self.spec.price_max:
-                return (f"price {price:g} is outside "
-                        f"{self.spec.price_min:g}..{self.spec.price_max:g}")
-        return why
+            if not self._lo <= price <= self._hi:
+                return f"price {price:g} is outside {self._lo:g}..{self._hi:g}"
+        return None
 
     def apply(self, move: Move, text: str = "") -> Turn:
         turns = self.turns
@@ -81,13 +87,14 @@ class PriceBargainState(MatchState):
             if type(offer) is not float or offer != price or move.reason:
                 move = Move(kind, price)  # the move as played: its price to the cent
             self.price = price
-            claim = self._value(side, price)
+            claim = (self._reserve[side] - price if self._buyer[side]  # self._value(side, price)
+                     else price - self._reserve[side])
         elif kind is ACCEPT and self.price is not None:
             self.deal_price = self.price
             self.ended = True
         elif kind is WALK_AWAY:
             self.ended = True
-        turn = Turn(n, n + 1, side, self.roles[side], move, text, claim)
+        turn = _new(Turn, (n, n + 1, side, self.roles[side], move, text, claim))
         turns.append(turn)
         return turn
 
@@ -181,9 +188,9 @@ class PriceBargainGame(Game):
         if table is not None:
             acceptable = table >= price if seller else table <= price
             if acceptable:
-                return Reply(Move(ACCEPT), f"I accept ${float(table):,.2f}.")
+                return made_reply(_ACCEPT, f"I accept ${float(table):,.2f}.")
         kind = PROPOSE if PROPOSE in request.legal else COUNTER
-        return Reply(Move(kind, price), f"I offer ${price:,.2f}.")
+        return made_reply(made_move(kind, price), f"I offer ${price:,.2f}.")
 
     # the game-generic view offline agents share: a price on a grid of the legal range, worth
     # its surplus over the seat's own reservation (no deal pays 0)

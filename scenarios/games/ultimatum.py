@@ -4,13 +4,16 @@ from __future__ import annotations
 import random
 
 from scenarios.game import Game
-from scenarios.moves import ACCEPT, PROPOSE, REJECT, Move, MoveKind, MoveRequest, Reply, Turn
+from scenarios.moves import (ACCEPT, INVALID, PROPOSE, REJECT, Move, MoveKind, MoveRequest,
+                             Reply, Turn, made_move, made_reply)
 from scenarios.builtins import builtin
 from scenarios.schema import UltimatumSpec
 from scenarios.state import MatchState, Outcome, OutcomeSpace
 
 _PROPOSE = frozenset({PROPOSE})
 _RESPOND = frozenset({ACCEPT, REJECT})
+_ACCEPT, _REJECT = Move(ACCEPT), Move(REJECT)  # immutable: one for every answer
+_new = tuple.__new__  # requests and turns from the state's own constants: no checks to repeat
 
 
 class UltimatumState(MatchState):
@@ -25,44 +28,49 @@ class UltimatumState(MatchState):
         self.responding = False
         self.payoff = {"a": 0.0, "b": 0.0}
         self.agreements = 0
+        # read every turn: plain attributes, not the spec's
+        self._rounds, self._pie, self._alternate = spec.rounds, spec.pie, spec.alternate
 
     def proposer(self, round_: int) -> str:
-        return "a" if (not self.spec.alternate or round_ % 2 == 1) else "b"
+        return "a" if (not self._alternate or round_ % 2 == 1) else "b"
 
     @property
     def is_terminal(self) -> bool:
-        return self.round > self.spec.rounds
+        return self.round > self._rounds
 
     def request(self) -> MoveRequest:
-        proposer = self.proposer(self.round)
+        round_, turns = self.round, self.turns
+        proposer = self.proposer(round_)
         if self.responding:
             side = "b" if proposer == "a" else "a"
-            return MoveRequest(self.spec.name, side, "responder", self.round, len(self.turns),
-                               _RESPOND, tuple(self.turns), self.offer, {}, self.spec.rounds)
-        return MoveRequest(self.spec.name, proposer, "proposer", self.round, len(self.turns),
-                           _PROPOSE, tuple(self.turns), None, {}, self.spec.rounds)
+            return _new(MoveRequest, (self.spec.name, side, "responder", round_, len(turns),
+                                      _RESPOND, tuple(turns), self.offer, {}, self._rounds))
+        return _new(MoveRequest, (self.spec.name, proposer, "proposer", round_, len(turns),
+                                  _PROPOSE, tuple(turns), None, {}, self._rounds))
 
     def check(self, move: Move, request: MoveRequest) -> str | None:
-        why = request.validate(move)
-        if why is None and move.kind is PROPOSE:
+        kind = move.kind
+        if kind is INVALID or kind not in request.legal:
+            return request.validate(move)
+        if kind is PROPOSE:
             offer = move.offer
             if not isinstance(offer, (int, float)) or isinstance(offer, bool):
                 return f"a proposal must claim a number of {self.spec.units}, got {offer!r}"
-            if not 0 <= offer <= self.spec.pie:
-                return f"claim {offer:g} is outside 0..{self.spec.pie:g}"
-        return why
+            if not 0 <= offer <= self._pie:
+                return f"claim {offer:g} is outside 0..{self._pie:g}"
+        return None
 
     def apply(self, move: Move, text: str = "") -> Turn:
         if self.is_terminal:
             raise RuntimeError("the match is over")
-        request_side = self.proposer(self.round)
         round_ = self.round
+        request_side = self.proposer(round_)
         claim = None
         if not self.responding:
             side, role = request_side, "proposer"
             if move.kind is PROPOSE:
                 claim = self._snap(float(move.offer))  # type: ignore[arg-type]
-                move = Move(PROPOSE, claim)
+                move = made_move(PROPOSE, claim)  # the move as played: the snapped claim
                 self.offer = claim
                 self.responding = True
             else:  # no usable proposal: the round is void
@@ -71,11 +79,12 @@ class UltimatumState(MatchState):
             side, role = ("b" if request_side == "a" else "a"), "responder"
             if move.kind is ACCEPT and self.offer is not None:
                 self.payoff[request_side] += self.offer
-                self.payoff[side] += self.spec.pie - self.offer
+                self.payoff[side] += self._pie - self.offer
                 self.agreements += 1
             self._next_round()
-        turn = Turn(len(self.turns), round_, side, role, move, text, claim)
-        self.turns.append(turn)
+        turns = self.turns
+        turn = _new(Turn, (len(turns), round_, side, role, move, text, claim))
+        turns.append(turn)
         return turn
 
     def _next_round(self) -> None:
@@ -86,7 +95,7 @@ class UltimatumState(MatchState):
     def _snap(self, value: float) -> float:
         step = self.spec.step
         snapped = round(value / step) * step
-        return float(min(max(snapped, 0.0), self.spec.pie))
+        return float(min(max(snapped, 0.0), self._pie))
 
     def outcome(self) -> Outcome:
         total = self.spec.pie * self.spec.rounds
@@ -172,8 +181,8 @@ class UltimatumGame(Game):
             return Reply(Move(MoveKind.PROPOSE, float(claim)), f"${claim} for me.")
         offer_to_me = pie - float(request.offer_on_table)  # type: ignore[arg-type]
         if offer_to_me >= pie - claim:
-            return Reply(Move(MoveKind.ACCEPT), "I accept.")
-        return Reply(Move(MoveKind.REJECT), "I reject.")
+            return made_reply(_ACCEPT, "I accept.")
+        return made_reply(_REJECT, "I reject.")
 
     # the game-generic view offline agents share (a planted agent's demand share): a claim is
     # what its proposer keeps, the responder gets the rest
