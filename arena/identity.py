@@ -37,26 +37,27 @@ def request_identity(plan: Plan) -> dict[str, Any]:
         models[name] = {"endpoint": endpoint_identity(model.base_url),
                         **{key: getattr(model, key) for key in MODEL_KEYS}}
     personas = hashlib.sha256(json.dumps(sorted(
-        (p.persona_id, p.image_sha256, p.level, p.description)
+        (p.persona_id, p.image_sha256, p.level, p.description,
+         *((p.identity, p.attributes) if p.identity or p.attributes else ()))
         for p in plan.personas.values())).encode()).hexdigest()
     # fields added later count only when set: runs stored before them resume unchanged
-    design = config.design.model_dump(mode="json", exclude=(
-        {"seats"} if config.design.seats is None else None))
-    if not design["factors"]:
-        del design["factors"]
-    scenario = plan.scenario.spec.model_dump(mode="json")
-    if scenario.get("read_threshold", 0) is None:  # added later: counts only when set
-        del scenario["read_threshold"]
+    design = _set_only(config.design.model_dump(mode="json"), "seats", "factors")
+    scenario = _set_only(plan.scenario.spec.model_dump(mode="json"), "read_threshold")
     identity = {"seed": config.seed, "condition": config.condition,
                 "scenario": scenario,
-                "agents": {team: agent.model_dump(mode="json", exclude=(
-                    {"planted"} if agent.planted is None else None))
+                "agents": {team: _set_only(agent.model_dump(mode="json"), "planted")
                            for team, agent in sorted(config.agents.items())},
                 "models": models, "design": design,
                 "personas": {"rating": config.personas.rating, "pool_sha256": personas}}
     if config.style is not None:  # likewise: only a style set explicitly is part of it
         identity["style"] = config.style
     return identity
+
+
+def _set_only(dump: dict[str, Any], *later: str) -> dict[str, Any]:
+    """`dump` without the `later` keys left unset (None or empty), which older runs lack."""
+    return {key: value for key, value in dump.items()
+            if key not in later or value not in (None, {}, [])}
 
 
 def canonical(identity: dict[str, Any]) -> str:
