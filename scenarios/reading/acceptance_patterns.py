@@ -11,20 +11,21 @@ _NEG = (r"(?:cannot|can not|could not|will not|would not|do not|does not|did not
         r"|reluctant to|hesitant to|decline to|no longer|not able to|not going to|not willing to"
         r"|not in a position to|in no position to)")
 # words that may stand between "I" and the verb ("I must, regretfully, decline")
-_ADV = (r"(?:,?\s+(?:\w+ly|will|shall|must|do|hereby|therefore|then|thus|hence|also|now|am"
+_ADV = (r"(?:,?\s+(?:[\w-]+ly|will|shall|must|do|hereby|therefore|then|thus|hence|also|now|am"
         r"|have|decided|to|going|choose|indeed|fully|happy|pleased|glad|delighted|honored"
         r"|honoured|more than|most|very|so|with pleasure|i|that|fear|afraid|have to|need to"
         r"|feel|compelled|obliged|obligated|nonetheless|nevertheless|however|still|yet|alas"
-        r"|sadly|regrettably|can|ready|prepared|willing|inclined|content|agree|and|wish|want"
+        r"|sadly|regrettably|can|ready|deign|prepared|willing|inclined|content|agree|and|wish|want"
         r"|would like|would|could|might|be|decide|opt|elect|may|suppose|guess"
-        r"|(?:have |am left with )?no choice but to|no other choice but to|find it necessary to"
+        r"|(?:have |am left with )?(?:no|little) (?:other )?(?:choice|option|alternative) but to|find it necessary to"
         r"|find it best to|think it best to|see fit to|it|is|best|wise|necessary|satisfied"
         r"|proud|grateful|thankful|again|once|more|with (?:all due |great )?(?:respect|regret)"
         r"|in good conscience)(?=[\s,]))*")
 _ACCEPT_VERB = (r"(?:accept(?:ing)?|agree to|agree with|agree on|settle for|take (?:it|the deal"
-                r"|this deal|your (?:[$\w/%-]+ )?(?:offer|deal|proposal|terms|split))|approve|consent to|acquiesce"
+                r"|this deal|your (?:[$\w/%-]+ ){0,2}?(?:offer|deal|proposal|terms|split))|approve|consent to|acquiesce"
                 r"|concede to|embrace|welcome your|go along with|say yes|take you up on"
-                r"|accede to)")
+                r"|accede to|honou?r (?:this|your|the|our) (?:[$\w/%-]+ ){0,2}?(?:offer|proposal|terms"
+                r"|split|division|deal|agreement|arrangement))")
 # "I refuse to be insulted", "I decline to argue" refuse something else than the proposal
 _REJECT_VERB = (r"(?:reject(?:ing)?|declin(?:e|ing)(?!\s+to\b)|refus(?:e|ing)(?!\s+to\b)|turn down"
                 r"|pass on|say no"
@@ -46,7 +47,7 @@ I_NOT_AGREE = re.compile(_SUBJ + _ADV + r"\s+" + _NEG + r"\s(?:\w+ly\s)?agree(?=
                           r" (?:\w+ )?accept\b")
 I_AGREE = re.compile(_SUBJ + _ADV + r"\s+agree(?:\s\w+ly)?(?=\s*[.!,;]|\sthat\b)"
                       r"|\bno (?:reservations?|hesitation) (?:in|about) accepting\b"
-                      r"|\b\d+\s?%?\s?[-/:]\s?\d+\s?%?(?: split| division| deal)? it is\b"
+                      r"|\b\d+\s?%?\s?[-/:]\s?\d+\s?%?(?: split| division| deal)? it (?:is|be)\b"
                       r"|\b(?:my|an) (?:honou?r|pleasure|privilege) to accept (?:this|your|the)\b"
                       r"|\b(?:this|our) (?:accord|deal|agreement) is (?:sealed|settled|struck)\b")
 THIRD_PERSON = re.compile(r"(?<!\bor )\b(?:(?P<a>accepts)|(?P<r>rejects|declines|refuses))"
@@ -55,15 +56,16 @@ NOT_MORE_LESS = re.compile(r"\b(?:not|more|less|be)\b")
 NOT_BEFORE_ACCEPTABLE = re.compile(r"\bnot\b[^.!?\n]{0,20}$")
 NOT_ACCEPTABLE = re.compile(r"\b(?:not|never|hardly|nor) (?:\w+ ){0,3}?acceptable\b")
 I_NOT_REJECT = re.compile(_SUBJ + _ADV + r"\s+" + _NEG + r"\s" + _REJECT_VERB + r"\b")
-AND_ACCEPT = re.compile(r"\band (?:\w+ ){0,2}?(?:accept|agree to) (?:it|this|that|your|the)\b")
-AND_REJECT = re.compile(r"\band (?:\w+ ){0,2}?(?:reject|decline|refuse)(?: (?:it|this|that|your"
+AND_ACCEPT = re.compile(r"\b(?:and|but) (?:\w+ ){0,3}?(?:accept|agree to) (?:it|this|that|your|the)\b")
+AND_REJECT = re.compile(r"\b(?:and|but) (?:\w+ ){0,3}?(?:reject|decline|refuse)(?: (?:it|this|that|your"
                          r"|the)\b|(?=\s*[.!;]))")
 CONCESSIVE_BEFORE = re.compile(r"\b(?:while|although|though|even if|even though|whilst)\b"
                                 r"[^.!?\n;,]{0,40}$")
 ACCEPTABLE = re.compile(
-    r"\b(?:(?:your (?:\w+ )?(?:offer|proposal|terms|split|division)|this|that|it|the (?:[\w']+ )?"
-    r"(?:offer|proposal|terms|split|division|deal|arrangement)|this (?:\w+ )?(?:offer|proposal"
-    r"|split|division|deal|arrangement))(?: of [^.!?\n]{1,30}?)? (?:is|seems|sounds)"
+    r"\b(?:(?:your (?:[$\w/%-]+ )?(?:counter-?)?(?:offer|proposal|terms|split|division"
+    r"|concession|compromise|arrangement)|this|that|it|the (?:[\w'/%$-]+ )?"
+    r"(?:offer|proposal|terms|split|division|deal|arrangement)|this (?:[\w/%$-]+ )?(?:offer"
+    r"|proposal|split|division|deal|arrangement))(?: of [^.!?\n]{1,30}?)? (?:is|seems|sounds)"
     r"|find (?:it|this|that|your \w+|the \w+|this \w+))[.\s]+(?:\w+ (?:and |, )?){0,3}"
     r"acceptable\b")
 FLAT_NO = re.compile(r"\b(?:i do not think so|not a chance|absolutely not|out of the question"
@@ -71,12 +73,13 @@ FLAT_NO = re.compile(r"\b(?:i do not think so|not a chance|absolutely not|out of
                       r"|believe|expect) (?:that )?i (?:would|will) accept)\b")
 # one-word verdicts count at the start of a sentence or line ("Deal!", "Accepted.", "No.")
 _START = r"(?:^|[.!?\n]\s*|[.!?]\s*[\"'(])\s*(?<!/)"
-_OFFER_IS = (r"\b(?:offer|proposal|terms|division|split|deal)\b[^.!?\n]{0,40}?\b(?:is|are|has"
+_OFFER_IS = (r"\b(?:offer|proposal|terms|division|split|deal|agreement|arrangement)\b[^.!?\n]{0,40}?\b(?:is|are|has"
              r" been|have been|stands|remains) (?:hereby |therefore |\w+ly )?")
 _VERDICT_OBJECT = r"(?=\s*(?:[.!,]|$|i shall|your\b|the (?:\w+ )?(?:offer|proposal|deal|terms)))"
 ACCEPT_WORD = re.compile(
     _START + r"(?:(?:accepted|deal|agreed|yes|it is a deal|done deal|consider it done"
     r"|very well,? (?:i|we) accept)\b(?!\s?(?:or|on|with|to|that|if|whether|/))"
+    r"|(?:quite |most |perfectly )?acceptable\s*(?:[.!]|$)"
     r"|accept" + _VERDICT_OBJECT + r"|accepting (?:your|the|this) (?:\w+ )?(?:offer|proposal"
     r"|deal|terms)(?!\s(?:would|might|could|may|is not|does not|will not)))"
     r"|\b(?:you have a deal|we have a deal|you have got (?:yourself )?a deal|you got (?:yourself )?"
@@ -131,8 +134,12 @@ WEAK_ACCEPT = re.compile(
     r"|(?:is|seems) (?:indeed |truly )?(?:a|the) (?:most )?(?:fitting|fine|good|wise|sound)"
     r" (?:conclusion|arrangement|outcome|resolution|compromise)|let us enjoy"
     r"|(?:a|an) (?:fair|reasonable|equitable|acceptable|generous) (?:division|split|offer|deal"
-    r"|proposal) indeed|by accepting (?:your|this|the) (?:\w+ )?(?:offer|proposal|terms"
-    r"|division|split)"
+    r"|proposal) indeed|(?:by|in) accepting (?:your|this|the) (?:[$\w/%-]+ ){0,2}?(?:offer"
+    r"|proposal|terms|division|split)"
+    r"|(?:divided|split|shared|distributed) as (?:you )?(?:proposed|agreed|offered)"
+    r"|seal (?:this|the|our) (?:deal|agreement|accord|bargain)"
+    r"|your (?:\w+ )?acceptance|(?:has|have) (?:\w+ )?accepted (?:my|our)"
+    r"|(?:willingness|decision|wisdom) (?:to accept|in accepting)"
     r"|(?:your|the|this) (?:\w+ )?(?:proposal|offer) is (?:\w+ )?(?:fair|reasonable|generous"
     r"|acceptable)(?=\s*[.!])"
     r"|(?:is|seems) (?:indeed |quite |most |very |a )*(?:fair|reasonable|generous)"
@@ -141,7 +148,7 @@ WEAK_REJECT = re.compile(
     r"\b(?:reconsider|how about|what about|instead|not satisfied|not sit well|skewed|lopsided"
     r"|one-sided|unfair|nay|anything less|come back with|make (?:a|another|me a) (?:new |better"
     r" |more \w+ )?(?:proposal|offer)|i (?:\w+ ){0,3}?(?:propose|suggest|counter|insist|demand"
-    r"|require|request)|counter-?offer|counter-?proposal|take it or leave it|remains? the fairest"
+    r"|require|request)|(?<!your )counter-?offer|(?<!your )counter-?proposal|take it or leave it|remains? the fairest"
     r"|would be (?:a )?(?:more|fairer|better)|more (?:equitable|balanced|even|fair)|not"
     r" (?:enough|acceptable|fair)|forfeit\w*|walk away|nothing at all|remain unconvinced"
     r"|cannot engage|not (?:feel )?comfortable|i hope you (?:will|can|would) (?:agree|accept"

@@ -67,6 +67,9 @@ def _voided(norm: str, regex: re.Pattern[str], m: re.Match[str], verdict: bool) 
     if regex in (AND_ACCEPT, AND_REJECT) and YOU_BEFORE.search(norm, max(0, start - 60),
                                                                   start):
         return True
+    # "and cannot accept it", "but would like to accept a fairer split": no decision
+    if regex in (AND_ACCEPT, AND_REJECT) and _AND_VOID.search(m.group(0)):
+        return True
     if regex is ACCEPTABLE and (NOT_MORE_LESS.search(m.group(0))
                                  or NOT_ACCEPTABLE.match(norm, max(0, start - 25))
                                  or NOT_BEFORE_ACCEPTABLE.search(norm, max(0, start - 25), start)):
@@ -74,12 +77,17 @@ def _voided(norm: str, regex: re.Pattern[str], m: re.Match[str], verdict: bool) 
     return False
 
 
+_AND_VOID = re.compile(r"\b(?:not|never|cannot|unable|no|could|might|wish|want|like|should"
+                       r"|if|whether|asks?|asked|urge\w*)\b")
+
+
 # a clause can only state a decision if it contains one of these (a cheap pre-filter)
 _TRIGGER = re.compile(
     r"accept|agree|reject|declin|refus|deal\b|\byes\b|\bno\b|settl|conced|acquiesc|consent"
     r"|approv|embrac|welcome|go along|\btake\b|acced|veto|spurn|rebuff|pass on|turn down"
     r"|accord|be it|shall be|be so|satisfied|content with|happy with|sounds|works for|count me"
-    r"|shake|concur|\bit is\b|question|think not|no way|think so|a chance|absolutely")
+    r"|shake|concur|\bit is\b|\bit be\b|honou?r|question|think not|no way|think so|a chance"
+    r"|absolutely")
 _CLAUSE = re.compile(r"[^.!?\n]*(?:[.!?\n]+|$)")
 _UNCONDITIONAL = ((ACCEPT_WORD, True), (REJECT_WORD, False), (FLAT_NO, False),
                   (NOT_ACCEPTABLE, False), (I_NOT_AGREE, False), (I_AGREE, True))
