@@ -68,3 +68,36 @@ def test_negated_or_hedged_forms_do_not_accept(text: str) -> None:
 def test_the_other_sides_counter_offer_is_no_rejection_cue() -> None:
     # naming "your counter-offer" describes their proposal; it is no counter of one's own
     _sure(read_acceptance("Your counter-offer is fair and acceptable, friend."), True)
+
+
+@pytest.mark.parametrize("text", [
+    "I want a 50/50 split. Do we have a deal?",
+    "My price is 60 for me. So, do you find this acceptable?",
+    "Give me 55. Well, do we have an accord, or not?",
+])
+def test_a_question_asking_for_a_verdict_is_none(text: str) -> None:
+    _not_sure_of(read_acceptance(text), True)
+
+
+def test_a_question_after_an_acceptance_keeps_it() -> None:
+    _sure(read_acceptance("I accept your offer, but what comes next?"), True)
+
+
+def test_a_rejecting_question_still_rejects() -> None:
+    _sure(read_acceptance("Did you really think I would accept such crumbs?"), False)
+
+
+@pytest.mark.parametrize("text", [
+    "I will accept your 70-30 proposal, but only if the 70 is mine.",
+    "I accept only an even split, nothing else.",
+    "An equal split is the only arrangement I will accept.",
+    "Half and half is the least I can agree to.",
+    "Split it evenly, or I take it all by force.",
+    "I will take your offer under advisement, friend.",
+    "So be warned: I accept your refusal of my terms.",
+    "I fear accepting such a split would leave me with crumbs.",
+    "Accepting this offer will ruin me, so give me 50.",
+    "I want 50. I hope the baron sees sense and accepts it.",
+])
+def test_demands_and_conditions_are_no_acceptance(text: str) -> None:
+    _not_sure_of(read_acceptance(text), True)

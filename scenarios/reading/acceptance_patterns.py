@@ -34,7 +34,17 @@ _REJECT_VERB = (r"(?:reject(?:ing)?|declin(?:e|ing)(?!\s+to\b)|refus(?:e|ing)(?!
 _SUBJ = (r"(?<!can )(?<!shall )(?<!could )(?<!would )(?<!will )(?<!do )(?<!should )(?<!sure )"
          r"(?<!propose )(?<!suggest )"
          r"\b(?:i|we)(?:,[^,.!?\n]{1,60},)?")
-I_ACCEPT = re.compile(_SUBJ + _ADV + r",?\s+" + _ACCEPT_VERB + r"\b(?!\s?(?:or|/)\s?reject)")
+# not an acceptance of the proposal: "I accept your rejection", "I will take your offer under
+# advisement", "or I take it all by force", "I fear accepting this would leave me nothing"
+_NOT_OF_PROPOSAL = (r"(?!\s?(?:or|/)\s?reject)(?!\s(?:your|the|this|that|my) (?:\w+ )?(?:rejection"
+                    r"|refusal|challenge|point|perspective|reasoning|apology|argument|position"
+                    r"|wrath|fate|risk)\b)(?!\s(?:[\w/%$-]+\s){0,3}?(?:under advisement|into"
+                    r" (?:account|consideration)|all\b|back\b|by force))(?<!accepting)")
+_NOT_THEIR_NO = r"(?!\s(?:your|the|this|that) (?:\w+ )?(?:rejection|refusal)\b)"
+_ACCEPTING_ARGUED = (r"|(?<=accepting)(?!(?:\s[\w/%$-]+){0,5}\s(?:would|could|might|will|may|is"
+                     r"|means|leaves?|risks?)\b)")
+I_ACCEPT = re.compile(_SUBJ + _ADV + r",?\s+" + _ACCEPT_VERB + r"\b(?:" + _NOT_OF_PROPOSAL
+                      + _ACCEPTING_ARGUED + r")")
 I_REJECT = re.compile(_SUBJ + _ADV + r",?\s+" + _REJECT_VERB + r"\b(?!\s?(?:or|/)\s?accept)")
 I_NOT_ACCEPT = re.compile(
     _SUBJ + _ADV + r"\s+" + _NEG + r"(?:,?\s(?:in good conscience|simply|possibly|fully|really"
@@ -78,11 +88,11 @@ _OFFER_IS = (r"\b(?:offer|proposal|terms|division|split|deal|agreement|arrangeme
 _VERDICT_OBJECT = r"(?=\s*(?:[.!,]|$|i shall|your\b|the (?:\w+ )?(?:offer|proposal|deal|terms)))"
 ACCEPT_WORD = re.compile(
     _START + r"(?:(?:accepted|deal|agreed|yes|it is a deal|done deal|consider it done"
-    r"|very well,? (?:i|we) accept)\b(?!\s?(?:or|on|with|to|that|if|whether|/))"
+    r"|very well,? (?:i|we) accept)\b(?!\s?(?:or|on|with|to|that|if|whether|/))" + _NOT_THEIR_NO +
     r"|(?:quite |most |perfectly )?acceptable\s*(?:[.!]|$)"
     r"|accept" + _VERDICT_OBJECT + r"|accepting (?:your|the|this) (?:\w+ )?(?:offer|proposal"
-    r"|deal|terms)(?!\s(?:would|might|could|may|is not|does not|will not)))"
-    r"|\b(?:you have a deal|we have a deal|you have got (?:yourself )?a deal|you got (?:yourself )?"
+    r"|deal|terms)(?!\s(?:would|might|could|may|is|does|will|shall|can|means|ensures)\b))"
+    r"|(?<!do )(?<!shall )\b(?:you have a deal|we have a deal|you have got (?:yourself )?a deal|you got (?:yourself )?"
     r"a deal|offer accepted|proposal accepted)\b|" + _OFFER_IS + r"accepted\b")
 REJECT_WORD = re.compile(
     _START + r"(?:(?:rejected|no deal|declined|refused|i say no|rejection)\b(?!\s?(?:or|/))"
@@ -99,9 +109,18 @@ AGREEMENT = re.compile(
     r"|(?:we|you) have got (?:ourselves |yourself )?(?:a|an) (?:deal|accord|agreement))\b")
 # what voids an acceptance: a condition after it, a hedge or doubt before it
 AFTER_ACCEPT_VOID = re.compile(
-    r"(?:\s(?:it|this|that|your \w+|the \w+))?(?:\s\w+){0,6}?\s(?:only if|on the condition"
-    r"|provided that|if you|so long as|as long as)\b|\s(?:nothing|no less|anything less|only a"
-    r"|no fewer)\b")
+    r"(?:\s(?:it|this|that|your [\w/%$-]+|the [\w/%$-]+))?(?:,?\s[\w/%$-]+){0,6}?,?\s(?:only if"
+    r"|on the condition|provided that|if you|so long as|as long as)\b|\s(?:nothing|no less"
+    r"|anything less|only|no fewer)\b")
+# "the only terms I will accept", "the least I can agree to": a demand, not a decision
+ONLY_BEFORE = re.compile(r"\b(?:only|least|minimum|best|most)\b(?:\s[\w/%$-]+){0,5}\s?$")
+# "I hope the wizard sees sense and accepts it": the other side is asked to decide
+HOPE_BEFORE = re.compile(r"\b(?:hope|trust|urge|ask|expect|implore|invite|encourage)\b"
+                         r"[^.!?\n]{0,60}$")
+# a question asks for a verdict ("do we have a deal?", "do you find this acceptable?")
+QUESTION_LEAD = re.compile(r"(?:^|[.!?,;:-]\s*|\b(?:so|then|now|well|or|and)\s)(?:do|does|did|shall"
+                           r"|will|would|can|could|is|are|have|has|what|how|may)\s(?:we|you|i"
+                           r"|this|that|it|the|thou|they)\b")
 IF_BEFORE = re.compile(
     r"\b(?:if(?! (?:i|we) (?:reject|decline|refuse|do not accept)| (?:it is|this is|the offer is"
     r"|the proposal is) rejected)|unless|provided|should you|once you|when you)\b[^.!?\n]{0,80}$")

@@ -8,7 +8,8 @@ from scenarios.reading.confidence import Reading, unreadable
 from scenarios.reading.normalise import MAX_CHARS, drop_stage_directions, normalize
 from scenarios.reading.acceptance_patterns import (ACCEPTABLE, ACCEPT_WORD, AFTER_ACCEPT_VOID,
     AGREEMENT, AND_ACCEPT, AND_REJECT, ASKS_BACK, CONCESSIVE_BEFORE, COUNTER_AMOUNT, DOUBT_BEFORE,
-    ELLIPSIS, ELLIPSIS_INNER, FLAT_NO, HEDGE, HEDGE_REJECT, IF_BEFORE, I_ACCEPT, I_AGREE,
+    ELLIPSIS, ELLIPSIS_INNER, FLAT_NO, HEDGE, HEDGE_REJECT, HOPE_BEFORE, IF_BEFORE, I_ACCEPT,
+    I_AGREE, ONLY_BEFORE, QUESTION_LEAD,
     I_NOT_ACCEPT, I_NOT_AGREE, I_NOT_REJECT, I_REJECT, NOT_ACCEPTABLE, NOT_BEFORE,
     NOT_BEFORE_ACCEPTABLE, NOT_MORE_LESS, REJECT_WORD, TAKES_OFFER, THIRD_PERSON,
     WEAK_ACCEPT, WEAK_REJECT, WILLING, YOU_BEFORE)
@@ -68,7 +69,10 @@ def _voided(norm: str, regex: re.Pattern[str], m: re.Match[str], verdict: bool) 
                                                                   start):
         return True
     # "and cannot accept it", "but would like to accept a fairer split": no decision
-    if regex in (AND_ACCEPT, AND_REJECT) and _AND_VOID.search(m.group(0)):
+    if regex in (AND_ACCEPT, AND_REJECT) and (_AND_VOID.search(m.group(0)) or HOPE_BEFORE.search(
+            norm, max(0, start - 60), start)):
+        return True
+    if regex in (I_ACCEPT, AND_ACCEPT) and ONLY_BEFORE.search(norm, max(0, start - 50), start):
         return True
     if regex is ACCEPTABLE and (NOT_MORE_LESS.search(m.group(0))
                                  or NOT_ACCEPTABLE.match(norm, max(0, start - 25))
@@ -102,26 +106,44 @@ def _decisions(norm: str) -> list[tuple[int, int, bool]]:
     found: list[tuple[int, int, bool]] = []
     negated: list[tuple[int, int]] = []
     for a, b in spans:
-        for regex, verdict in ((I_NOT_ACCEPT, False), (I_NOT_REJECT, True)):
-            for m in regex.finditer(norm, a, b):
-                if CONCESSIVE_BEFORE.search(norm, max(0, m.start() - 40), m.start()):
-                    negated.append(m.span())
-                elif not IF_BEFORE.search(norm, max(0, m.start() - 80), m.start()):
-                    found.append((m.start(), m.end(), verdict))
-                    negated.append(m.span())
-        for regex, verdict in _CHECKED:
-            for m in regex.finditer(norm, a, b):
-                if any(x <= m.start() < y for x, y in negated):
-                    continue
-                if not _voided(norm, regex, m, verdict):
-                    found.append((m.start(), m.end(), verdict))
-        for regex, verdict in _UNCONDITIONAL:
-            for m in regex.finditer(norm, a, b):
-                if not CONCESSIVE_BEFORE.search(norm, max(0, m.start() - 40), m.start()):
-                    found.append((m.start(), m.end(), verdict))
-        for m in THIRD_PERSON.finditer(norm, a, b):
-            found.append((m.start(), m.end(), m.group("a") is not None))
+        stated = _clause_decisions(norm, a, b, negated)
+        asked = QUESTION_LEAD.search(norm, a, b) if norm[a:b].rstrip().endswith("?") else None
+        if asked:
+            # "do we have a deal?", "do you find this acceptable?" ask for a verdict: words of
+            # acceptance in the question decide nothing ("I accept, but what now?" still does;
+            # "do you think I would accept that?" still rejects)
+            stated = [d for d in stated if not (d[2] and d[0] >= asked.start())]
+        found.extend(stated)
     found.sort()
+    return found
+
+
+def _clause_decisions(norm: str, a: int, b: int,
+                      negated: list[tuple[int, int]]) -> list[tuple[int, int, bool]]:
+    """The decisions stated in the clause norm[a:b]; `negated` collects negated spans."""
+    found: list[tuple[int, int, bool]] = []
+    for regex, verdict in ((I_NOT_ACCEPT, False), (I_NOT_REJECT, True)):
+        for m in regex.finditer(norm, a, b):
+            if CONCESSIVE_BEFORE.search(norm, max(0, m.start() - 40), m.start()):
+                negated.append(m.span())
+            elif not IF_BEFORE.search(norm, max(0, m.start() - 80), m.start()):
+                found.append((m.start(), m.end(), verdict))
+                negated.append(m.span())
+    for regex, verdict in _CHECKED:
+        for m in regex.finditer(norm, a, b):
+            if any(x <= m.start() < y for x, y in negated):
+                continue
+            if not _voided(norm, regex, m, verdict):
+                found.append((m.start(), m.end(), verdict))
+    for regex, verdict in _UNCONDITIONAL:
+        for m in regex.finditer(norm, a, b):
+            if CONCESSIVE_BEFORE.search(norm, max(0, m.start() - 40), m.start()):
+                continue
+            if regex is I_AGREE and ONLY_BEFORE.search(norm, max(0, m.start() - 50), m.start()):
+                continue  # "the only terms on which I will agree."
+            found.append((m.start(), m.end(), verdict))
+    for m in THIRD_PERSON.finditer(norm, a, b):
+        found.append((m.start(), m.end(), m.group("a") is not None))
     return found
 
 
