@@ -101,3 +101,15 @@ def test_a_rejecting_question_still_rejects() -> None:
 ])
 def test_demands_and_conditions_are_no_acceptance(text: str) -> None:
     _not_sure_of(read_acceptance(text), True)
+
+
+def test_a_turn_said_further_ahead_accepts_their_proposal() -> None:
+    text = ("I am hesitant to accept so uneven a division. However, for the sake of the long road "
+            "we have travelled together, I will accept your 70/30 proposal.")
+    _sure(read_acceptance(text), True)
+
+
+def test_a_far_turn_to_terms_of_ones_own_is_no_acceptance() -> None:
+    text = ("I am hesitant to accept so uneven a division. However, for the sake of the long road "
+            "we have travelled together, I would accept a 55/45 split in my favour.")
+    _not_sure_of(read_acceptance(text), True)

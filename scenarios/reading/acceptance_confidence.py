@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from scenarios.reading.acceptance_patterns import TURN_BEFORE
+from scenarios.reading.acceptance_patterns import FAR_TURN_BEFORE, TAKES_THEIRS, TURN_BEFORE
 from scenarios.reading.claims import read_claim
 from scenarios.reading.confidence import Reading, span
 
@@ -60,6 +60,9 @@ def _verdict(norm: str, found: Found, weak: Found) -> tuple[bool | None, str, tu
         first = found[0]
         for cue in reversed(found[1:]):
             if cue[2] != first[2] and TURN_BEFORE.search(norm, max(0, cue[0] - 40), cue[0]):
+                return cue[2], TURNED, (cue[0], cue[1])
+            if cue[2] != first[2] and cue[2] and FAR_TURN_BEFORE.search(
+                    norm, max(0, cue[0] - 110), cue[0]) and TAKES_THEIRS.match(norm, cue[0]):
                 return cue[2], TURNED, (cue[0], cue[1])
         if all(cue[2] == first[2] for cue in found):
             return first[2], CLEAR, (first[0], first[1])

@@ -177,5 +177,13 @@ TURN_BEFORE = re.compile(
     r"(?:consideration|deliberation|reflection)|ultimately|in the end|on second thought"
     r"|therefore|but|upon reflection|all things considered)\b[^.!?\n]{0,30}$"
     r"|(?:^|[.!?]\s)\s*(?:fine|alright|all right|very well|so be it)\s?[.!]\s*$")
+# a turn said further ahead ("However, in the interest of our long friendship, I will accept"),
+# taken only when the verdict after it takes the proposal on the table
+FAR_TURN_BEFORE = re.compile(
+    r"\b(?:however|that said|nevertheless|nonetheless|ultimately|in the end|very well"
+    r"|in the spirit of (?:compromise|cooperation|our)|upon reflection|all things considered)\b"
+    r"[^.!?\n]{0,90}$")
+TAKES_THEIRS = re.compile(r"[^.!?\n]{0,40}?\b(?:your|those|these|the) (?:[\w/%$-]+ ){0,2}?(?:offer"
+                          r"|proposal|terms|split|division)\b")
 ELLIPSIS = re.compile(r"(?:(?<!\.)\.{2,}+|\u2026)(?=\s*[A-Z])")
 ELLIPSIS_INNER = re.compile(r"\.{2,}|\u2026")
