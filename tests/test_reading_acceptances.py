@@ -113,3 +113,24 @@ def test_a_far_turn_to_terms_of_ones_own_is_no_acceptance() -> None:
     text = ("I am hesitant to accept so uneven a division. However, for the sake of the long road "
             "we have travelled together, I would accept a 55/45 split in my favour.")
     _not_sure_of(read_acceptance(text), True)
+
+
+@pytest.mark.parametrize("text", [
+    "Since you would not take my terms, neither of us gets a coin this round. On to the next.",
+    "Rejecting your offer! Better nothing than scraps.",
+    "Hah. You think I will settle for a quarter?",
+])
+def test_more_rejection_forms(text: str) -> None:
+    _sure(read_acceptance(text), False)
+
+
+def test_an_argument_about_rejecting_is_no_rejection() -> None:
+    text = ("I accept your 60/40 split. Rejecting the offer at this late stage could cost us "
+            "both dearly.")
+    _sure(read_acceptance(text), True)
+
+
+def test_splitting_as_follows_is_a_proposal_not_an_acceptance() -> None:
+    reading = read_acceptance("It is my turn now. Let us split it as follows: 70 for me, 30 "
+                              "for you.")
+    _not_sure_of(reading, True)

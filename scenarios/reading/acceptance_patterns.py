@@ -79,24 +79,29 @@ ACCEPTABLE = re.compile(
     r"|find (?:it|this|that|your \w+|the \w+|this \w+))[.\s]+(?:\w+ (?:and |, )?){0,3}"
     r"acceptable\b")
 FLAT_NO = re.compile(r"\b(?:i do not think so|not a chance|absolutely not|out of the question"
-                      r"|i think not|no way|(?:do|did) you (?:truly |really |honestly )?(?:think"
-                      r"|believe|expect) (?:that )?i (?:would|will) accept)\b")
+                      r"|i think not|no way|(?:(?:do|did) )?you (?:truly |really |honestly )?(?:think"
+                      r"|believe|expect) (?:that )?i (?:would|will|shall) (?:accept|settle for"
+                      r"|agree to))\b")
 # one-word verdicts count at the start of a sentence or line ("Deal!", "Accepted.", "No.")
 _START = r"(?:^|[.!?\n]\s*|[.!?]\s*[\"'(])\s*(?<!/)"
 _OFFER_IS = (r"\b(?:offer|proposal|terms|division|split|deal|agreement|arrangement)\b[^.!?\n]{0,40}?\b(?:is|are|has"
              r" been|have been|stands|remains) (?:hereby |therefore |\w+ly )?")
+# "Accepting this offer (outright) would ruin me": an argument about a verdict, not one
+_ARGUED = (r"(?![^.!?\n]{0,30}?\b(?:would|might|could|may|is|does|will|shall|can|means"
+           r"|ensures)\b)")
 _VERDICT_OBJECT = r"(?=\s*(?:[.!,]|$|i shall|your\b|the (?:\w+ )?(?:offer|proposal|deal|terms)))"
 ACCEPT_WORD = re.compile(
     _START + r"(?:(?:accepted|deal|agreed|yes|it is a deal|done deal|consider it done"
     r"|very well,? (?:i|we) accept)\b(?!\s?(?:or|on|with|to|that|if|whether|/))" + _NOT_THEIR_NO +
     r"|(?:quite |most |perfectly )?acceptable\s*(?:[.!]|$)"
     r"|accept" + _VERDICT_OBJECT + r"|accepting (?:your|the|this) (?:\w+ )?(?:offer|proposal"
-    r"|deal|terms)(?!\s(?:would|might|could|may|is|does|will|shall|can|means|ensures)\b))"
+    r"|deal|terms)" + _ARGUED + ")"
     r"|(?<!do )(?<!shall )\b(?:you have a deal|we have a deal|you have got (?:yourself )?a deal|you got (?:yourself )?"
     r"a deal|offer accepted|proposal accepted)\b|" + _OFFER_IS + r"accepted\b")
 REJECT_WORD = re.compile(
     _START + r"(?:(?:rejected|no deal|declined|refused|i say no|rejection)\b(?!\s?(?:or|/))"
-    r"|no\s*[.!,]|reject" + _VERDICT_OBJECT + r")"
+    r"|no\s*[.!,]|reject" + _VERDICT_OBJECT + r"|rejecting (?:your|the|this) (?:\w+ )?(?:offer"
+    r"|proposal|deal|terms)" + _ARGUED + ")"
     r"|\bno deal\b|" + _OFFER_IS + r"(?:rejected|declined)\b"
     r"|\b(?:is|are|seems|remains|find (?:it|this|that|your \w+))"
     r" (?:simply |quite |completely |entirely |totally |utterly )?unacceptable\b")
@@ -138,7 +143,7 @@ ASKS_BACK = re.compile(r"\?|\bfinal offer\b|\bdo you accept\b|\bwhat say you\b")
 NOT_BEFORE = re.compile(r"\b(?:not|no)(?:\s[\w']+){0,3}\s$")
 # softer cues, used only when no decision is stated
 WEAK_ACCEPT = re.compile(
-    r"\b(?:let us (?:accept|proceed|move forward|solidify|seal|conclude|divide|finalize|shake"
+    r"\b(?:let us (?!(?:split|divide)[^.!?\n]{0,30}?(?:as follows|:))(?:accept|proceed|move forward|solidify|seal|conclude|divide|finalize|shake"
     r"|split|go with|agree)|(?:come|came|arrived?|arriving) (?:to|at) (?:an|this|a) (?:\w+ )?"
     r"(?:agreement|accord|arrangement|deal)|reach(?:ed)? (?:an|this|a) (?:\w+ )?(?:agreement"
     r"|accord|deal)|very well|i (?:must )?concede|you have accepted|your acceptance|gesture of"
@@ -170,7 +175,11 @@ WEAK_REJECT = re.compile(
     r"|require|request)|(?<!your )counter-?offer|(?<!your )counter-?proposal|take it or leave it|remains? the fairest"
     r"|would be (?:a )?(?:more|fairer|better)|more (?:equitable|balanced|even|fair)|not"
     r" (?:enough|acceptable|fair)|forfeit\w*|walk away|nothing at all|remain unconvinced"
-    r"|cannot engage|not (?:feel )?comfortable|i hope you (?:will|can|would) (?:agree|accept"
+    r"|cannot engage|not (?:feel )?comfortable"
+    # the outcome of a rejection, told: "neither of us gets any money this round"
+    r"|(?:neither|none) of us (?:gets|get|receives?|will (?:get|receive))|we both (?:get|receive"
+    r"|walk away with) nothing|nothing for (?:either|both) of us|no (?:money|gold|coins?) for"
+    r" (?:either|both|any) of us|i hope you (?:will|can|would) (?:agree|accept"
     r"|see|consider))\b")
 TURN_BEFORE = re.compile(
     r"\b(?:very well|however|that said|nevertheless|nonetheless|after (?:careful |much |further )?"
