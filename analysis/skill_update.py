@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 RATE_CHUNK = 2048  # games whose flat indices are built at once (two-seat path)
-RANK_CELLS = 4_000_000  # replicates x games x k x k of one block of the k-player path
+RANK_CELLS = 1_000_000  # replicates x games x k of one block of the k-player path
 
 
 @dataclass(frozen=True)
@@ -98,68 +98,94 @@ def rate_games(model: SkillModel, players: np.ndarray, ranks: np.ndarray,
     Returns mu and sigma, (replicates, entities)."""
     reps, steps, k = players.shape
     block = game_block(reps, k)
-    chunks = ((players[:, i:i + block], ranks[:, i:i + block]) for i in range(0, steps, block))
+    chunks = (sort_games(players[:, i:i + block], ranks[:, i:i + block])
+              for i in range(0, steps, block))
     return rate_game_chunks(model, chunks, reps, entities)
 
 
 def game_block(reps: int, k: int) -> int:
-    """Games a block of the k-player path holds, so its (replicates, games, k, k) comparison
-    array stays a few tens of MB."""
-    return max(16, RANK_CELLS // max(1, reps * k * k))
+    """Games a block of the k-player path holds (its arrays stay a few tens of MB)."""
+    return max(16, RANK_CELLS // max(1, reps * k))
 
 
-def rate_game_chunks(model: SkillModel, chunks: Iterator[tuple[np.ndarray, np.ndarray]],
+def sort_games(players: np.ndarray, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray,
+                                                                np.ndarray]:
+    """Games (..., k) with their slots sorted worst first, empty slots (-1) last: the players,
+    and for each slot the first and the last position of its rank group (an empty slot is a
+    group of its own), which is all the update needs of the ranks."""
+    k = players.shape[-1]
+    valid = players >= 0
+    order = np.argsort(np.where(valid, -ranks.astype(np.int32), k + 1), axis=-1, kind="stable")
+    players = np.take_along_axis(players, order, axis=-1)
+    ranks = np.take_along_axis(ranks, order, axis=-1)
+    valid = players >= 0
+    same = valid[..., :, None] & valid[..., None, :] & (ranks[..., :, None] == ranks[..., None, :])
+    same |= np.eye(k, dtype=bool)
+    pos = np.arange(k, dtype=np.int16)
+    first = np.where(same, pos, k).min(axis=-1).astype(np.int16)
+    last = np.where(same, pos, -1).max(axis=-1).astype(np.int16)
+    return players, first, last
+
+
+def rate_game_chunks(model: SkillModel,
+                     chunks: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]],
                      reps: int, entities: int) -> tuple[np.ndarray, np.ndarray]:
-    """rate_games over consecutive blocks of games (players, ranks: (replicates, block, k)).
+    """rate_games over consecutive blocks of games, sorted by sort_games (players, first,
+    last: (replicates, block, k)), so a caller can sort each game once and gather blocks.
 
     Per game, with s2 = sigma^2 + tau^2, c^2 = sum(s2 + beta^2), e_i = exp(mu_i / c),
-    S_q = sum of e_i over the players ranked no better than q, A_q = the size of q's rank
+    S_q = the sum of e_i over the players ranked no better than q, A_q = the size of q's rank
     group and p_iq = e_i / S_q, openskill gives player i
         omega_i = sum over q ranked no worse than i of ([q = i] - p_iq) / A_q
         delta_i = sum over the same q of p_iq (1 - p_iq) / A_q
     and mu_i += s2_i omega_i / c, sigma_i^2 = s2_i max(1 - delta_i s2_i^1.5 / c^3, kappa)
     (gamma = sigma_i / c; its averaging of a tied group's changes is a no-op in 6.2, as in
-    rate_pairs). As matrices, M[q, i] = 1 where i is ranked no better than q:
-        S = M e, omega = 1/A - e (M^T w), delta = e (M^T w) - e^2 (M^T v),
-    with w = 1 / (A S) and v = w / S. An empty slot reads and writes a sink past the
-    ratings, and M and 1/A leave it out of every sum (its omega and delta are 0)."""
+    rate_pairs). With w_q = 1 / (A_q S_q) and v_q = w_q / S_q these are
+        omega_i = 1 / A_i - e_i W_i,   delta_i = e_i W_i - e_i^2 V_i,
+    W_i and V_i the sums of w and v over the q ranked no worse than i. So each game's slots
+    are sorted worst first (empty slots last): S is a running sum of e read at the end of q's
+    rank group, W and V running sums from the end read at the start of i's group. Arrays are
+    (k, replicates), so every sum runs across rows: some 30 numpy calls a game. An empty slot
+    reads and writes a sink past the ratings; its e, w and v are 0, so it counts nowhere."""
     sink = reps * entities
     mu = np.full(sink + 1, model.mu)
     var = np.full(sink + 1, model.sigma ** 2)
     base = (np.arange(reps) * entities)[:, None, None]
     beta2, tau2, kappa = model.beta ** 2, model.tau ** 2, model.kappa
-    for players, ranks in chunks:
-        valid = players >= 0
-        flat = np.ascontiguousarray(np.where(valid, players + base, sink).transpose(1, 0, 2))
-        matrix, inv_a, weight = _rank_terms(ranks, valid)
-        betas = beta2 * weight.sum(axis=-1)  # beta^2 for each player in play
-        for idx, m, ia, on, b2 in zip(flat, matrix, inv_a, weight, betas):
+    for players, first, last in chunks:
+        flat, on, inv_a, at_end, at_start = _slots(players, first, last, base, sink)
+        betas = beta2 * on.sum(axis=1)  # beta^2 for each player in play
+        for idx, live, ia, end, start, b2 in zip(flat, on, inv_a, at_end, at_start, betas):
             mu_i = mu[idx]
             s2 = var[idx] + tau2
-            c2 = (s2 * on).sum(axis=1) + b2
-            c = np.sqrt(c2)[:, None]
-            e = np.exp(mu_i / c)
-            s = np.matmul(m, e[:, :, None])[:, :, 0]
+            c2 = (s2 * live).sum(axis=0) + b2
+            c = np.sqrt(c2)
+            e = np.exp(mu_i / c) * live
+            s = np.cumsum(e, axis=0).ravel()[end]
             w = ia / s
-            mw, mv = np.matmul(np.stack((w, w / s), axis=1), m).transpose(1, 0, 2)
-            ew = e * mw
+            wv = np.cumsum(np.stack((w, w / s))[:, ::-1], axis=1)  # sums from the last slot
+            big_w, big_v = wv[0].ravel()[start], wv[1].ravel()[start]
+            ew = e * big_w
             mu[idx] = mu_i + s2 * (ia - ew) / c
-            delta = (ew - e * e * mv) * s2 * np.sqrt(s2) / (c2[:, None] * c)
+            delta = (ew - e * e * big_v) * s2 * np.sqrt(s2) / (c2 * c)
             var[idx] = s2 * np.maximum(1.0 - delta, kappa)
     return mu[:sink].reshape(reps, entities), np.sqrt(var[:sink]).reshape(reps, entities)
 
 
-def _rank_terms(ranks: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Per game (games first, then replicates): M (k x k; an empty slot q keeps M[q, q] = 1
-    so that S_q > 0), 1/A (0 at an empty slot) and the slots in play (1.0 or 0.0)."""
-    r = ranks.transpose(1, 0, 2)
-    v = valid.transpose(1, 0, 2)
-    both = v[..., :, None] & v[..., None, :]
-    matrix = (both & (r[..., None, :] >= r[..., :, None])).astype(float)
-    k = r.shape[-1]
-    diag = np.arange(k)
-    matrix[..., diag, diag] = 1.0
-    groups = (both & (r[..., None, :] == r[..., :, None])).sum(axis=-1)
-    inv_a = np.where(v, 1.0 / np.maximum(groups, 1), 0.0)
-    return (np.ascontiguousarray(matrix), np.ascontiguousarray(inv_a),
-            np.ascontiguousarray(v.astype(float)))
+def _slots(players: np.ndarray, first: np.ndarray, last: np.ndarray, base: np.ndarray,
+           sink: int) -> tuple[np.ndarray, ...]:
+    """Per game (games first, then slots, then replicates): flat rating indices, 1.0 for a slot
+    in play, 1/A (0 at an empty slot), and where S is read (the running sum at the end of the
+    slot's rank group) and W, V (the reversed running sums at its start), as flat indices
+    into a (k, replicates) array."""
+    reps, _, k = players.shape
+    valid = players >= 0
+    inv_a = np.where(valid, 1.0 / (last - first + 1), 0.0)
+    rep = np.arange(reps)[:, None, None]
+    flat = np.where(valid, players + base, sink)
+
+    def arranged(a: np.ndarray) -> np.ndarray:  # (reps, games, k) -> (games, k, reps)
+        return np.ascontiguousarray(a.transpose(1, 2, 0))
+
+    return (arranged(flat), arranged(valid.astype(float)), arranged(inv_a),
+            arranged(last * reps + rep), arranged((k - 1 - first) * reps + rep))

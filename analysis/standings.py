@@ -23,7 +23,7 @@ import numpy as np
 
 from analysis.frames import RunFrames
 from analysis.skill_update import (RATE_CHUNK, SkillModel, game_block, rate_game_chunks,
-                                   rate_pair_chunks, rate_pairs)
+                                   rate_pair_chunks, rate_pairs, sort_games)
 from analysis.standings_games import KINDS, Games, games, record
 from scenarios.errors import InputError
 
@@ -114,33 +114,31 @@ def _pair_blocks(kinds: dict[str, Games], parts: Parts,
 
 
 def _game_blocks(kinds: dict[str, Games], parts: Parts, steps: int,
-                 k: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The same for the k-player update: every game padded to k slots (-1: empty), and a kind
-    with fewer games padded with draws between its two spare entities."""
+                 k: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The same for the k-player update: every game padded to k slots (-1: empty) and sorted
+    once (sort_games), and a kind with fewer games padded with draws between its two spare
+    entities."""
     codes = {}
     for kind, (_, first) in parts.items():
         g = kinds[kind]
-        players = np.full((len(g), k), -1, dtype=np.int32)
-        players[:, :g.k] = np.where(g.players >= 0, g.players + first, -1)
-        ranks = np.full((len(g), k), k, dtype=np.int16)
-        ranks[:, :g.k] = np.where(g.players >= 0, g.ranks, k)
-        codes[kind] = (players, ranks, first + len(g.names))
+        players = np.full((len(g) + 1, k), -1, dtype=np.int32)
+        players[:-1, :g.k] = np.where(g.players >= 0, g.players + first, -1)
+        players[-1, :2] = first + len(g.names), first + len(g.names) + 1  # the spare draw
+        ranks = np.full((len(g) + 1, k), k, dtype=np.int16)
+        ranks[:-1, :g.k] = np.where(g.players >= 0, g.ranks, k)
+        ranks[-1, :2] = 0
+        codes[kind] = sort_games(players, ranks)
     reps = sum(len(idx) for idx, _ in parts.values())
     block = game_block(reps, k)
     for start in range(0, steps, block):
         stop = min(start + block, steps)
-        blocks: list[tuple[np.ndarray, np.ndarray]] = []
+        blocks: list[tuple[np.ndarray, ...]] = []
         for kind, (idx, _) in parts.items():
-            players, ranks, spare = codes[kind]
-            part_p = np.full((len(idx), stop - start, k), -1, dtype=np.int32)
-            part_r = np.full(part_p.shape, k, dtype=np.int16)
-            part_p[:, :, 0], part_p[:, :, 1] = spare, spare + 1
-            part_r[:, :, :2] = 0
-            if start < len(players):
-                cols = idx[:, start:min(stop, len(players))]
-                part_p[:, :cols.shape[1]] = players[cols]
-                part_r[:, :cols.shape[1]] = ranks[cols]
-            blocks.append((part_p, part_r))
+            n = len(kinds[kind])
+            cols = np.full((len(idx), stop - start), n, dtype=np.int64)  # n: the spare draw
+            if start < n:
+                cols[:, :min(stop, n) - start] = idx[:, start:min(stop, n)]
+            blocks.append(tuple(column[cols] for column in codes[kind]))
         yield tuple(np.concatenate(col) for col in zip(*blocks))  # type: ignore[misc]
 
 
@@ -202,7 +200,8 @@ def format_standings(result: dict[str, Any], top: int = 10) -> str:
     for kind, part in result["kinds"].items():
         rows = part["standings"]
         many = bool(part.get("players")) and part["players"][1] > 2
-        seats = (f"; {part['players'][0]}..{part['players'][1]} a game, W-D-L: first alone, "
+        low, high = part["players"] if many else (2, 2)
+        seats = (f"; {low if low == high else f'{low}..{high}'} a game, W-D-L: first alone, "
                  "first shared, below first" if many else "")
         lines.append(f"  {kind}s: {part['entities']} rated over {part['games']:,} games "
                      f"(matches between two or more different ones{seats})")
