@@ -175,8 +175,8 @@ def standings(frames: RunFrames, bootstrap: int = 200, orders: int = 20,
             offset += len(g.names) + 2
     k = max((kinds[kind].k for kind in parts), default=2)
     result: dict[str, Any] = {
-        "model": "openskill Plackett-Luce (Weng-Lin), ranked by payoff; higher payoff places "
-                 "better",
+        "model": "openskill Plackett-Luce (Weng-Lin), each match one game of its seats ranked "
+                 "by payoff (the higher places better, equal payoffs share a place)",
         "mu0": model.mu, "sigma0": model.sigma, "bootstrap": bootstrap, "orders": orders,
         "seed": seed, "kinds": {}}
     if parts:
