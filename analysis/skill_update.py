@@ -8,8 +8,9 @@ squared), read and written at precomputed flat indices. Two paths give the same 
 
 - `rate_pairs`: games of two single-player teams, some 30 small calls a game (a paper-size run
   of 51,850 matches rates in about a second);
-- `rate_games`: games of k single-player teams ranked with ties (k up to any bound, a game with
-  fewer players padded to it), some 30 calls a game on (replicates, k, k) arrays.
+- `rate_games`: games of k single-player teams ranked with ties (a game with fewer players
+  padded to k), some 30 calls a game on (k, replicates) arrays, each game's slots sorted by
+  rank once beforehand (two to three times the cost of a two-player game).
 """
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
 """The standings section: leaderboards of personas, levels and agents (analysis.standings)
 with their 95% intervals, so a tournament between personas ends with a leaderboard; games of
 any seat count (each match one game of its seats, ranked by payoff). Rating is one step per
-match (about 30 us each for all replicates at once with two seats, a little more with more: a
-paper-size Study 1 of 51,850 matches adds a second or two); a run beyond MAX_MATCHES (half of
-it for games of more seats) points to `persona-arena standings` instead of slowing the page
-down."""
+match for all replicates at once (about 30 us with two seats: a paper-size Study 1 of 51,850
+matches adds a second or two; two to three times that with more seats); a run beyond
+MAX_MATCHES (a third of it for games of more seats) points to `persona-arena standings`
+instead of slowing the page down."""
 from __future__ import annotations
 
 from typing import Any
@@ -35,7 +35,7 @@ def standings_section(frames: RunFrames, run_dir: Any) -> str:
 
     ok = int((frames.matches["status"] == "ok").sum())
     head = '<section id="standings"><h2>Standings</h2>'
-    if ok > (MAX_MATCHES // 2 if frames.multi_seat else MAX_MATCHES):
+    if ok > (MAX_MATCHES // 3 if frames.multi_seat else MAX_MATCHES):
         return (f'{head}<p class="note">{ok:,} matches: rate them with <code>persona-arena '
                 f"standings {esc(run_dir)}</code> (one rating step per match; the page stays "
                 "quick without it).</p></section>")
