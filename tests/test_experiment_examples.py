@@ -135,3 +135,20 @@ def test_the_readme_power_figures_are_what_power_prints(command: str, needed: st
     result = cli(*shlex.split(command))
     assert result.returncode == 0, result.stderr
     assert f"80% power needs {needed} matches ({calls} LLM calls" in result.stdout
+
+
+def test_the_majority_tournament_recovers_what_it_plants_and_ends_with_standings(
+        checkout: Path) -> None:
+    outputs = run_header(checkout, "majority-groups.toml")
+    result = _json(checkout, "analyze", "runs/majority")
+    assert result["simulated"].startswith("SIMULATED")
+    own, opp = (result["headline"][k]["ols"] for k in ("own", "opp"))
+    assert own["ci"][0] < 1.5 < own["ci"][1] and opp["ci"][0] < -1.0 < opp["ci"][1]
+    assert own["ci"][0] > 0  # the own-level effect is detected, not only covered
+    standings = _json(checkout, "standings", "runs/majority")
+    personas = standings["kinds"]["persona"]
+    assert personas["players"] == [5, 5] and personas["games"] == 350
+    assert len(personas["standings"]) == 35  # every persona sat at 50 tables of five
+    assert all(row["matches"] == 50 for row in personas["standings"])
+    assert "personas: 35 rated over 350 games" in outputs["standings runs/majority"]
+    assert (checkout / "runs" / "majority" / "report.html").stat().st_size > 10_000
