@@ -1,8 +1,8 @@
 """The counterfactual design with the user-facing planted agent (issue 15): a pool made through
 the CLI, a `kind = "planted"` agent planting an attribute effect, `analyze --json` recovering it
-and flagging no unplanted attribute; what `estimate` and `run --dry-run` count for such a run;
-a game of more than two seats refused in one line; and a changed pool (a persona's identity or
-attributes) is another run identity, so resuming into it is refused."""
+and flagging no unplanted attribute; what `estimate` and `run --dry-run` count for such a run; a
+game of three seats, every variant in every seat of the same tables; and a changed pool (a
+persona's identity or attributes) is another run identity, so resuming into it is refused."""
 from __future__ import annotations
 
 import csv
@@ -105,17 +105,54 @@ model = "loopback-vlm"''')
     assert not (tmp_path / "never").exists()
 
 
-def test_a_game_of_more_than_two_seats_is_refused_in_one_line(tmp_path: Path,
-                                                              pool: Path) -> None:
-    config = _config(tmp_path, pool, scenario="majority-division")
-    for args in (("run", str(config), "--out", str(tmp_path / "out")),
-                 ("run", str(config), "--dry-run")):
-        result = cli(*args)
-        assert result.returncode == 2 and "Traceback" not in result.stderr
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
-        assert "majority-division" in lines[0] and "takes 3..7 seats" in lines[0]
-        assert "the counterfactual design seats 2" in lines[0]
+def test_a_three_seat_game_seats_every_variant_at_the_same_tables(tmp_path: Path,
+                                                                  pool: Path) -> None:
+    tables = 2
+    config = _config(tmp_path, pool, scenario="majority-division", opponents=tables)
+    planned = IDENTITIES * VARIANTS * tables * 3  # each variant in each seat of each table
+    dry = cli_here("run", str(config), "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["matches"] == planned
+    out = tmp_path / "out"
+    run = cli("run", str(config), "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    db = out / "arena.sqlite"
+    assert table(db, "SELECT COUNT(*), SUM(status = 'ok') FROM matches") == [(planned, planned)]
+    identity = dict(table(db, "SELECT persona_id, identity FROM personas"))
+    seed = dict(table(db, "SELECT match_id, seed FROM matches"))
+    seated: dict[str, list[str]] = {}
+    for match_id, seat, persona in table(db, "SELECT match_id, seat, persona_id FROM seats "
+                                             "ORDER BY match_id, seat"):
+        seated.setdefault(match_id, []).append(persona)
+    assert len(seated) == planned and all(len(p) == 3 for p in seated.values())
+    cells: dict[tuple, set[str]] = {}
+    for match_id, personas in seated.items():
+        owner = match_id.split("-")[2]  # counterfactual-r1-<identity>-t<table>-s<seat>-...
+        mine = [i for i, p in enumerate(personas) if identity[p] == owner]
+        assert len(mine) == 1  # one variant of the identity; the others are its table
+        seat = mine[0]
+        others = tuple(p for i, p in enumerate(personas) if i != seat)
+        cells.setdefault((owner, seat, others, seed[match_id]), set()).add(personas[seat])
+    variants = {i: {p for p, j in identity.items() if j == i} for i in set(identity.values())}
+    assert all(played == variants[owner] for (owner, *_), played in cells.items())
+    assert len(cells) == IDENTITIES * tables * 3  # one seed and one table per cell
+    assert len({(o, s, t) for o, s, t, _ in cells}) == len(cells)
+    analyzed = cli_here("analyze", str(out), "--json")
+    assert analyzed.returncode == 0, analyzed.stderr
+    rows = json.loads(analyzed.stdout)["counterfactual"]["rows"]
+    claims = {(r["attribute"], r["value"]): r for r in rows if r["outcome"] == "claim_share"}
+    dark = claims.pop(("skin", "dark_brown"))
+    assert dark["status"] == "ok" and dark["ci_low"] < SHIFT / 100 < dark["ci_high"]
+    assert not any(r["significant"] for (a, _), r in claims.items() if a == "glasses")
+
+
+def test_teams_of_a_three_seat_counterfactual_are_refused_in_one_line(tmp_path: Path,
+                                                                      pool: Path) -> None:
+    config = _config(tmp_path, pool, scenario="majority-division", agent=(
+        '[agents.a]\nkind = "planted"\n[agents.b]\nkind = "planted"\nplanted = { base = 60 }'))
+    result = cli("run", str(config), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "3-seat game seats [agents.default] in every seat" in result.stderr
     assert not (tmp_path / "out" / "arena.sqlite").exists()
 
 
