@@ -37,7 +37,8 @@ def run_header(checkout: Path, name: str) -> dict[str, str]:
     """Every command of the header, as written; the output of each by its first words."""
     outputs = {}
     for args in header_commands(name):
-        if args[:2] == ["avatars", "generate"] and (checkout / "examples" / "pool").exists():
+        if args[:2] == ["avatars", "generate"] and args[-2:] == ["--out", "examples/pool"] \
+                and (checkout / "examples" / "pool").exists():
             continue  # one pool serves every example (each header makes it)
         result = cli(*args, cwd=checkout)
         assert result.returncode == 0, (args, result.stderr)
@@ -83,7 +84,17 @@ def test_the_attribute_example_sizes_and_refuses_a_pool_without_the_attribute(
         run_header(checkout, "planted-pilot.toml")
     outputs = run_header(checkout, "planted-attribute.toml")
     assert "80% power needs" in outputs["power --study"]
-    result = cli("run", "examples/planted-attribute.toml", "--out", "runs/attr", cwd=checkout)
+    # its counterfactual run recovers the planted -3 points of dark_brown against the reference
+    # (tanned; light is 0 too) within its interval; no other skin tone is flagged
+    rows = _json(checkout, "analyze", "runs/planted-attribute")["counterfactual"]["rows"]
+    claims = {r["value"]: r for r in rows if r["outcome"] == "claim_share"}
+    dark = claims.pop("dark_brown")
+    assert dark["ci_low"] < -0.03 < dark["ci_high"] and dark["significant"]
+    assert claims and not any(r["significant"] for r in claims.values())
+    plain = (checkout / "examples" / "planted-attribute.toml").read_text().replace(
+        'pool = "skin-pool"', 'pool = "pool"')  # the planted pilot's pool: no skin column
+    (checkout / "examples" / "attribute-plain.toml").write_text(plain)
+    result = cli("run", "examples/attribute-plain.toml", "--out", "runs/attr", cwd=checkout)
     assert result.returncode == 2
     assert "agents.default.planted.attribute.skin" in result.stderr  # as its header says
 
