@@ -292,7 +292,13 @@ def register(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None
     add_equivalence_options(p)
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("standings", help="ratings of personas, levels and agents (openskill)")
+    p = sub.add_parser("standings", help="ratings of personas, levels and agents from matches of "
+                       "two seats or more (openskill Plackett-Luce)",
+                       description="Each finished match, of two seats or more, is one game of "
+                       "its seats' personas (levels, agents) ranked by payoff: the higher "
+                       "places better, equal payoffs share a place; a seat without a persona "
+                       "stands as its agent. Ratings are the mean over random match orders, "
+                       "with 95% intervals of rating and rank from bootstrap resamples.")
     p.add_argument("run_dir", help="the run folder to rate")
     p.add_argument("--bootstrap", type=bounded(int, 0, 5000), default=200,
                    help="resamples of the matches for the 95%% intervals (200; 0: none)")

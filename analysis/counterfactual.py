@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.multitest import multipletests
-
+from arena.store import StoreReader
+from analysis.distributions import t_quantile, t_two_sided_p
 from analysis.fit_status import ALPHA, DEGENERATE, OK, TOO_FEW, ZERO_SE
 
 FAMILY = "Holm over the contrasts of each outcome"
@@ -73,8 +73,8 @@ def contrast(diffs: np.ndarray) -> dict[str, Any]:
         out.update(status=DEGENERATE, reason=f"every identity's difference is {diffs[0]:g}: "
                                              "no spread to make an interval from")
         return out
-    t = float(stats.t.ppf(1 - ALPHA / 2, n - 1))
-    p = float(2 * stats.t.sf(abs(out["estimate"]) / se, n - 1))
+    t = t_quantile(1 - ALPHA / 2, n - 1)
+    p = float(t_two_sided_p(np.asarray([out["estimate"] / se]), n - 1)[0])
     out.update(se=se, ci_low=out["estimate"] - t * se, ci_high=out["estimate"] + t * se, p=p)
     return out
 
@@ -104,6 +104,8 @@ def attribute_effects(outcome: pd.DataFrame, variants: pd.DataFrame,
                          "reference": reference, **contrast(diffs)})
     tested = [r for r in rows if r["p"] is not None]
     if tested:
+        from statsmodels.stats.multitest import multipletests
+
         _, adjusted, _, _ = multipletests([r["p"] for r in tested], alpha=ALPHA, method="holm")
         for r, p in zip(tested, adjusted):
             r["p_holm"] = float(p)
@@ -136,6 +138,17 @@ def outcomes(frames: Any) -> dict[str, pd.DataFrame]:
             out[f"rating:{rater}"] = pd.DataFrame({"persona_id": part["persona_id"],
                                                    "y": part["score"].astype(float)})
     return out
+
+
+def store_has_identity_sets(store: Path) -> bool:
+    """The same question asked of the store itself, so a run of unrelated personas (nearly
+    every run) is not loaded a second time to be told it has no identity sets."""
+    with StoreReader(store) as reader:
+        if "identity" not in reader.columns("personas"):
+            return False
+        row = reader.conn.execute("SELECT 1 FROM personas WHERE identity IS NOT NULL AND "
+                                  "identity != '' LIMIT 1").fetchone()
+    return row is not None
 
 
 def has_identity_sets(frames: Any) -> bool:

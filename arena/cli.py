@@ -296,9 +296,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 def counterfactual_summary(run_dir: Path) -> dict | None:
     """The attribute contrasts of a run that holds identity sets (None for any other run)."""
-    from analysis.counterfactual import counterfactual_effects, has_identity_sets
-    from analysis.frames import load_run
+    from analysis.counterfactual import (counterfactual_effects, has_identity_sets,
+                                         store_has_identity_sets)
+    from analysis.frames import load_run, store_path
 
+    if not store_has_identity_sets(store_path(run_dir)):
+        return None
     frames = load_run(run_dir, texts=False)
     return counterfactual_effects(frames) if has_identity_sets(frames) else None
 

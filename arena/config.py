@@ -89,7 +89,8 @@ class DesignConfig(_Strict):
     # delta: weights over level differences -(L-1)..(L-1)
     target: list[float] | None = Field(default=None, max_length=199)
     rounds: int | None = Field(default=None, ge=1, le=1000)  # swiss: rounds
-    # groups, round-robin: players per match (None: the scenario's seats; round-robin: 2)
+    # groups, round-robin, counterfactual: players per match (None: the scenario's seats;
+    # round-robin: 2)
     seats: int | None = Field(default=None, ge=2, le=8)
     # factors every planned match is crossed with: {first_offer = [30, 50, 70]} makes the
     # confederate open each match with each of these claims (checked against the pie later)
@@ -127,7 +128,8 @@ class DesignConfig(_Strict):
                             "matches": ("delta", "groups"),
                             "opponents": ("delta", "counterfactual"),
                             "target": ("delta",), "rounds": ("swiss",),
-                            "seats": ("groups", "round-robin")}, self.kind, "design")
+                            "seats": ("groups", "round-robin", "counterfactual")},
+                           self.kind, "design")
         if self.kind == "counterfactual" and self.per_level is not None:
             raise ValueError("field 'design.per_level': does not apply to kind 'counterfactual' "
                              "(every identity set of the pool plays; see design.opponents)")
@@ -362,12 +364,12 @@ def _agent_loc(error: ValidationError) -> Any:
 
 
 def design_seats(config: RunConfig, scenario: Any) -> int:
-    """Players a match of this run: `design.seats`, else the scenario's seats for groups, else
-    two (the pairing designs)."""
+    """Players a match of this run: `design.seats`, else the scenario's seats for groups and
+    counterfactual sets, else two (the pairing designs)."""
     design = config.design
     if design.seats is not None:
         return design.seats
-    return scenario.seats if design.kind == "groups" else 2
+    return scenario.seats if design.kind in ("groups", "counterfactual") else 2
 
 
 def check_scenario(config: RunConfig, scenario: Any) -> None:

@@ -5,6 +5,11 @@ varied attribute alone (a within-identity contrast; see analysis.counterfactual)
 Opponents of an identity are `design.opponents` personas of other identities (or personas with
 none), drawn once per identity from the run seed; each variant plays each of them once in each
 seat. A match's seed comes from (repetition, identity, opponent, seat), never from the variant.
+
+In a game of N > 2 seats `design.opponents` counts opponent *tables*: N - 1 personas of other
+identities each, drawn once per identity; each variant takes each seat of each table in turn,
+the table's members in the other seats in their drawn order, every seat played by
+[agents.default]. The seed comes from (repetition, identity, table, seat).
 """
 from __future__ import annotations
 
@@ -42,8 +47,11 @@ def identity_sets(entrants: Sequence[Variant]) -> dict[str, list[Variant]]:
 
 
 def expand_counterfactual(entrants: Sequence[Variant], opponents: int, repetitions: int,
-                          seed: int, teams_differ: bool, limit: int) -> list[MatchSpec]:
+                          seed: int, teams_differ: bool, limit: int,
+                          seats: int = 2) -> list[MatchSpec]:
     """The design's matches (see the module); one line when they would pass `limit`."""
+    if seats > 2:
+        return _expand_tables(entrants, opponents, repetitions, seed, teams_differ, limit, seats)
     sets = identity_sets(entrants)
     everyone = sorted(entrants, key=lambda e: e.persona_id)
     plan = []
@@ -77,4 +85,42 @@ def expand_counterfactual(entrants: Sequence[Variant], opponents: int, repetitio
                             match_id, DESIGN, rep, a.persona_id, b.persona_id,
                             mine if first else theirs, theirs if first else mine,
                             seed=cell_seed, level_a=a.level, level_b=b.level))
+    return specs
+
+
+def _expand_tables(entrants: Sequence[Variant], tables: int, repetitions: int, seed: int,
+                   teams_differ: bool, limit: int, seats: int) -> list[MatchSpec]:
+    """The N-seat form (see the module): every variant in every seat of the same tables."""
+    if teams_differ:
+        raise InputError(f"agents: the counterfactual design of a {seats}-seat game seats "
+                         "[agents.default] in every seat; teams a and b play two-seat games")
+    sets = identity_sets(entrants)
+    everyone = sorted(entrants, key=lambda e: e.persona_id)
+    plan = []
+    for identity, members in sets.items():
+        others = [e for e in everyone if e.identity != identity]
+        if len(others) < seats - 1:
+            raise InputError(f"design.kind: counterfactual in a {seats}-seat game needs "
+                             f"{seats - 1} opponents outside each identity (identity "
+                             f"{identity!r} has {len(others)})")
+        rng = rng_for(seed, DESIGN, identity, seats)
+        plan.append((identity, members, [rng.sample(others, seats - 1) for _ in range(tables)]))
+    planned = sum(len(m) * len(t) * seats for _, m, t in plan) * repetitions
+    if planned > limit:
+        raise InputError(f"design.opponents: the counterfactual design plans {planned:,} matches "
+                         f"(at most {limit:,}); use fewer tables or identities")
+    width = len(str(tables))
+    specs = []
+    for rep in range(1, repetitions + 1):
+        for identity, members, drawn in plan:
+            for g, table in enumerate(drawn, 1):
+                for seat in range(seats):
+                    cell = f"{DESIGN}-r{rep}-{identity}-t{g:0{width}d}-s{seat + 1}"
+                    cell_seed = derive_seed(seed, cell)  # one seed for every variant
+                    for v in members:
+                        order = [*table[:seat], v, *table[seat:]]
+                        specs.append(MatchSpec.group(
+                            f"{cell}-{v.persona_id}", DESIGN, rep,
+                            [e.persona_id for e in order], ["default"] * seats,
+                            [e.level for e in order], seed=cell_seed))
     return specs

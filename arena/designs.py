@@ -79,7 +79,7 @@ def expand(design: DesignConfig, entrants: Sequence[Entrant], seed: int,
         from arena.counterfactual import expand_counterfactual
 
         return expand_counterfactual(entrants, design.opponents, design.repetitions, seed,
-                                     teams_differ, MAX_PLANNED)
+                                     teams_differ, MAX_PLANNED, seats)
     if kind == "groups" or (kind == "round-robin" and seats > 2):
         return _expand_groups(design, entrants, seed, seats)
     if kind == "confederate":

@@ -214,6 +214,12 @@ class Store:
             self.add_columns(table, columns)
 
     def close(self) -> None:
+        # back to a rollback journal, so a finished run is one file: readers open it read-only
+        # and could not remove a WAL's -wal/-shm files; busy (another reader) keeps WAL, harmless
+        try:
+            self.conn.execute("PRAGMA journal_mode=DELETE")
+        except sqlite3.Error:
+            pass
         self.conn.close()
 
     def __enter__(self) -> "Store":

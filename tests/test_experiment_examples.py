@@ -37,7 +37,8 @@ def run_header(checkout: Path, name: str) -> dict[str, str]:
     """Every command of the header, as written; the output of each by its first words."""
     outputs = {}
     for args in header_commands(name):
-        if args[:2] == ["avatars", "generate"] and (checkout / "examples" / "pool").exists():
+        if args[:2] == ["avatars", "generate"] and args[-2:] == ["--out", "examples/pool"] \
+                and (checkout / "examples" / "pool").exists():
             continue  # one pool serves every example (each header makes it)
         result = cli(*args, cwd=checkout)
         assert result.returncode == 0, (args, result.stderr)
@@ -83,7 +84,17 @@ def test_the_attribute_example_sizes_and_refuses_a_pool_without_the_attribute(
         run_header(checkout, "planted-pilot.toml")
     outputs = run_header(checkout, "planted-attribute.toml")
     assert "80% power needs" in outputs["power --study"]
-    result = cli("run", "examples/planted-attribute.toml", "--out", "runs/attr", cwd=checkout)
+    # its counterfactual run recovers the planted -3 points of dark_brown against the reference
+    # (tanned; light is 0 too) within its interval; no other skin tone is flagged
+    rows = _json(checkout, "analyze", "runs/planted-attribute")["counterfactual"]["rows"]
+    claims = {r["value"]: r for r in rows if r["outcome"] == "claim_share"}
+    dark = claims.pop("dark_brown")
+    assert dark["ci_low"] < -0.03 < dark["ci_high"] and dark["significant"]
+    assert claims and not any(r["significant"] for r in claims.values())
+    plain = (checkout / "examples" / "planted-attribute.toml").read_text().replace(
+        'pool = "skin-pool"', 'pool = "pool"')  # the planted pilot's pool: no skin column
+    (checkout / "examples" / "attribute-plain.toml").write_text(plain)
+    result = cli("run", "examples/attribute-plain.toml", "--out", "runs/attr", cwd=checkout)
     assert result.returncode == 2
     assert "agents.default.planted.attribute.skin" in result.stderr  # as its header says
 
@@ -135,3 +146,20 @@ def test_the_readme_power_figures_are_what_power_prints(command: str, needed: st
     result = cli(*shlex.split(command))
     assert result.returncode == 0, result.stderr
     assert f"80% power needs {needed} matches ({calls} LLM calls" in result.stdout
+
+
+def test_the_majority_tournament_recovers_what_it_plants_and_ends_with_standings(
+        checkout: Path) -> None:
+    outputs = run_header(checkout, "majority-groups.toml")
+    result = _json(checkout, "analyze", "runs/majority")
+    assert result["simulated"].startswith("SIMULATED")
+    own, opp = (result["headline"][k]["ols"] for k in ("own", "opp"))
+    assert own["ci"][0] < 1.5 < own["ci"][1] and opp["ci"][0] < -1.0 < opp["ci"][1]
+    assert own["ci"][0] > 0  # the own-level effect is detected, not only covered
+    standings = _json(checkout, "standings", "runs/majority")
+    personas = standings["kinds"]["persona"]
+    assert personas["players"] == [5, 5] and personas["games"] == 350
+    assert len(personas["standings"]) == 35  # every persona sat at 50 tables of five
+    assert all(row["matches"] == 50 for row in personas["standings"])
+    assert "personas: 35 rated over 350 games" in outputs["standings runs/majority"]
+    assert (checkout / "runs" / "majority" / "report.html").stat().st_size > 10_000

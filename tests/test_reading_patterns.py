@@ -192,3 +192,26 @@ def test_soft_cues_both_ways_with_a_counter_split_reject() -> None:
     # the soft cue of acceptance first: which proposal it likes is unclear
     assert not read_acceptance("Your proposal is quite reasonable. Still, how about a 55/45 "
                                "split in your favor instead?").sure
+
+
+@pytest.mark.parametrize("text, right", [
+    ("I propose a 70/30 split, with 30% going to you and 70% to me.", 70.0),
+    ("How about a 45-55 split, with you receiving the larger 55% share?", 45.0),
+    ("Let us go 60/40: 40% for me, 60% for you.", 40.0),
+])
+def test_a_split_restated_as_shares_is_one_candidate(text: str, right: float) -> None:
+    reading = read_claim(text)
+    assert reading.value == right and reading.sure, reading
+
+
+def test_an_even_split_mused_on_beside_the_answered_one_abstains() -> None:
+    text = ("I have weighed your proposal of a 70/30 division. I believe an even 50/50 split "
+            "serves us both better.")
+    reading = read_claim(text)
+    assert not reading.sure and "beside the even one" in reading.reason
+
+
+def test_an_even_split_proposed_now_beside_a_recalled_one_is_read() -> None:
+    reading = read_claim("You proposed 80/20 last time. This round I propose we split it "
+                         "evenly, $50 each.")
+    assert reading.value == 50.0 and reading.sure, reading

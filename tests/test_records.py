@@ -52,3 +52,19 @@ def test_call_stats_add_and_subtract() -> None:
     total = CallStats(requests=10) + gained
     assert (total.requests, dict(total.retries), total.halted) == (14, {"timeout": 2}, "stopped")
     assert (before + gained).as_dict() == after.as_dict()
+
+
+def test_a_closed_store_is_one_file_that_reads_leave_as_they_found_it(tmp_path: Path) -> None:
+    from arena.store import StoreReader
+
+    path = tmp_path / "arena.sqlite"
+    with Store(path) as store:
+        store.set_meta({"k": "v"})
+        assert (tmp_path / "arena.sqlite-wal").exists()  # WAL while the run writes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arena.sqlite"]
+    with StoreReader(path) as reader:
+        assert reader.meta()["k"] == "v"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arena.sqlite"]
+    with Store(path) as store:  # a resumed run writes in WAL again
+        mode = store.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        assert mode == "wal" and store.get_meta("k") == "v"

@@ -25,6 +25,8 @@ READS_AS_REPLY = "role contradicts seat: the proposer's text reads as a response
 ANSWER_DIFFERS = "another amount is named as the other side's proposal"
 CONTRADICTS = "the split's orientation cues contradict each other"
 YOUR_TERMS = "the split is stated in the other side's terms"
+EVEN_BESIDE = ("role contradicts seat: the text reads as a response and names an uneven split "
+               "beside the even one it is read as")
 NO_AMOUNT = "no amount in the text"
 NOT_UNDERSTOOD = "amounts named, but none the reader understands as a proposal"
 
@@ -32,7 +34,7 @@ NOT_UNDERSTOOD = "amounts named, but none the reader understands as a proposal"
 _BASE = {EXPLICIT: 0.95, ORIENTED: 0.92, PLAIN: 0.85, EVEN_WORDS: 0.8}
 _NOT_PROPOSED = 0.85  # the amount is neutral, not introduced as a proposal ("a 60/40 split is")
 _FACTORS = {ANSWERED_ONLY: 0.6, READS_AS_REPLY: 0.75, ANSWER_DIFFERS: 0.75, CONTRADICTS: 0.75,
-            SEVERAL: 0.55, YOUR_TERMS: 0.85}
+            SEVERAL: 0.55, YOUR_TERMS: 0.85, EVEN_BESIDE: 0.5}
 
 
 class Cand:
@@ -102,6 +104,11 @@ def judge(norm: str, sentences: list[str], chosen: Cand | None, pool: list[Cand]
     if replying and not even_only:
         doubts.append(READS_AS_REPLY)
     live = [c for c in pool if c.klass <= NEUTRAL and c.kind != EVEN_WORDS] or pool
+    # "a 60/40 split, with 60% going to you and 40% to me": the shares say whose side of the
+    # split as written is whose, so the two are one proposal, not two candidates
+    stated = {(round(c.claim, 6), round(c.other, 6)) for c in live if c.kind == EXPLICIT}
+    live = [c for c in live if not (c.kind == PLAIN and c.claim != c.other
+                                    and (round(c.other, 6), round(c.claim, 6)) in stated)]
     values = _values(live)
     if len(values) > 1:
         doubts.append(SEVERAL)
@@ -110,6 +117,11 @@ def judge(norm: str, sentences: list[str], chosen: Cand | None, pool: list[Cand]
         doubts.append(ANSWER_DIFFERS)
     if chosen.conflict:
         doubts.append(CONTRADICTS)
+    if replying and not even_only and not uneven and chosen.klass != FRESH:
+        # "Your 70/30 offer is steep ... a 50/50 split is fairer. Very well, I accept": which of
+        # the two does a proposer's text that answers a proposal propose? ("I propose 50/50"
+        # proposes it)
+        doubts.append(EVEN_BESIDE)
     if chosen.side == "you" and replying and not even_only:
         doubts.append(YOUR_TERMS)  # whose proposal is it, when the text reads as a reply?
     for doubt in doubts:
