@@ -14,10 +14,10 @@ from analysis.paper import PIE, classify_acceptance, classify_claim
 from scenarios.reading import THRESHOLD, Reading
 
 
-def _figures(readings: Sequence[Reading], agrees: Sequence[bool],
-             texts: Sequence[str]) -> dict[str, Any]:
+def _figures(readings: Sequence[Reading], agrees: Sequence[bool], texts: Sequence[str],
+             threshold: float = THRESHOLD) -> dict[str, Any]:
     n = len(readings)
-    sure = [r.value is not None and r.sure for r in readings]
+    sure = [r.value is not None and r.confidence >= threshold for r in readings]
     n_sure = sum(sure)
     right = sum(1 for s, ok in zip(sure, agrees) if s and ok)
     nonempty = [bool(t.strip()) for t in texts]
@@ -33,26 +33,29 @@ def _figures(readings: Sequence[Reading], agrees: Sequence[bool],
 
 
 def claim_coverage(readings: Sequence[Reading], labels: Sequence[float],
-                   texts: Sequence[str], pie: float = PIE) -> dict[str, Any]:
-    """The three figures for claims (labels: the paper's numbers, NaN where none)."""
+                   texts: Sequence[str], pie: float = PIE,
+                   threshold: float = THRESHOLD) -> dict[str, Any]:
+    """The three figures for claims (labels: the paper's numbers, NaN where none), trusting
+    readings scored at least `threshold` (a scenario's `read_threshold`)."""
     agrees = [classify_claim(r.value, float(label), pie, t) is None  # type: ignore[arg-type]
               for r, label, t in zip(readings, labels, texts)]
-    return _figures(readings, agrees, texts)
+    return _figures(readings, agrees, texts, threshold)
 
 
 def acceptance_coverage(readings: Sequence[Reading], labels: Sequence[float],
-                        texts: Sequence[str]) -> dict[str, Any]:
+                        texts: Sequence[str], threshold: float = THRESHOLD) -> dict[str, Any]:
     """The three figures for acceptances (labels: the paper's 1/0, NaN where none)."""
     agrees = [classify_acceptance(r.value, float(label), t) is None  # type: ignore[arg-type]
               for r, label, t in zip(readings, labels, texts)]
-    return _figures(readings, agrees, texts)
+    return _figures(readings, agrees, texts, threshold)
 
 
-def coverage(claims: dict[str, Any], acceptances: dict[str, Any]) -> dict[str, Any]:
+def coverage(claims: dict[str, Any], acceptances: dict[str, Any],
+             threshold: float = THRESHOLD) -> dict[str, Any]:
     """Both measures, the threshold, and the share of all readings a hybrid run sends on."""
     texts = claims["n_text"] + acceptances["n_text"]
     sent = claims["n_sent"] + acceptances["n_sent"]
-    return {"threshold": THRESHOLD, "claim": claims, "acceptance": acceptances,
+    return {"threshold": threshold, "claim": claims, "acceptance": acceptances,
             "llm_share": sent / texts if texts else None}
 
 

@@ -18,6 +18,7 @@ from analysis.paper import (ACCEPTANCE_KINDS, CLAIM_KINDS, PIE, canonical_model,
                             classify_acceptance, classify_claim, read_study2)
 from analysis.coverage import acceptance_coverage, claim_coverage, coverage, format_coverage
 from analysis.readings import acceptance_readings, claim_readings
+from scenarios.reading import THRESHOLD
 
 #: the reference README's figures (the paper's released data, its own labels)
 REFERENCE: dict[str, dict[str, Any]] = {
@@ -84,15 +85,16 @@ def read_with_extractor(results_dir: Path, model: str, workers: int | None = Non
     return frame
 
 
-def extractor_coverage(frame: pd.DataFrame) -> dict[str, Any]:
+def extractor_coverage(frame: pd.DataFrame, threshold: float = THRESHOLD) -> dict[str, Any]:
     """Agreement on confident readings, abstention share and agreement with abstentions as
-    errors, for claims and acceptances (see analysis.coverage)."""
+    errors, for claims and acceptances (see analysis.coverage), at `threshold`."""
     proposals = frame["proposal_text"].fillna("").tolist()
     responses = frame["response_text"].fillna("").tolist()
     return coverage(
-        claim_coverage(frame["claim_reading"].tolist(), frame["paper_claim"].tolist(), proposals),
+        claim_coverage(frame["claim_reading"].tolist(), frame["paper_claim"].tolist(), proposals,
+                       threshold=threshold),
         acceptance_coverage(frame["accept_reading"].tolist(), frame["paper_accept"].tolist(),
-                            responses))
+                            responses, threshold), threshold)
 
 
 def replicate(results_dir: Path | str, model: str = "gpt-4o",

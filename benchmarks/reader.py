@@ -29,6 +29,9 @@ RESULTS = ROOT.parent / "shared" / "reference" / "kiss-up-kick-down"
 BEFORE = {"gpt-4o": {"claim": 0.9984, "acceptance": 0.9756},
           "claude-3-haiku": {"claim": 0.9682, "acceptance": 0.9741}}
 CONFIDENT, ABSTENTION = 0.99, 0.03
+#: a second operating point, where replies that accept and run on into a greedier proposal of
+#: their own (confidence 0.475; the paper's GPT-4o labels split 304 / 334 on them) are trusted
+LOWER = 0.45
 
 
 def run(quick: bool, log: Log, ctx: dict[str, Any]) -> dict[str, Any]:
@@ -40,12 +43,18 @@ def run(quick: bool, log: Log, ctx: dict[str, Any]) -> dict[str, Any]:
     load = load_average()
     out: dict[str, Any] = {"models": {}, "load_average": load}
     began = time.perf_counter()
+    out["lower"] = {"threshold": LOWER, "models": {}}
+    keep = ("n", "confident_agreement", "abstention", "overall_agreement", "llm_share")
     for model in MODELS:
-        cov = extractor_coverage(read_with_extractor(RESULTS, model))
-        keep = ("n", "confident_agreement", "abstention", "overall_agreement", "llm_share")
+        frame = read_with_extractor(RESULTS, model)
+        cov = extractor_coverage(frame)
         out["models"][model] = {m: {k: cov[m][k] for k in keep} for m in ("claim", "acceptance")}
         out["models"][model]["llm_share"] = cov["llm_share"]
         out["threshold"] = cov["threshold"]
+        low = extractor_coverage(frame, LOWER)
+        out["lower"]["models"][model] = {m: {k: low[m][k] for k in keep}
+                                         for m in ("claim", "acceptance")}
+        out["lower"]["models"][model]["llm_share"] = low["llm_share"]
         for m in ("claim", "acceptance"):
             f = cov[m]
             log(f"  {model} {m}: confident {f['confident_agreement']:.2%}, abstained "
@@ -70,11 +79,11 @@ def headline(r: dict[str, Any]) -> str:
             + " (targets >= 99%, <= 3%, >= the pre-confidence reader's)")
 
 
-def markdown(r: dict[str, Any]) -> list[str]:
+def _table(models: dict[str, Any]) -> list[str]:
     lines = ["| model | measure | confident agreement (>= 99%) | abstained (<= 3%) | overall, "
              "abstentions as errors | pre-confidence reader | sent to the LLM (hybrid) |",
              "|---|---|---|---|---|---|---|"]
-    for model, res in r["models"].items():
+    for model, res in models.items():
         for measure, label in (("claim", "claims"), ("acceptance", "acceptances")):
             f, before = res[measure], BEFORE[model][measure]
             lines.append(
@@ -83,7 +92,18 @@ def markdown(r: dict[str, Any]) -> list[str]:
                 f"({_met(f['abstention'] <= ABSTENTION)}) | {f['overall_agreement']:.2%} "
                 f"({_met(f['overall_agreement'] >= before - 5e-5)}) | {before:.2%} | "
                 f"{f['llm_share']:.2%} |")
+    return lines
+
+
+def markdown(r: dict[str, Any]) -> list[str]:
+    lines = _table(r["models"])
+    lower = r.get("lower")
+    if lower:
+        lines += ["", f"The same readings trusted from `read_threshold = {lower['threshold']:g}` "
+                  "(replies that accept, then run on into a greedier proposal of their own, "
+                  "now read as acceptances: what the text says, though the paper's labels "
+                  "split on them):", ""] + _table(lower["models"])
     shares = ", ".join(f"{m} {res['llm_share']:.1%}" for m, res in r["models"].items())
-    return lines + ["", f"Threshold {r['threshold']:g} (the scenario key `read_threshold`). "
+    return lines + ["", f"Default threshold {r['threshold']:g} (the scenario key `read_threshold`). "
                     f"A hybrid run would send {shares} of all its readings (claims and "
                     f"acceptances together) to the LLM extractor. Read in {r['seconds']:.0f} s."]

@@ -157,6 +157,16 @@ def test_coverage_counts_abstentions_as_errors() -> None:
     assert "20.0% of its readings to the LLM extractor" in text
 
 
+def test_coverage_at_a_lower_threshold_trusts_more_readings() -> None:
+    middling = Reading(70.0, 0.475, "e", "r")
+    readings, labels, texts = [middling, middling], [70.0, 30.0], ["a", "b"]
+    default = claim_coverage(readings, labels, texts)
+    lower = claim_coverage(readings, labels, texts, threshold=0.45)
+    assert default["abstention"] == 1.0 and default["confident_agreement"] is None
+    assert lower["abstention"] == 0.0 and lower["confident_agreement"] == 0.5
+    assert coverage(lower, acceptance_coverage([], [], []), 0.45)["threshold"] == 0.45
+
+
 @pytest.mark.skipif(not has_reference(), reason=f"reference data not found at {REFERENCE}")
 def test_replicate_reports_coverage_on_the_papers_texts() -> None:
     from analysis.replicate import format_replication, replicate
