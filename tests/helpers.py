@@ -19,6 +19,16 @@ def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
+def run_config(folder: Path, name: str, text: str, *extra: str) -> Path:
+    """Write `text` as folder/NAME.toml, `persona-arena run` it into folder/NAME (which must
+    succeed) and return that run folder."""
+    config = folder / f"{name}.toml"
+    config.write_text(text)
+    done = cli("run", str(config), "--out", str(folder / name), *extra)
+    assert done.returncode == 0, done.stderr
+    return folder / name
+
+
 def table(db: Path, sql: str) -> list[tuple]:
     conn = sqlite3.connect(db)
     try:

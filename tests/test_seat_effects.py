@@ -13,7 +13,7 @@ import pytest
 
 from analysis.effects import pairing_effects
 from analysis.frames import load_run
-from tests.helpers import cli
+from tests.helpers import cli, run_config
 
 OWN, OTHERS = 0.03, -0.02  # planted: share kept per own level and per level of the others' mean
 
@@ -37,11 +37,8 @@ workers = 0
 
 def _run(tmp: Path, pool: Path, name: str, options: str, matches: int = 70,
          seed: int = 2) -> Path:
-    config = tmp / f"{name}.toml"
-    config.write_text(CONFIG.format(seed=seed, pool=pool, matches=matches, options=options))
-    done = cli("run", str(config), "--out", str(tmp / name))
-    assert done.returncode == 0, done.stderr
-    return tmp / name
+    return run_config(tmp, name, CONFIG.format(seed=seed, pool=pool, matches=matches,
+                                               options=options))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from analysis.frames import RunFrames, load_run
 from analysis.report.standings_section import standings_section
 from analysis.skill_update import SkillModel, rate_games
 from analysis.standings import _replicates, games, standings
-from tests.helpers import cli
+from tests.helpers import cli, run_config
 
 STRONG = "p0005"  # the persona the simulated runs make strongest (an input of the test)
 
@@ -129,12 +129,8 @@ def test_a_run_of_mixed_seat_counts_is_rated_in_one_order_as_openskill_would() -
 
 
 def _run(tmp: Path, pool: Path, name: str, seats: int, matches: int, bonus: float) -> Path:
-    config = tmp / f"{name}.toml"
-    config.write_text(CONFIG.format(seed=3, pool=pool, seats=seats, matches=matches,
-                                    strong=STRONG, bonus=bonus))
-    done = cli("run", str(config), "--out", str(tmp / name))
-    assert done.returncode == 0, done.stderr
-    return tmp / name
+    return run_config(tmp, name, CONFIG.format(seed=3, pool=pool, seats=seats, matches=matches,
+                                               strong=STRONG, bonus=bonus))
 
 
 @pytest.fixture(scope="module")
