@@ -6,6 +6,7 @@ its interval and an unplanted one is not flagged beyond the nominal rate."""
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import io
 import json
@@ -23,6 +24,7 @@ from agents.personas.avatars import generate_pool
 from agents.personas.manifest import read_manifest
 from analysis.counterfactual import attribute_effects
 from tests.helpers import cli, table
+from tests.llm_helpers import cli_here
 
 SIZE = 280  # the padded python-avatars canvas, so regions are in its own coordinates
 
@@ -160,9 +162,10 @@ def cf_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
         lines.append(f"{e.persona_id},panel,{score:.4f}")
     (tmp / "ratings.csv").write_text("\n".join(lines) + "\n")
     run = tmp / "run"
-    result = cli("run", str(_config(tmp, pool)), "--out", str(run))
+    # the first command ran as a user runs it (a fresh process); the rest run in this one
+    result = cli_here("run", str(_config(tmp, pool)), "--out", str(run))
     assert result.returncode == 0, result.stderr
-    analyzed = cli("analyze", str(run), "--json")
+    analyzed = cli_here("analyze", str(run), "--json")
     assert analyzed.returncode == 0, analyzed.stderr
     return run, json.loads(analyzed.stdout)
 
@@ -208,7 +211,7 @@ def test_a_planted_attribute_effect_is_recovered_and_an_unplanted_one_is_not(cf_
 
 def test_the_report_shows_the_contrasts(cf_run) -> None:
     run, _ = cf_run
-    assert cli("report", str(run)).returncode == 0
+    assert cli_here("report", str(run)).returncode == 0
     page = (run / "report.html").read_text()
     section = page[page.index('<section id="counterfactual">'):]
     section = section[:section.index("</section>")]
@@ -237,8 +240,23 @@ def _simulated(rng: np.random.Generator, identities: int, shift: float) -> tuple
 
 
 def test_over_repeated_seeds_the_rate_of_false_flags_is_nominal() -> None:
+    # 100 repeats is the point of the test (a rate); what made it slow is statsmodels' Holm
+    # (multipletests), which runs a full gc.collect() on every call: in a whole-suite process
+    # that walks every object the earlier tests left, ~0.5 s a call. Freezing what is alive
+    # now leaves only this test's own objects to collect; the arithmetic is untouched.
+    gc.collect()
+    gc.freeze()
+    try:
+        flagged, covered, repeats = _false_flags_and_coverage(repeats=100)
+    finally:
+        gc.unfreeze()
+    assert flagged / repeats <= 0.11  # nominal 0.05 family-wise; 0.11 is ~2.8 binomial SEs
+    assert covered / repeats >= 0.88  # a 95% interval
+
+
+def _false_flags_and_coverage(repeats: int) -> tuple[int, int, int]:
     rng = np.random.default_rng(7)
-    repeats, flagged, covered = 100, 0, 0
+    flagged, covered = 0, 0
     for _ in range(repeats):
         rows, variants = _simulated(rng, identities=10, shift=0.03)
         result = attribute_effects(rows, variants, "claim_share")
@@ -246,8 +264,7 @@ def test_over_repeated_seeds_the_rate_of_false_flags_is_nominal() -> None:
         flagged += any(r["significant"] for r in glasses)  # family-wise, Holm
         skin = next(r for r in result if r["attribute"] == "skin")
         covered += skin["ci_low"] < 0.03 < skin["ci_high"]
-    assert flagged / repeats <= 0.11  # nominal 0.05 family-wise; 0.11 is ~2.8 binomial SEs
-    assert covered / repeats >= 0.88  # a 95% interval
+    return flagged, covered, repeats
 
 
 def test_degenerate_contrasts_say_so() -> None:

@@ -384,8 +384,9 @@ class Server:
                 self.proc.wait(timeout=20)
 
 
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[object]:
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One headless Chromium for the module's browser tests (starting one takes seconds)."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.skip("the browser test needs Debian's chromium and chromium-driver "
                     "(apt-get install -y chromium chromium-driver)")
@@ -394,7 +395,7 @@ def browser(tmp_path: Path) -> Iterator[object]:
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
 
-    profile = tempfile.mkdtemp(prefix="chromium-", dir=tmp_path)
+    profile = tempfile.mkdtemp(prefix="chromium-", dir=tmp_path_factory.mktemp("browser"))
     options = Options()
     options.binary_location = str(CHROMIUM)
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu",
@@ -410,6 +411,20 @@ def browser(tmp_path: Path) -> Iterator[object]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+@pytest.fixture
+def browser(chromium: object) -> Iterator[object]:
+    """The module's Chromium as a new participant would open it: no cookie (a cookie of
+    127.0.0.1 is sent to every port) and no page left by an earlier test."""
+    def fresh() -> None:
+        chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})  # type: ignore[attr-defined]
+        chromium.get("about:blank")  # type: ignore[attr-defined]
+
+    fresh()
+    yield chromium
+    fresh()
+
+
+@pytest.mark.xdist_group("chromium")  # one worker: one Chromium for both
 def test_a_participant_in_chromium_rates_and_plays_through_a_killed_server(
         browser: object, tmp_path: Path, small_pool: Path) -> None:
     from selenium.webdriver.common.by import By
@@ -672,6 +687,7 @@ def test_serve_refuses_a_seat_the_game_does_not_have(tmp_path: Path, small_pool:
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.xdist_group("chromium")  # one worker: one Chromium for both
 def test_a_participant_in_chromium_votes_in_a_majority_division(
         browser: object, tmp_path: Path, small_pool: Path) -> None:
     """The three-seat game through a real server and browser: the person (player 2) accepts
