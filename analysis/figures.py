@@ -51,6 +51,13 @@ def _png(fig: Figure) -> bytes:
     return buffer.getvalue()
 
 
+def _finish(fig: Figure, ax: Any, title: str, grid: str = "y") -> bytes:
+    """The house ending of a one-panel figure: its title on the left, a light grid, the PNG."""
+    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
+    ax.grid(axis=grid, color="#eef1f4")
+    return _png(fig)
+
+
 @styled
 def _empty(title: str, message: str) -> bytes:
     fig, ax = _subplots(figsize=(5.2, 3.6))
@@ -122,9 +129,7 @@ def _means_plot(table: pd.DataFrame, key: str, title: str, xlabel: str, ylabel: 
     ax.set_xticks(x)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
-    ax.grid(axis="y", color="#eef1f4")
-    return _png(fig)
+    return _finish(fig, ax, title)
 
 
 @styled
@@ -201,9 +206,7 @@ def acceptance_by_offer(responses: pd.DataFrame, stake: float | None = None,
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlabel(offer_label)
     ax.set_ylabel("share accepted (95% CI)")
-    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
-    ax.grid(axis="y", color="#eef1f4")
-    return _png(fig)
+    return _finish(fig, ax, title)
 
 
 @styled

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.effects import mean_ci, means_by
-from analysis.figures import ACCENT, BLUE, INK, _empty, _png, _subplots, styled
+from analysis.figures import ACCENT, BLUE, INK, _empty, _finish, _subplots, styled
 from analysis.frontier import Frontier
 
 SEAT_COLOURS = {"a": BLUE, "b": ACCENT, "c": "#3e8e5e", "d": "#8e6c3e", "e": "#6c3e8e",
@@ -43,9 +43,7 @@ def concession_curves(curves: pd.DataFrame, labels: dict[str, str], scaled: bool
                                            "in all, left out)" if thin and thin < n else ""))
     ax.set_ylabel("claim / what the seat could claim" if scaled else "claim")
     ax.legend(frameon=False, fontsize=8.5)
-    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
-    ax.grid(axis="y", color="#eef1f4")
-    return _png(fig)
+    return _finish(fig, ax, title)
 
 
 @styled
@@ -68,9 +66,7 @@ def agreed_offers(values: pd.Series, what: str, units: str) -> bytes:
     ax.set_xlabel(f"agreed {what} ({units})")
     ax.set_ylabel("accepted offers")
     ax.legend(frameon=False, fontsize=8.5)
-    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
-    ax.grid(axis="y", color="#eef1f4")
-    return _png(fig)
+    return _finish(fig, ax, title)
 
 
 @styled
@@ -105,9 +101,7 @@ def deals_against_frontier(outcomes: pd.DataFrame, front: Frontier, points: Any,
     ax.set_xlabel(f"{labels.get('a', 'seat a')} payoff ({units})")
     ax.set_ylabel(f"{labels.get('b', 'seat b')} payoff ({units})")
     ax.legend(frameon=False, fontsize=8, loc="best")
-    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
-    ax.grid(color="#eef1f4")
-    return _png(fig)
+    return _finish(fig, ax, title, grid="both")
 
 
 @styled
@@ -132,9 +126,7 @@ def seat_shares(seats: pd.DataFrame, labels: dict[str, str]) -> bytes:
         ax.axhline(1.0 / len(table), color="#7b8794", lw=1, ls="--", zorder=0)
         title += f"; dashed: an equal split, 1/{len(table)}"
     ax.set_ylabel("mean share (95% CI)")
-    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
-    ax.grid(axis="y", color="#eef1f4")
-    return _png(fig)
+    return _finish(fig, ax, title)
 
 
 @styled
@@ -155,9 +147,7 @@ def share_by_gap(seats: pd.DataFrame) -> bytes:
     ax.set_xticks(x)
     ax.set_xlabel("own level - the others' mean level (rounded; kick down ->)")
     ax.set_ylabel("mean share of what it could win (95% CI)")
-    ax.set_title(title, loc="left", color=INK, fontsize=9.5)
-    ax.grid(axis="y", color="#eef1f4")
-    return _png(fig)
+    return _finish(fig, ax, title)
 
 
 def _seat_means(data: pd.DataFrame) -> pd.DataFrame:
